@@ -1,0 +1,55 @@
+"""Checks on the Production model itself, loaded and run by the sandboxed probe."""
+
+from __future__ import annotations
+
+import math
+
+from ..evidence.model import Evidence
+from .base import Outcome, Settings, check, errored, failed, passed, skipped
+from .registry import production_version
+
+#: Probe failures that are the grader's or the machine's, not the student's.
+_GRADER_SIDE = {"timeout", "crash", "internal"}
+
+
+@check(
+    "model.predict",
+    settings={"rows": 5},
+    messages=("ok", "bad_output", "missing_model", "load_failed", "refused", "probe_error", "no_production", "not_probed"),
+    needs=("registry",),
+)
+def model_predict(ev: Evidence, s: Settings) -> Outcome:
+    """The Production version's model, loaded from the submission itself (never from a path on
+    the grading machine), predicts ``rows`` rows of the California Housing test split
+    (``test_size=0.2, random_state=42``) and returns that many finite numbers.
+
+    Fix: load ``mlflow.pyfunc.load_model("models:/housing-best/Production")`` in a fresh notebook
+    and predict ``X_test.head(5)``; log the model with ``mlflow.sklearn.log_model`` and hand in
+    its artifacts (the whole ``mlruns/`` folder).
+    """
+    if production_version(ev, s) is None:
+        return skipped("no_production", model_name=s["model_name"], stage=s["stage"])
+    probe = ev.probe
+    if probe is None:
+        return skipped("not_probed")
+    made = ", ".join(f"{k} {v}" for k, v in sorted(probe.made_with.items())) or "-"
+    graded = ", ".join(f"{k} {v}" for k, v in sorted(probe.graded_with.items())) or "-"
+    evidence = {"model_path": probe.model_path, "made_with": probe.made_with, "graded_with": probe.graded_with,
+                "probe_ms": round(probe.duration_ms, 1), **probe.details}
+    common = {"made_with": made, "graded_with": graded, "rows": int(s["rows"])}
+    if not probe.ok:
+        error = probe.error or "?"
+        if probe.error_kind == "missing":
+            return failed("missing_model", evidence=evidence, error=error, **common)
+        if probe.error_kind == "refused":
+            return failed("refused", evidence=evidence, error=error, **common)
+        if probe.error_kind in _GRADER_SIDE:
+            return errored("probe_error", evidence=evidence, error=error, **common)
+        return failed("load_failed", evidence=evidence, error=error, **common)
+    preds = probe.predictions
+    numbers = [p for p in preds if isinstance(p, (int, float)) and not isinstance(p, bool) and math.isfinite(p)]
+    evidence["predictions"] = preds
+    shown = [f"{p:.3f}" if isinstance(p, float) else str(p) for p in preds[:10]]
+    if len(preds) != int(s["rows"]) or len(numbers) != len(preds):
+        return failed("bad_output", evidence=evidence, n=len(preds), predictions=shown, **common)
+    return passed(evidence=evidence, predictions=shown, **common)

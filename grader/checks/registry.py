@@ -1,0 +1,98 @@
+"""Checks on the Model Registry: the Production version and whether it is the best run."""
+
+from __future__ import annotations
+
+from ..evidence.model import Evidence, RegisteredModelEv, VersionEv
+from .base import Outcome, Settings, check, failed, passed, skipped, warned
+
+
+def production_version(ev: Evidence, s: Settings) -> VersionEv | None:
+    """The version in the rubric's stage (the highest one when several are), as MLflow's
+    ``get_latest_versions(stages=[stage])`` and ``models:/NAME/STAGE`` pick it."""
+    model = ev.registered(s["model_name"])
+    if model is None:
+        return None
+    versions = model.in_stage(s["stage"])
+    return versions[0] if versions else None
+
+
+def _describe(model: RegisteredModelEv) -> str:
+    versions = "; ".join(f"v{v.version}: {v.current_stage}" for v in sorted(model.versions, key=lambda v: v.version))
+    aliases = ", ".join(f"@{a} -> v{v}" for a, v in sorted(model.aliases.items()))
+    return versions + (f" ({aliases})" if aliases else "") if versions else "-"
+
+
+@check(
+    "registry.production",
+    settings={},
+    messages=("ok", "several", "missing_model", "no_stage"),
+    needs=("registry",),
+)
+def registry_production(ev: Evidence, s: Settings) -> Outcome:
+    """A registered model named exactly ``model_name`` exists with at least one version in
+    stage ``stage`` (Production).
+
+    Fix: ``mlflow.register_model(f"runs:/{run_id}/model", "housing-best")`` and then
+    ``MlflowClient().transition_model_version_stage("housing-best", version, "Production")``.
+    """
+    name, stage = s["model_name"], s["stage"]
+    model = ev.registered(name)
+    found = {m.name: _describe(m) for m in ev.registered_models}
+    if model is None:
+        others = [f"{n} [{d}]" for n, d in found.items()] or "-"
+        return failed("missing_model", evidence={"registered": found}, model_name=name, found=others)
+    in_stage = model.in_stage(stage)
+    if not in_stage:
+        return failed(
+            "no_stage", evidence={"registered": found}, model_name=name, stage=stage, versions=_describe(model),
+            aliases=[f"@{a}" for a in sorted(model.aliases)] or "-",
+        )
+    top = in_stage[0]
+    evidence = {"version": top.version, "run_id": top.run_id, "in_stage": [v.version for v in in_stage]}
+    if len(in_stage) > 1:
+        return warned("several", evidence=evidence, model_name=name, stage=stage, version=top.version,
+                      versions=[f"v{v.version}" for v in in_stage])
+    return passed(evidence=evidence, model_name=name, stage=stage, version=top.version)
+
+
+def _metric(run, metric: str) -> str:
+    value = run.metrics.get(metric) if run else None
+    return "-" if value is None else f"{value:.4f}"
+
+
+@check(
+    "registry.best_run",
+    settings={},
+    messages=("ok", "mismatch", "prod_run_deleted", "no_production", "no_runs"),
+    needs=("runs", "registry"),
+)
+def registry_best_run(ev: Evidence, s: Settings) -> Outcome:
+    """The acceptance rule: the Production version's ``run_id`` equals the ``run_id`` of the first
+    row of ``mlflow.search_runs(experiment_names=[experiment], order_by=["metrics.rmse_test ASC"])``
+    (MLflow's own order: deleted runs excluded, runs without the metric last).
+
+    Fix: register the top run of that search (``df.iloc[0].run_id``), or move Production to
+    its version; if you deleted that run, restore it or register the new best.
+    """
+    version = production_version(ev, s)
+    if version is None:
+        return skipped("no_production", model_name=s["model_name"], stage=s["stage"])
+    if not ev.runs:
+        return skipped("no_runs", experiment=ev.experiment_name)
+    metric = s["metric"]
+    best = ev.runs[0]
+    prod_run = ev.run(version.run_id)
+    params = {
+        "version": version.version,
+        "best_run": best.label,
+        "best_value": _metric(best, metric),
+        "prod_run": prod_run.label if prod_run else (version.run_id or "-"),
+        "prod_value": _metric(prod_run, metric),
+        "metric": metric,
+    }
+    evidence = {"best_run_id": best.run_id, "production_run_id": version.run_id, "version": version.version}
+    if version.run_id == best.run_id:
+        return passed(evidence=evidence, **params)
+    if prod_run is not None and prod_run.lifecycle_stage == "deleted":
+        return failed("prod_run_deleted", evidence=evidence, **params)
+    return failed("mismatch", evidence=evidence, **params)

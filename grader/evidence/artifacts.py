@@ -1,0 +1,76 @@
+"""Find and describe logged models inside the snapshot, by reading their ``MLmodel`` files.
+
+Never follows a symlink and never leaves the snapshot (see :func:`grader.submission.paths.inside`).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import yaml
+
+from ..submission.paths import inside
+from .model import ModelArtifactEv
+
+MAX_MLMODEL_BYTES = 1024**2
+SEARCH_DEPTH = 3
+MODEL_FILES = ("model.pkl", "model.skops", "model.joblib", "model.cloudpickle")
+
+
+def find_mlmodels(folder: Path, root: Path, depth: int = SEARCH_DEPTH) -> list[Path]:
+    """Folders under ``folder`` (at most ``depth`` levels) that hold an ``MLmodel`` file."""
+    if not folder.is_dir() or not inside(folder, root):
+        return []
+    hits, queue = [], [(folder, 0)]
+    while queue:
+        current, level = queue.pop(0)
+        try:
+            entries = sorted(os.scandir(current), key=lambda e: e.name)
+        except OSError:
+            continue
+        for entry in entries:
+            if entry.name == "MLmodel" and entry.is_file(follow_symlinks=False):
+                hits.append(current)
+            elif entry.is_dir(follow_symlinks=False) and level < depth:
+                queue.append((Path(entry.path), level + 1))
+    return hits
+
+
+def describe_model(folder: Path, root: Path, kind: str, model_id: str | None = None) -> ModelArtifactEv:
+    """What the ``MLmodel`` in ``folder`` says, and whether the model file it names is there."""
+    rel = os.path.relpath(folder, root)
+    ev = ModelArtifactEv(kind=kind, path=rel, model_file=None, model_id=model_id)
+    mlmodel = folder / "MLmodel"
+    if not inside(folder, root) or not mlmodel.is_file() or mlmodel.is_symlink():
+        ev.problem = "no MLmodel"
+        return ev
+    try:
+        if mlmodel.stat().st_size > MAX_MLMODEL_BYTES:
+            raise ValueError("MLmodel too large")
+        data = yaml.safe_load(mlmodel.read_text(encoding="utf-8"))
+        if not isinstance(data, dict):
+            raise ValueError("not a mapping")
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, ValueError):
+        ev.problem = "MLmodel unreadable"
+        return ev
+    flavors = data.get("flavors") if isinstance(data.get("flavors"), dict) else {}
+    ev.flavors = sorted(str(f) for f in flavors)
+    ev.mlflow_version = str(data.get("mlflow_version") or "") or None
+    sk = flavors.get("sklearn") if isinstance(flavors.get("sklearn"), dict) else {}
+    pyfunc = flavors.get("python_function") if isinstance(flavors.get("python_function"), dict) else {}
+    ev.sklearn_version = str(sk.get("sklearn_version") or "") or None
+    ev.serialization_format = str(sk.get("serialization_format") or "") or None
+    named = sk.get("pickled_model") or pyfunc.get("model_path") or pyfunc.get("data")
+    candidates = [str(named)] if isinstance(named, str) and named else list(MODEL_FILES)
+    for name in candidates:
+        path = folder / name
+        if ".." in Path(name).parts or Path(name).is_absolute():
+            continue
+        if path.is_file() and not path.is_symlink() and inside(path, root):
+            if path.stat().st_size == 0:
+                ev.problem = f"{name} is empty"
+            ev.model_file = name
+            return ev
+    ev.problem = f"no {candidates[0]}" if len(candidates) == 1 else "no model file"
+    return ev

@@ -1,0 +1,46 @@
+"""Report formats: each module renders a :class:`~grader.result.Result` and registers itself.
+
+Adding a format is one new module with a function decorated by :func:`report`, plus its import
+below. Every format reads the same result, so scores add up the same everywhere.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from ..result import Result
+
+
+@dataclass(frozen=True)
+class ReportFormat:
+    name: str
+    render: Callable[[Result], str]
+    extension: str
+    description: str
+
+
+FORMATS: dict[str, ReportFormat] = {}
+
+
+def report(name: str, extension: str, description: str) -> Callable[[Callable[[Result], str]], Callable[[Result], str]]:
+    """Register ``func(result) -> str`` as the report format ``name``."""
+
+    def register(func: Callable[[Result], str]) -> Callable[[Result], str]:
+        FORMATS[name] = ReportFormat(name, func, extension, description)
+        return func
+
+    return register
+
+
+def render(result: Result, fmt: str) -> str:
+    """Render ``result`` in format ``fmt`` (see :data:`FORMATS`)."""
+    try:
+        return FORMATS[fmt].render(result)
+    except KeyError:
+        raise ValueError(f"unknown report format {fmt!r} (known: {', '.join(sorted(FORMATS))})") from None
+
+
+from . import html, json_report, text  # noqa: E402,F401  (registration)
+
+__all__ = ["FORMATS", "ReportFormat", "render", "report"]

@@ -1,0 +1,350 @@
+"""The private, rebased copy of a submission's store that everything else reads.
+
+Why a copy: reading an MLflow store writes to it (the file store recreates ``.trash/`` and
+``models/``, a 3.x client migrates an older SQLite schema in place, loading ``models:/`` writes
+``registered_model_meta``). Why rebased: every artifact path inside a store is absolute and
+names the student's machine; after a move MLflow either fails to load, or, worse, silently
+loads whatever sits at that path on the grading machine. So the copy's paths are rewritten to
+point into the copy, and a path that cannot be mapped points at a place inside the copy that
+does not exist: no path from the submission is ever followed outside it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import sqlite3
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+import yaml
+
+from ..errors import SubmissionError
+from .locate import SKIP_DIRS, Located
+from .paths import uri_path_parts
+
+MAX_FILES = 100_000
+MAX_BYTES = 4 * 1024**3
+MAX_FILE_BYTES = 1024**3
+MAX_META_BYTES = 1024**2
+NOTEBOOK_MAX_BYTES = 20 * 1024**2
+
+
+@dataclass
+class Snapshot:
+    """A private copy of the store, safe to hand to MLflow."""
+
+    root: Path
+    kind: str  # "file" | "sqlite"
+    store: Path  # copy of the mlruns folder or of the database
+    located: Located
+    experiment_dirs: dict[str, Path] = field(default_factory=dict)  # exp id -> its artifacts folder in the copy
+    notebooks: list[Path] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    skipped_links: int = 0
+
+    @property
+    def tracking_uri(self) -> str:
+        if self.kind == "sqlite":
+            return f"sqlite:///{self.store}"
+        return self.store.as_uri()
+
+    def relative(self, path: Path) -> str:
+        try:
+            return str(Path(path).relative_to(self.root))
+        except ValueError:
+            return str(path)
+
+    def close(self) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def __enter__(self) -> "Snapshot":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class _Budget:
+    def __init__(self) -> None:
+        self.files = 0
+        self.bytes = 0
+        self.links = 0
+
+    def take(self, size: int, where: str) -> None:
+        self.files += 1
+        self.bytes += size
+        if size > MAX_FILE_BYTES:
+            raise SubmissionError(f"refused: {where} is {size / 1024**2:.0f} MiB, over the {MAX_FILE_BYTES // 1024**2} MiB limit per file")
+        if self.files > MAX_FILES:
+            raise SubmissionError(f"refused: the store holds more than {MAX_FILES} files")
+        if self.bytes > MAX_BYTES:
+            raise SubmissionError(f"refused: the store is larger than {MAX_BYTES // 1024**3} GiB")
+
+
+def _copy_tree(src: Path, dst: Path, budget: _Budget, skip: Iterable[str] = ()) -> None:
+    """Copy regular files and folders only: symlinks, devices and sockets are never followed or copied."""
+    skip = set(skip)
+    dst.mkdir(parents=True, exist_ok=True)
+    stack = [(src, dst)]
+    while stack:
+        s, d = stack.pop()
+        try:
+            entries = list(os.scandir(s))
+        except OSError:
+            continue
+        for entry in entries:
+            target = d / entry.name
+            if entry.is_symlink():
+                budget.links += 1
+            elif entry.is_dir(follow_symlinks=False):
+                if entry.name in skip:
+                    continue
+                target.mkdir(exist_ok=True)
+                stack.append((Path(entry.path), target))
+            elif entry.is_file(follow_symlinks=False):
+                budget.take(entry.stat(follow_symlinks=False).st_size, entry.path)
+                try:
+                    shutil.copyfile(entry.path, target, follow_symlinks=False)
+                except OSError as exc:
+                    raise SubmissionError(f"cannot read {entry.path}: {exc.strerror or exc}") from None
+
+
+class Rebaser:
+    """Maps an artifact location of the student's machine to its place in the snapshot."""
+
+    def __init__(self, snapshot_root: Path, experiment_dirs: dict[str, Path]) -> None:
+        self.root = snapshot_root
+        self.experiment_dirs = experiment_dirs
+        self.unresolved = 0
+
+    @staticmethod
+    def rebasable(value: object) -> bool:
+        if not isinstance(value, str) or not value:
+            return False
+        if value.startswith(("file:", "mlflow-artifacts:", "/", "\\\\")):
+            return True
+        return len(value) > 2 and value[1] == ":" and value[2] in "/\\"  # C:\... or C:/...
+
+    def local(self, value: str, experiment_id: str | None = None) -> Path:
+        """The snapshot path for ``value`` (which may not exist, but is always inside the snapshot)."""
+        parts = uri_path_parts(value)
+        ids = [experiment_id] if experiment_id is not None else list(self.experiment_dirs)
+        best: Path | None = None
+        for i in range(len(parts) - 1, -1, -1):
+            if parts[i] in ids and parts[i] in self.experiment_dirs:
+                candidate = self.experiment_dirs[parts[i]].joinpath(*parts[i + 1 :])
+                if ".." in parts[i + 1 :]:
+                    continue
+                if candidate.exists() or experiment_id is not None:
+                    return candidate
+                best = best or candidate
+        if best is not None:
+            return best
+        self.unresolved += 1
+        digest = hashlib.sha256(value.encode("utf-8", "replace")).hexdigest()[:16]
+        return self.root / ".unresolved" / digest
+
+    def uri(self, value: str, experiment_id: str | None = None) -> str:
+        return self.local(value, experiment_id).as_uri()
+
+
+# --------------------------------------------------------------------------- file store
+
+
+def _load_meta(path: Path) -> dict | None:
+    try:
+        if path.stat().st_size > MAX_META_BYTES:
+            return None
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _rewrite_meta(path: Path, change: Callable[[dict], bool]) -> None:
+    data = _load_meta(path)
+    if data is not None and change(data):
+        path.write_text(yaml.safe_dump(data, default_flow_style=False, sort_keys=False, allow_unicode=True), encoding="utf-8")
+
+
+def _experiment_folders(store: Path) -> list[Path]:
+    folders = []
+    for parent in (store, store / ".trash"):
+        if parent.is_dir():
+            folders += [p for p in sorted(parent.iterdir()) if p.is_dir() and not p.is_symlink() and p.name not in ("models", ".trash")]
+    return folders
+
+
+def _rebase_file_store(snap: Snapshot) -> None:
+    store = snap.store
+    for exp in _experiment_folders(store):
+        if (exp / "meta.yaml").is_file():
+            snap.experiment_dirs.setdefault(exp.name, exp)
+    rebaser = Rebaser(snap.root, snap.experiment_dirs)
+    for exp in _experiment_folders(store):
+        _rewrite_meta(exp / "meta.yaml", lambda d, e=exp: _set(d, "artifact_location", e.as_uri()))
+        for child in exp.iterdir() if exp.is_dir() else ():
+            if child.is_symlink() or not child.is_dir():
+                continue
+            if child.name == "models":  # MLflow 3.x LoggedModels
+                for model in child.iterdir():
+                    if model.is_dir() and not model.is_symlink():
+                        _rewrite_meta(model / "meta.yaml", lambda d, m=model: _set(d, "artifact_location", (m / "artifacts").as_uri()))
+            else:
+                _rewrite_meta(child / "meta.yaml", lambda d, r=child: _set(d, "artifact_uri", (r / "artifacts").as_uri()))
+    registry = store / "models"
+    if registry.is_dir() and not registry.is_symlink():
+        for version_meta in registry.glob("*/version-*/meta.yaml"):
+            _rewrite_meta(version_meta, lambda d: _rebase_version(d, rebaser))
+    snap.notes += _unresolved_note(rebaser)
+
+
+def _set(data: dict, key: str, value: str) -> bool:
+    if key in data and data[key] != value:
+        data[key] = value
+        return True
+    return False
+
+
+def _rebase_version(data: dict, rebaser: Rebaser) -> bool:
+    changed = False
+    for key in ("source", "storage_location"):
+        value = data.get(key)
+        if Rebaser.rebasable(value):
+            data[key] = rebaser.uri(value)
+            changed = True
+    return changed
+
+
+def _unresolved_note(rebaser: Rebaser) -> list[str]:
+    if not rebaser.unresolved:
+        return []
+    return [f"{rebaser.unresolved} artifact path(s) in the store point outside any experiment folder; they are treated as missing"]
+
+
+# --------------------------------------------------------------------------- sqlite store
+
+
+def _columns(con: sqlite3.Connection, table: str) -> set[str]:
+    return {row[1] for row in con.execute(f"PRAGMA table_info({table})")}
+
+
+def _artifact_sources(located: Located, locations: dict[str, str]) -> dict[str, Path]:
+    """For each experiment id, the folder of the original submission that holds its artifacts."""
+    base = located.base
+    roots = [base / "mlruns", base / "mlartifacts", located.store.parent / "mlruns", located.store.parent / "mlartifacts", base]
+    found: dict[str, Path] = {}
+    for exp_id, location in locations.items():
+        parts = uri_path_parts(location or "")
+        candidates = []
+        if exp_id in parts:
+            i = len(parts) - 1 - parts[::-1].index(exp_id)
+            for j in range(max(0, i - 3), i):  # the last folders of the stale root, inside the submission
+                candidates.append(base.joinpath(*parts[j:i], exp_id))
+        candidates += [root / exp_id for root in roots]
+        for candidate in candidates:
+            if ".." in candidate.parts:
+                continue
+            if candidate.is_dir() and not candidate.is_symlink() and not any(p.is_symlink() for p in candidate.parents if base in p.parents):
+                found[exp_id] = candidate
+                break
+    return found
+
+
+def _copy_sqlite(located: Located, snap: Snapshot, budget: _Budget) -> None:
+    db = located.store
+    snap.store = snap.root / "store" / db.name
+    snap.store.parent.mkdir(parents=True)
+    for suffix in ("", "-wal", "-journal"):
+        src = Path(str(db) + suffix)
+        if src.is_file() and not src.is_symlink():
+            budget.take(src.stat().st_size, str(src))
+            shutil.copyfile(src, str(snap.store) + suffix)
+    try:
+        con = sqlite3.connect(snap.store)
+    except sqlite3.Error as exc:
+        raise SubmissionError(f"{db.name} cannot be opened as a database: {exc}") from None
+    try:
+        try:
+            tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        except sqlite3.DatabaseError as exc:
+            raise SubmissionError(f"{db.name} is not a readable SQLite database: {exc}") from None
+        if "experiments" not in tables or "runs" not in tables:
+            raise SubmissionError(f"{db.name} is a SQLite database but not an MLflow tracking store (no experiments/runs tables)")
+        locations = {str(i): loc for i, loc in con.execute("SELECT experiment_id, artifact_location FROM experiments")}
+        sources = _artifact_sources(located, locations)
+        artifacts = snap.root / "artifacts"
+        for exp_id in locations:
+            snap.experiment_dirs[exp_id] = artifacts / exp_id
+            if exp_id in sources:
+                _copy_tree(sources[exp_id], artifacts / exp_id, budget)
+        rebaser = Rebaser(snap.root, snap.experiment_dirs)
+        with con:
+            for exp_id in locations:
+                con.execute("UPDATE experiments SET artifact_location = ? WHERE experiment_id = ?",
+                            ((artifacts / exp_id).as_uri(), int(exp_id) if exp_id.isdigit() else exp_id))
+            for run_uuid, exp_id, uri in con.execute("SELECT run_uuid, experiment_id, artifact_uri FROM runs").fetchall():
+                if Rebaser.rebasable(uri):
+                    con.execute("UPDATE runs SET artifact_uri = ? WHERE run_uuid = ?", (rebaser.uri(uri, str(exp_id)), run_uuid))
+            if "logged_models" in tables:
+                for model_id, exp_id, loc in con.execute("SELECT model_id, experiment_id, artifact_location FROM logged_models").fetchall():
+                    if Rebaser.rebasable(loc):
+                        con.execute("UPDATE logged_models SET artifact_location = ? WHERE model_id = ?", (rebaser.uri(loc, str(exp_id)), model_id))
+            if "model_versions" in tables:
+                cols = [c for c in ("source", "storage_location") if c in _columns(con, "model_versions")]
+                for name, version, *values in con.execute(f"SELECT name, version, {', '.join(cols)} FROM model_versions").fetchall():
+                    for col, value in zip(cols, values):
+                        if Rebaser.rebasable(value):
+                            con.execute(f"UPDATE model_versions SET {col} = ? WHERE name = ? AND version = ?",
+                                        (rebaser.uri(value), name, version))
+        snap.notes += _unresolved_note(rebaser)
+    except sqlite3.DatabaseError as exc:
+        raise SubmissionError(f"{db.name} is a damaged SQLite database: {exc}") from None
+    finally:
+        con.close()
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def _copy_notebooks(located: Located, snap: Snapshot, budget: _Budget) -> None:
+    base = located.base
+    for depth in range(4):
+        for path in sorted(base.glob("/".join(["*"] * depth + ["*.ipynb"]))):
+            rel = path.relative_to(base)
+            if any(part in SKIP_DIRS for part in rel.parts) or path.is_symlink() or not path.is_file():
+                continue
+            if path.stat().st_size > NOTEBOOK_MAX_BYTES:
+                snap.notes.append(f"notebook {rel} skipped: larger than {NOTEBOOK_MAX_BYTES // 1024**2} MiB")
+                continue
+            target = snap.root / "notebooks" / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            budget.take(path.stat().st_size, str(path))
+            shutil.copyfile(path, target)
+            snap.notebooks.append(target)
+
+
+def make_snapshot(located: Located, workdir: str | os.PathLike | None = None) -> Snapshot:
+    """Copy the located store (and notebooks) into a new private folder and rebase its paths."""
+    root = Path(tempfile.mkdtemp(prefix="mlflow-grader-", dir=workdir))
+    snap = Snapshot(root=root, kind=located.kind, store=root, located=located, notes=list(located.notes))
+    budget = _Budget()
+    try:
+        if located.kind == "file":
+            snap.store = root / "store" / "mlruns"
+            _copy_tree(located.store, snap.store, budget)
+            _rebase_file_store(snap)
+        else:
+            _copy_sqlite(located, snap, budget)
+        _copy_notebooks(located, snap, budget)
+    except BaseException:
+        snap.close()
+        raise
+    snap.skipped_links = budget.links
+    if budget.links:
+        snap.notes.append(f"{budget.links} symbolic link(s) in the submission were ignored (never followed)")
+    return snap
