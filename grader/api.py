@@ -53,6 +53,7 @@ def grade(
         if probe and _wants_probe(rubric):
             evidence.probe = _probe(evidence, settings, snap.root, probe_options or ProbeOptions())
         checks = evaluate(evidence, rubric, lang)
+        fingerprints = _fingerprints(evidence, snap.root)
         info = SubmissionInfo(
             input=str(submission),
             store=snap.kind,
@@ -70,7 +71,18 @@ def grade(
         runs=_run_rows(evidence, settings),
         experiment=experiment,
         duration_ms=(time.perf_counter() - started) * 1000,
+        fingerprints=fingerprints,
     )
+
+
+def _fingerprints(evidence: Evidence, snapshot_root: Path) -> dict:
+    """Copy-detection facts, read from the snapshot while it exists (never fails a grade)."""
+    from .fingerprints import collect_fingerprints
+
+    try:
+        return collect_fingerprints(evidence, snapshot_root)
+    except Exception:  # noqa: BLE001 - a missing fingerprint only weakens copy detection
+        return {}
 
 
 def _wants_probe(rubric: Rubric) -> bool:

@@ -6,7 +6,7 @@ A :class:`Result` is plain data: it can be turned into JSON (:meth:`Result.to_di
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 SCHEMA_VERSION = 1
@@ -14,6 +14,14 @@ SCHEMA_VERSION = 1
 #: Statuses a check can end in. ``pass`` and ``warn`` earn the check's points.
 STATUSES = ("pass", "warn", "fail", "skip", "error")
 PASSING = frozenset({"pass", "warn"})
+
+
+#: What a student sees instead of a hidden check's title and message (``{n}``: its number among the
+#: hidden checks, ``{max}``: its points).
+HIDDEN_TEXTS = {
+    "es": ("Control oculto {n}", "Este control es oculto: cuenta en el total ({max} puntos), pero su contenido no se muestra."),
+    "en": ("Hidden check {n}", "This check is hidden: it counts toward the total ({max} points), but its content is not shown."),
+}
 
 
 @dataclass
@@ -34,6 +42,23 @@ class CheckResult:
     @property
     def passed(self) -> bool:
         return self.status in PASSING
+
+    @property
+    def hidden(self) -> bool:
+        return self.visibility == "hidden"
+
+    def masked(self, number: int, lang: str = "es") -> "CheckResult":
+        """This check as a student sees it when it is hidden: its status and points, not its content."""
+        title, message = HIDDEN_TEXTS.get(lang, HIDDEN_TEXTS["en"])
+        points = f"{self.max_points:g}"
+        return replace(
+            self,
+            id=f"hidden-{number}",
+            title=title.format(n=number, max=points),
+            message=message.format(n=number, max=points),
+            hint="",
+            evidence={"hidden": True},
+        )
 
 
 @dataclass
@@ -78,6 +103,9 @@ class Result:
     experiment: str = ""
     duration_ms: float = 0.0
     schema_version: int = SCHEMA_VERSION
+    #: Copy-detection facts (run ids, model-file digests; see :mod:`grader.fingerprints`). Not part
+    #: of the JSON report: batch grading reads them from the result itself.
+    fingerprints: dict[str, Any] = field(default_factory=dict)
 
     @property
     def score(self) -> float:
@@ -95,6 +123,24 @@ class Result:
     def exit_code(self) -> int:
         """0 when every check passed, 1 otherwise (2 is for submissions that cannot be graded)."""
         return 0 if self.passed else 1
+
+    @property
+    def hidden_checks(self) -> list[CheckResult]:
+        return [c for c in self.checks if c.hidden]
+
+    def for_students(self) -> "Result":
+        """The student view: hidden checks keep their status and points (so the score and the total
+        are the same as the instructor's) but lose their id, title, message, hint and evidence.
+
+        Idempotent; a result without hidden checks comes back equal to itself.
+        """
+        checks, n = [], 0
+        for check in self.checks:
+            if check.hidden:
+                n += 1
+                check = check.masked(n, self.lang)
+            checks.append(check)
+        return replace(self, checks=checks)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON report (schema_version 1): keys here are never renamed, only added."""

@@ -50,9 +50,17 @@ class Rubric:
         return texts.get(lang) or next((t for t in texts.values() if t), "")
 
 
+def _shipped():
+    """The folder of shipped rubrics: ``grader.rubrics`` when installed, ``rubrics/`` in a checkout."""
+    try:
+        return resources.files("grader.rubrics")
+    except ModuleNotFoundError:  # running from a source tree that is not installed
+        return Path(__file__).resolve().parent.parent / "rubrics"
+
+
 def available_rubrics() -> list[str]:
     """Ids of the rubrics shipped with the grader."""
-    root = resources.files("grader.rubrics")
+    root = _shipped()
     return sorted(p.name[:-5] for p in root.iterdir() if p.name.endswith(".yaml"))
 
 
@@ -64,7 +72,7 @@ def load_rubric(ref: str | Path = DEFAULT_RUBRIC) -> Rubric:
             raise RubricError(f"rubric file not found: {ref}")
         text, source = path.read_text(encoding="utf-8"), str(path)
     else:
-        res = resources.files("grader.rubrics") / f"{ref}.yaml"
+        res = _shipped() / f"{ref}.yaml"
         if not res.is_file():
             known = ", ".join(available_rubrics())
             raise RubricError(f"unknown rubric {ref!r} (shipped rubrics: {known}; or give a YAML file path)")

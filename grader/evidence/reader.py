@@ -46,6 +46,24 @@ def quiet_mlflow() -> Iterator[None]:
             os.environ["MLFLOW_ALLOW_FILE_STORE"] = previous_env
 
 
+@contextlib.contextmanager
+def global_tracking_uri(uri: str) -> Iterator[None]:
+    """Point MLflow's global tracking URI at the snapshot while reading it.
+
+    MLflow's own stores sometimes build a default ``MlflowClient()`` internally (the 3.x file
+    registry does, to resolve a version's LoggedModel); with no global URI that client opens
+    ``sqlite:///mlflow.db`` in the current directory, creating a database there.
+    """
+    from mlflow.tracking._tracking_service import utils
+
+    previous = utils._tracking_uri
+    utils.set_tracking_uri(uri)
+    try:
+        yield
+    finally:
+        utils.set_tracking_uri(previous)
+
+
 def _one_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0][:300]}" if text else type(exc).__name__
@@ -224,13 +242,15 @@ class Reader:
         has_artifacts = any(m.kind == "run-artifact" for r in self.ev.runs for m in r.models)
         if has_logged:
             self.ev.layout = "3.x"
-        elif has_artifacts or self.ev.runs:
+        elif has_artifacts:
             self.ev.layout = "2.x"
+        else:
+            self.ev.layout = self.snap.layout()
 
 
 def collect(snap: Snapshot, experiment_name: str, model_name: str, metric: str = "rmse_test") -> Evidence:
     """Read everything the checks need from ``snap`` (the probe is added separately)."""
-    with quiet_mlflow():
+    with quiet_mlflow(), global_tracking_uri(snap.tracking_uri):
         reader = Reader(snap, experiment_name, model_name, metric)
         reader.section("experiments", reader.read_experiments)
         if "experiments" in reader.ev.errors:

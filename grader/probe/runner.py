@@ -1,4 +1,25 @@
-"""Run :mod:`grader.probe.worker` in a restricted child process and read back its JSON."""
+"""Run :mod:`grader.probe.worker` in a restricted child process and read back its JSON.
+
+What the child gets (Linux; each step is best effort and what took effect is recorded in
+``ProbeEv.details["isolation"]``):
+
+- its own session and process group (killed as a whole on timeout and after it exits), and
+  ``PDEATHSIG``: it dies with the grader;
+- limits: address space (``memory_mb``), file size (256 MiB), no core dumps, and for a non-root user
+  a bounded number of processes (fork bombs);
+- ``no_new_privs`` (no setuid escalation);
+- no network: a new, empty network namespace (``unshare(CLONE_NEWNET)``; for a non-root user inside
+  a new user namespace), and on top of it Landlock's TCP rules (bind and connect refused) where the
+  kernel has them (ABI >= 4);
+- Landlock file-system rules: writes only inside its own temp dir (and ``/dev/null``), reads only
+  from the Python installation, the grader, the system folders (``/usr``, ``/lib``, ``/etc``...), the
+  model folder and its temp dir: not the instructor's home, not the rest of the snapshot, not other
+  temp files. With ABI >= 6 it also cannot signal processes outside its sandbox (the grader);
+- a scrubbed environment (only ``PATH``, locale and time zone survive: no tokens, no credentials), its
+  temp dir as cwd, ``HOME`` and ``TMPDIR``;
+- stdout discarded, stderr to a file in its temp dir (only the last lines are read), and only a
+  bounded JSON file back: never a pickle.
+"""
 
 from __future__ import annotations
 
@@ -18,10 +39,78 @@ import grader
 
 from ..evidence.model import ModelArtifactEv, ProbeEv
 
+CLONE_NEWUSER = 0x10000000
 CLONE_NEWNET = 0x40000000
+PR_SET_PDEATHSIG = 1
+PR_SET_NO_NEW_PRIVS = 38
 MAX_RESULT_BYTES = 4 * 1024**2
+MAX_FILE_BYTES = 256 * 1024**2
+STDERR_TAIL = 4096
 #: Environment variables the child keeps; everything else (tokens, credentials) is dropped.
-KEEP_ENV = ("PATH", "LANG", "LC_ALL", "TZ", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "SYSTEMROOT")
+KEEP_ENV = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "SYSTEMROOT")
+#: System folders the child may read (shared libraries, locale, time zones, /proc for CPU counts).
+SYSTEM_READ = ("/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin", "/etc", "/proc", "/sys", "/dev", "/nix/store")
+
+# Landlock (linux/landlock.h); syscall numbers are the same on x86_64 and arm64.
+SYS_LANDLOCK_CREATE_RULESET, SYS_LANDLOCK_ADD_RULE, SYS_LANDLOCK_RESTRICT_SELF = 444, 445, 446
+LANDLOCK_CREATE_RULESET_VERSION = 1
+LANDLOCK_RULE_PATH_BENEATH = 1
+FS_READ = (1 << 2) | (1 << 3)  # READ_FILE | READ_DIR
+FS_READ_DIR = 1 << 3
+FS_WRITE_FILE = 1 << 1
+FS_WRITE_V1 = (1 << 1) | (1 << 4) | (1 << 5) | (1 << 6) | (1 << 7) | (1 << 8) | (1 << 9) | (1 << 10) | (1 << 11) | (1 << 12)
+FS_REFER, FS_TRUNCATE, FS_IOCTL_DEV = 1 << 13, 1 << 14, 1 << 15
+NET_BIND_TCP, NET_CONNECT_TCP = 1 << 0, 1 << 1
+SCOPE_ABSTRACT_UNIX_SOCKET, SCOPE_SIGNAL = 1 << 0, 1 << 1
+
+
+# seccomp: refuse socket(2) (any family: TCP, UDP, and Unix sockets such as docker.sock or an ssh
+# agent, which a network namespace does not cut off). socketpair(2) stays: it only links the process
+# to itself.
+PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 22, 2
+_SECCOMP_ARCH = {"x86_64": (0xC000003E, 41), "amd64": (0xC000003E, 41), "aarch64": (0xC00000B7, 198), "arm64": (0xC00000B7, 198)}
+
+
+class _SockFilter(ctypes.Structure):
+    _fields_ = [("code", ctypes.c_uint16), ("jt", ctypes.c_uint8), ("jf", ctypes.c_uint8), ("k", ctypes.c_uint32)]
+
+
+class _SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_uint16), ("filter", ctypes.POINTER(_SockFilter))]
+
+
+def _socket_filter():
+    """A BPF program: socket() -> EPERM; any other architecture's or x32 syscall -> EPERM; else allow."""
+    import platform
+
+    arch = _SECCOMP_ARCH.get(platform.machine().lower())
+    if arch is None or not sys.platform.startswith("linux"):
+        return None
+    audit_arch, nr_socket = arch
+    ld_w_abs, jeq_k, jge_k, ret_k = 0x20, 0x15, 0x35, 0x06
+    allow, deny = 0x7FFF0000, 0x00050000 | 1  # SECCOMP_RET_ALLOW, SECCOMP_RET_ERRNO | EPERM
+    program = [
+        (ld_w_abs, 0, 0, 4),            # A = arch
+        (jeq_k, 1, 0, audit_arch),      # native? skip the deny
+        (ret_k, 0, 0, deny),
+        (ld_w_abs, 0, 0, 0),            # A = syscall number
+        (jge_k, 2, 0, 0x40000000),      # x32 ABI -> deny
+        (jeq_k, 1, 0, nr_socket),       # socket -> deny
+        (ret_k, 0, 0, allow),
+        (ret_k, 0, 0, deny),
+    ]
+    filters = (_SockFilter * len(program))(*[_SockFilter(*ins) for ins in program])
+    return _SockFprog(len(program), filters), filters  # keep the array alive with the program
+
+
+class _RulesetAttr(ctypes.Structure):
+    _fields_ = [("handled_access_fs", ctypes.c_uint64), ("handled_access_net", ctypes.c_uint64),
+                ("scoped", ctypes.c_uint64)]
+
+
+class _PathBeneath(ctypes.Structure):
+    _pack_ = 1
+    _fields_ = [("allowed_access", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
 
 
 @dataclass(frozen=True)
@@ -31,6 +120,8 @@ class ProbeOptions:
     trust_pickles: bool = False
     rows: int = 5
     isolate_network: bool = True
+    #: Landlock file-system rules (Linux); off only for debugging.
+    isolate_files: bool = True
 
 
 def _versions() -> dict[str, str]:
@@ -45,31 +136,181 @@ def _versions() -> dict[str, str]:
     return out
 
 
-def _limit_child(memory_mb: int, isolate_network: bool):
-    def apply() -> None:  # runs in the child between fork and exec
+def _libc():
+    try:
+        return ctypes.CDLL(None, use_errno=True)
+    except OSError:  # pragma: no cover - not Linux/glibc-like
+        return None
+
+
+def landlock_abi() -> int:
+    """The kernel's Landlock ABI version, 0 when unavailable (or not Linux)."""
+    libc = _libc()
+    if libc is None or not sys.platform.startswith("linux"):
+        return 0
+    try:
+        version = libc.syscall(SYS_LANDLOCK_CREATE_RULESET, None, ctypes.c_size_t(0), ctypes.c_uint32(LANDLOCK_CREATE_RULESET_VERSION))
+    except (AttributeError, OSError):
+        return 0
+    return max(int(version), 0)
+
+
+def _read_roots(model_dir: Path, home: Path) -> tuple[list[str], list[str]]:
+    """Folders the child may read (whole subtrees), and folders it may only list.
+
+    Python, its packages (``sys.path`` entries inside an installation or named ``site-packages``:
+    never ``''``, the cwd, nor a script's folder, which may be the instructor's submissions), the
+    grader package, the system folders, the model and its own temp dir.
+    """
+    package = Path(grader.__file__).resolve().parent
+    prefixes = {os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix)}
+    roots = {*SYSTEM_READ, *prefixes, os.path.dirname(os.path.dirname(os.path.realpath(sys.executable))),
+             str(package), str(model_dir), str(home)}
+    cwd = os.path.realpath(os.getcwd())
+    for entry in sys.path:
+        real = os.path.realpath(entry) if entry else ""
+        if not real or real == cwd or not os.path.isdir(real):
+            continue
+        if any(real == p or real.startswith(p + os.sep) for p in prefixes) or "site-packages" in real or "dist-packages" in real:
+            roots.add(entry)
+    out = set()
+    for root in roots:
+        for candidate in (root, os.path.realpath(root)):
+            if os.path.isdir(candidate):
+                out.add(candidate)
+    # Python must list the folder PYTHONPATH names to find the grader package, not read its other files.
+    listed = [str(package.parent)] if not any(str(package.parent) == r or str(package.parent).startswith(r + os.sep) for r in out) else []
+    return sorted(out), listed
+
+
+class _Plan:
+    """Everything the child needs to restrict itself, computed in the parent (nothing to import after fork)."""
+
+    def __init__(self, options: ProbeOptions, model_dir: Path, home: Path) -> None:
+        self.memory_mb = options.memory_mb
+        self.isolate_network = options.isolate_network and sys.platform.startswith("linux")
+        self.libc = _libc() if sys.platform.startswith("linux") else None
+        self.abi = landlock_abi() if self.libc is not None else 0
+        self.isolate_files = options.isolate_files and self.abi >= 1
+        self.read_roots, self.list_roots = _read_roots(model_dir, home)
+        self.seccomp = _socket_filter() if self.isolate_network else None
+        self.home = str(home)
+        self.report = str(home / "isolation.json")
+        self.nproc = _nproc_limit()
+        self.is_root = hasattr(os, "geteuid") and os.geteuid() == 0
+
+
+def _nproc_limit() -> int | None:
+    """For a non-root user: the tasks it runs now plus 256 (root ignores RLIMIT_NPROC anyway)."""
+    if not hasattr(os, "getuid") or os.getuid() == 0 or not os.path.isdir("/proc"):
+        return None
+    uid, tasks = str(os.getuid()), 0
+    try:
+        for pid in os.listdir("/proc"):
+            if pid.isdigit():
+                try:
+                    with open(f"/proc/{pid}/status", encoding="ascii", errors="replace") as fh:
+                        fields = dict(line.split(":", 1) for line in fh if ":" in line)
+                    if fields.get("Uid", "").split()[:1] == [uid]:
+                        tasks += int(fields.get("Threads", "1").strip() or 1)
+                except (OSError, ValueError):
+                    continue
+    except OSError:
+        return None
+    return tasks + 256
+
+
+def _limit_child(plan: _Plan):
+    def apply() -> None:  # runs in the child between fork and exec: no imports, no threads
+        state = {"network": "none", "sockets": "allowed", "filesystem": "none", "signals": "not scoped", "landlock_abi": plan.abi}
         os.setsid()
-        limits = [(resource.RLIMIT_CORE, 0), (resource.RLIMIT_FSIZE, 256 * 1024**2)]
-        if memory_mb:
-            limits.append((resource.RLIMIT_AS, memory_mb * 1024**2))
+        libc = plan.libc
+        if libc is not None:
+            libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        limits = [(resource.RLIMIT_CORE, 0), (resource.RLIMIT_FSIZE, MAX_FILE_BYTES)]
+        if plan.memory_mb:
+            limits.append((resource.RLIMIT_AS, plan.memory_mb * 1024**2))
+        if plan.nproc:
+            limits.append((resource.RLIMIT_NPROC, plan.nproc))
         for which, value in limits:
             try:
                 resource.setrlimit(which, (value, value))
             except (ValueError, OSError):
                 pass
-        if isolate_network and sys.platform.startswith("linux"):
-            try:  # a new, empty network namespace: no interface but a down loopback
-                ctypes.CDLL(None, use_errno=True).unshare(CLONE_NEWNET)
-            except (OSError, AttributeError):
-                pass
+        if plan.isolate_network and libc is not None:
+            if libc.unshare(CLONE_NEWNET) == 0:
+                state["network"] = "new network namespace"
+            elif libc.unshare(CLONE_NEWUSER | CLONE_NEWNET) == 0:
+                state["network"] = "new user+network namespace"
+        if libc is not None:
+            libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+            if plan.seccomp is not None and libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(plan.seccomp[0]), 0, 0) == 0:
+                state["sockets"] = "socket() refused (seccomp)"
+        if libc is not None and plan.abi >= 1:
+            done = _landlock(libc, plan, state)
+            if done and plan.isolate_network and state["network"] == "none" and plan.abi >= 4:
+                state["network"] = "TCP refused (Landlock)"
+            elif done and plan.isolate_network and plan.abi >= 4:
+                state["network"] += " + TCP refused (Landlock)"
+        try:
+            fd = os.open(plan.report, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            os.write(fd, json.dumps(state).encode())
+            os.close(fd)
+        except OSError:
+            pass
 
     return apply
+
+
+def _landlock(libc, plan: _Plan, state: dict) -> bool:
+    abi = plan.abi
+    write = FS_WRITE_V1 | (FS_REFER if abi >= 2 else 0) | (FS_TRUNCATE if abi >= 3 else 0) | (FS_IOCTL_DEV if abi >= 5 else 0)
+    fs_handled = (write | FS_READ) if plan.isolate_files else 0
+    attr = _RulesetAttr(fs_handled, (NET_BIND_TCP | NET_CONNECT_TCP) if plan.isolate_network and abi >= 4 else 0,
+                        (SCOPE_ABSTRACT_UNIX_SOCKET | SCOPE_SIGNAL) if abi >= 6 else 0)
+    size = 24 if abi >= 6 else 16 if abi >= 4 else 8
+    if not (attr.handled_access_fs or attr.handled_access_net or attr.scoped):
+        return False
+    ruleset = libc.syscall(SYS_LANDLOCK_CREATE_RULESET, ctypes.byref(attr), ctypes.c_size_t(size), ctypes.c_uint32(0))
+    if ruleset < 0:
+        return False
+    try:
+        def allow(path: str, access: int) -> None:
+            try:
+                fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
+            except OSError:
+                return
+            try:
+                rule = _PathBeneath(access, fd)
+                libc.syscall(SYS_LANDLOCK_ADD_RULE, ctypes.c_int(ruleset), ctypes.c_int(LANDLOCK_RULE_PATH_BENEATH),
+                             ctypes.byref(rule), ctypes.c_uint32(0))
+            finally:
+                os.close(fd)
+
+        if plan.isolate_files:
+            for root in plan.read_roots:
+                allow(root, FS_READ)
+            for root in plan.list_roots:
+                allow(root, FS_READ_DIR)
+            allow(plan.home, FS_READ | write)
+            allow("/dev/null", FS_WRITE_FILE | ((FS_TRUNCATE | FS_IOCTL_DEV) & write) | (1 << 2))
+        if libc.syscall(SYS_LANDLOCK_RESTRICT_SELF, ctypes.c_int(ruleset), ctypes.c_uint32(0)) != 0:
+            return False
+    finally:
+        os.close(ruleset)
+    if plan.isolate_files:
+        state["filesystem"] = "Landlock: writes only in the probe's temp dir, reads only Python, system and model folders"
+    if attr.scoped:
+        state["signals"] = "scoped (Landlock)"
+    return True
 
 
 def _child_env(home: Path) -> dict[str, str]:
     env = {k: os.environ[k] for k in KEEP_ENV if k in os.environ}
     package_parent = str(Path(grader.__file__).resolve().parent.parent)
     env.update(HOME=str(home), TMPDIR=str(home), PYTHONPATH=package_parent, PYTHONDONTWRITEBYTECODE="1",
-               PYTHONHASHSEED="0", MLFLOW_TRACKING_URI=(home / "nowhere").as_uri(), NO_PROXY="*")
+               PYTHONHASHSEED="0", PYTHONNOUSERSITE="1", MLFLOW_TRACKING_URI=(home / "nowhere").as_uri(),
+               NO_PROXY="*", MPLCONFIGDIR=str(home))
     return env
 
 
@@ -87,74 +328,114 @@ def probe_model(model: ModelArtifactEv | None, snapshot_root: Path, options: Pro
 
     from .scan import scan_model_dir
 
+    started = time.perf_counter()
     refusal = scan_model_dir(folder, model, trust_pickles=options.trust_pickles)
+    scan_ms = round((time.perf_counter() - started) * 1000, 1)
     if refusal:
-        return ProbeEv(ok=False, error=refusal, error_kind="refused", **base)
+        return ProbeEv(ok=False, error=refusal, error_kind="refused", details={"scan_ms": scan_ms}, **base)
 
     from ..data import test_rows
 
     rows = test_rows(options.rows)
     started = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="mlflow-grader-probe-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="mlflow-grader-probe-", ignore_cleanup_errors=True) as tmp:
         home = Path(tmp)
-        request = home / "request.json"
-        result = home / "result.json"
+        request, result, errfile = home / "request.json", home / "result.json", home / "stderr.txt"
         request.write_text(json.dumps({"model_dir": str(folder), "columns": list(rows.columns),
                                        "rows": rows.to_numpy().tolist(), "result": str(result)}))
+        plan = _Plan(options, folder, home)
         cmd = [sys.executable, "-m", "grader.probe.worker", str(request)]
         try:
-            proc = subprocess.Popen(cmd, cwd=home, env=_child_env(home), stdin=subprocess.DEVNULL,
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                    preexec_fn=_limit_child(options.memory_mb, options.isolate_network))
+            with open(errfile, "wb") as err:
+                proc = subprocess.Popen(cmd, cwd=home, env=_child_env(home), stdin=subprocess.DEVNULL,
+                                        stdout=subprocess.DEVNULL, stderr=err, close_fds=True,
+                                        preexec_fn=_limit_child(plan))
         except OSError as exc:
             return ProbeEv(ok=False, error=f"could not start the probe: {exc}", error_kind="internal", **base)
         try:
-            _, stderr = proc.communicate(timeout=options.timeout)
+            proc.wait(timeout=options.timeout)
+            timed_out = False
         except subprocess.TimeoutExpired:
-            _kill(proc)
-            return ProbeEv(ok=False, error=f"loading and predicting took more than {options.timeout:g} s (timeout)",
-                           error_kind="timeout", duration_ms=(time.perf_counter() - started) * 1000, **base)
+            timed_out = True
+        _kill(proc)  # the whole group: also whatever the model started
         elapsed = (time.perf_counter() - started) * 1000
+        details = {"scan_ms": scan_ms, "isolation": _isolation(home, plan)}
+        if timed_out:
+            return ProbeEv(ok=False, error=f"loading and predicting took more than {options.timeout:g} s (timeout)",
+                           error_kind="timeout", duration_ms=elapsed, details=details, **base)
         payload = _read_result(result)
         if payload is None:
-            return ProbeEv(ok=False, error=_death(proc.returncode, stderr), error_kind="crash", duration_ms=elapsed, **base)
+            return ProbeEv(ok=False, error=_death(proc.returncode, _tail(errfile), options.memory_mb), error_kind="crash",
+                           duration_ms=elapsed, details=details, **base)
     if not payload.get("ok"):
-        return ProbeEv(ok=False, error=str(payload.get("error", "?"))[:500], error_kind=str(payload.get("stage", "load")),
-                       duration_ms=elapsed, **base)
+        error = str(payload.get("error", "?"))[:500]
+        if error.startswith("MemoryError"):
+            return ProbeEv(ok=False, error=f"the model needs more memory than the probe allows ({options.memory_mb} MiB): {error}",
+                           error_kind="crash", duration_ms=elapsed, details=details, **base)
+        return ProbeEv(ok=False, error=error, error_kind=str(payload.get("stage", "load"))[:20],
+                       duration_ms=elapsed, details=details, **base)
     predictions = payload.get("predictions")
     if not isinstance(predictions, list):
         predictions = []
-    return ProbeEv(ok=True, predictions=predictions[:1000], n_rows=len(rows), duration_ms=elapsed,
-                   details={"output_type": str(payload.get("output_type", ""))[:100]}, **base)
+    details["output_type"] = str(payload.get("output_type", ""))[:100]
+    return ProbeEv(ok=True, predictions=predictions[:1000], n_rows=len(rows), duration_ms=elapsed, details=details, **base)
+
+
+def _isolation(home: Path, plan: _Plan) -> dict:
+    """What the child reported it could set up (written by it before running anything)."""
+    report = home / "isolation.json"
+    try:
+        if not report.is_symlink() and report.is_file() and report.stat().st_size < 4096:
+            data = json.loads(report.read_text(encoding="utf-8"))
+            if isinstance(data, dict):
+                return {str(k): str(v)[:200] for k, v in data.items()}
+    except (OSError, ValueError):
+        pass
+    return {"network": "unknown", "filesystem": "unknown", "landlock_abi": str(plan.abi)}
 
 
 def _kill(proc: subprocess.Popen) -> None:
     try:
         os.killpg(proc.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
-        proc.kill()
+        if proc.poll() is None:
+            proc.kill()
     proc.wait()
 
 
 def _read_result(path: Path) -> dict | None:
     try:
-        if not path.is_file() or path.is_symlink() or path.stat().st_size > MAX_RESULT_BYTES:
+        if path.is_symlink() or not path.is_file() or path.stat().st_size > MAX_RESULT_BYTES:
             return None
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError, UnicodeDecodeError):
+    except (OSError, ValueError, UnicodeDecodeError, RecursionError):
         return None
     return data if isinstance(data, dict) else None
 
 
-def _death(returncode: int | None, stderr: bytes | None) -> str:
+def _tail(path: Path) -> bytes:
+    try:
+        if path.is_symlink() or not path.is_file():
+            return b""
+        with open(path, "rb") as fh:
+            fh.seek(max(0, path.stat().st_size - STDERR_TAIL))
+            return fh.read(STDERR_TAIL)
+    except OSError:
+        return b""
+
+
+def _death(returncode: int | None, stderr: bytes | None, memory_mb: int = 0) -> str:
     if returncode is not None and returncode < 0:
         try:
             name = signal.Signals(-returncode).name
         except ValueError:
             name = str(-returncode)
-        why = {"SIGKILL": " (probably out of memory)", "SIGSEGV": " (segmentation fault)"}.get(name, "")
+        why = {"SIGKILL": " (killed, probably out of memory)", "SIGSEGV": " (segmentation fault)",
+               "SIGABRT": " (aborted, often out of memory)", "SIGBUS": " (bus error)", "SIGXFSZ": " (wrote too large a file)"}.get(name, "")
         return f"the probe process died with {name}{why}"
-    tail = (stderr or b"").decode("utf-8", "replace").strip().splitlines()[-1:] or [""]
-    if "MemoryError" in tail[0]:
-        return "the model needs more memory than the probe allows (MemoryError)"
-    return f"the probe process exited with code {returncode} without a result {tail[0][:200]}".strip()
+    lines = [line for line in (stderr or b"").decode("utf-8", "replace").strip().splitlines() if line.strip()]
+    last = lines[-1].strip() if lines else ""
+    if "MemoryError" in last:
+        return f"the model needs more memory than the probe allows ({memory_mb} MiB): MemoryError"
+    last = "".join(c if c.isprintable() else "?" for c in last)[:200]
+    return f"the probe process exited with code {returncode} without a result {last}".strip()

@@ -41,6 +41,6 @@ def render(result: Result, fmt: str) -> str:
         raise ValueError(f"unknown report format {fmt!r} (known: {', '.join(sorted(FORMATS))})") from None
 
 
-from . import html, json_report, text  # noqa: E402,F401  (registration)
+from . import classroom, gradescope, html, json_report, junit, markdown, text  # noqa: E402,F401  (registration)
 
 __all__ = ["FORMATS", "ReportFormat", "render", "report"]

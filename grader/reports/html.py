@@ -1,13 +1,328 @@
-"""The HTML report (placeholder until the template lands)."""
+"""The HTML report: one self-contained page for the instructor (and the student).
+
+Everything is computed here, in Python, and handed to ``templates/report.html.j2``:
+
+* the page is a single file (inline CSS, inline SVG, no scripts, fonts, images or CDN), so it
+  works offline and can be attached to an e-mail or uploaded as a CI artifact;
+* Jinja2 autoescaping is on, and a Content-Security-Policy ``<meta>`` forbids every script,
+  so student-controlled strings (run names, params, tags, messages) can never run code;
+* hidden checks are shown too (this is the instructor's view), marked as hidden.
+
+The report is a pure function of the :class:`~grader.result.Result` (no clock, no randomness):
+rendering the same result twice gives the same bytes.
+"""
 
 from __future__ import annotations
 
-import html as _html
+import json
+import math
+import re
+from functools import lru_cache
+from typing import Any
 
-from ..result import Result
+from markupsafe import Markup, escape
+
+from ..result import Result, RunRow
 from . import report
+
+#: The only policy the page needs: inline styles, ``data:`` images, nothing else (no scripts).
+CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+
+METRIC = "rmse_test"
+SECONDARY_METRIC = "r2_test"
+SHORT_ID = 8
+
+LABELS: dict[str, dict[str, str]] = {
+    "es": {
+        "report": "Reporte de corrección",
+        "score": "Puntaje",
+        "passed": "Aprobado",
+        "failed": "No aprobado",
+        "checks_passed": "{n} de {total} criterios cumplidos",
+        "submission": "Entrega",
+        "input": "Entrada",
+        "store": "Store",
+        "layout": "Formato MLflow",
+        "experiment": "Experimento",
+        "notes": "Notas",
+        "checks": "Criterios de la rúbrica",
+        "check": "Criterio",
+        "status": "Estado",
+        "points": "Puntos",
+        "found": "Qué se encontró",
+        "fix": "Cómo arreglarlo",
+        "evidence": "Evidencia",
+        "hidden": "oculto",
+        "hidden_title": "Criterio oculto: el estudiante no ve este detalle",
+        "runs": "Runs del experimento",
+        "runs_order": "En el orden de search_runs (por {metric} ascendente).",
+        "rank": "#",
+        "run_name": "Run",
+        "run_id": "Run ID",
+        "run_status": "Estado",
+        "model_type": "model_type",
+        "has_model": "Modelo",
+        "yes": "sí",
+        "no": "no",
+        "best": "mejor",
+        "best_title": "Primer run de search_runs por {metric} ASC",
+        "production": "Production",
+        "production_title": "Run de la versión en Production",
+        "not_counted": "no cuenta",
+        "not_counted_title": "Este run no cuenta (no terminó como FINISHED)",
+        "no_runs": "No hay runs para mostrar.",
+        "chart": "{metric} por run",
+        "chart_note": "Barras más cortas son mejores; la del mejor run está resaltada.",
+        "no_value": "sin valor",
+        "grader": "Corregido con mlflow-grader {version}",
+        "rubric": "rúbrica {id}",
+        "took": "en {seconds} s",
+        "pass": "aprobado",
+        "warn": "aviso",
+        "fail": "falla",
+        "skip": "omitido",
+        "error": "error",
+    },
+    "en": {
+        "report": "Grading report",
+        "score": "Score",
+        "passed": "Passed",
+        "failed": "Not passed",
+        "checks_passed": "{n} of {total} checks passed",
+        "submission": "Submission",
+        "input": "Input",
+        "store": "Store",
+        "layout": "MLflow layout",
+        "experiment": "Experiment",
+        "notes": "Notes",
+        "checks": "Rubric checks",
+        "check": "Check",
+        "status": "Status",
+        "points": "Points",
+        "found": "What was found",
+        "fix": "How to fix",
+        "evidence": "Evidence",
+        "hidden": "hidden",
+        "hidden_title": "Hidden check: students do not see this detail",
+        "runs": "Runs of the experiment",
+        "runs_order": "In search_runs order (by {metric} ascending).",
+        "rank": "#",
+        "run_name": "Run",
+        "run_id": "Run ID",
+        "run_status": "Status",
+        "model_type": "model_type",
+        "has_model": "Model",
+        "yes": "yes",
+        "no": "no",
+        "best": "best",
+        "best_title": "First run of search_runs by {metric} ASC",
+        "production": "Production",
+        "production_title": "Run of the Production version",
+        "not_counted": "not counted",
+        "not_counted_title": "This run does not count (it did not end as FINISHED)",
+        "no_runs": "There are no runs to show.",
+        "chart": "{metric} per run",
+        "chart_note": "Shorter bars are better; the best run's bar is highlighted.",
+        "no_value": "no value",
+        "grader": "Graded with mlflow-grader {version}",
+        "rubric": "rubric {id}",
+        "took": "in {seconds} s",
+        "pass": "pass",
+        "warn": "warning",
+        "fail": "fail",
+        "skip": "skipped",
+        "error": "error",
+    },
+}
+
+STATUS_ICONS = {"pass": "✓", "warn": "!", "fail": "✗", "skip": "–", "error": "⚠"}
+
+# Bar chart geometry (SVG user units; the SVG scales to the page width).
+CHART_WIDTH = 720
+CHART_LABEL_WIDTH = 190
+CHART_VALUE_WIDTH = 80
+CHART_ROW = 26
+CHART_BAR = 17
+CHART_PAD = 8
+CHART_LABEL_CHARS = 22
+
+
+def _labels(lang: str) -> tuple[str, dict[str, str]]:
+    lang = lang if lang in LABELS else "en"
+    return lang, LABELS[lang]
+
+
+def _num(value: float) -> str:
+    """Points as a person writes them: 2, 2.5, 0.75."""
+    return f"{value:g}"
+
+
+def _finite(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+def _metric(value: Any) -> str:
+    number = _finite(value)
+    if number is None:
+        return "—" if value is None else str(value)
+    return f"{number:.4f}"
+
+
+def _truncate(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+_CODE_SPAN = re.compile(r"`([^`\n]+)`")
+
+
+def inline_code(text: str) -> Markup:
+    """Escape ``text`` and show its ```code``` spans as ``<code>`` (the only markup we add)."""
+    out: list[str] = []
+    last = 0
+    for match in _CODE_SPAN.finditer(text or ""):
+        out.append(escape(text[last : match.start()]))
+        out.append(Markup("<code>{}</code>").format(match.group(1)))
+        last = match.end()
+    out.append(escape((text or "")[last:]))
+    return Markup("").join(out)
+
+
+def _model_type(run: RunRow) -> str:
+    return run.params.get("model_type") or run.tags.get("model_type") or ""
+
+
+def _run_rows(runs: list[RunRow]) -> list[dict[str, Any]]:
+    rows = []
+    for rank, run in enumerate(runs, start=1):
+        rows.append(
+            {
+                "rank": rank,
+                "name": run.run_name or "",
+                "id": run.run_id,
+                "short_id": run.run_id[:SHORT_ID],
+                "status": run.status,
+                "model_type": _model_type(run),
+                "metric": _metric(run.metrics.get(METRIC)),
+                "secondary": _metric(run.metrics.get(SECONDARY_METRIC)),
+                "has_model": run.has_model,
+                "counted": run.counted,
+                "is_best": run.is_best,
+                "is_production": run.is_production,
+            }
+        )
+    return rows
+
+
+def bar_chart(runs: list[RunRow], metric: str = METRIC) -> dict[str, Any] | None:
+    """Geometry of a horizontal bar chart of ``metric`` per run, in the given order.
+
+    Returns ``None`` when there are no runs. Runs without a finite value get no bar (``missing``;
+    ``value`` is None when there is no value at all, else e.g. "inf"); negative values get an
+    empty bar.
+    """
+    if not runs:
+        return None
+    raw = [r.metrics.get(metric) for r in runs]
+    values = [_finite(v) for v in raw]
+    top = max((v for v in values if v is not None and v > 0), default=0.0)
+    bar_space = CHART_WIDTH - CHART_LABEL_WIDTH - CHART_VALUE_WIDTH
+    bars = []
+    for i, (run, value, shown) in enumerate(zip(runs, values, raw)):
+        y = CHART_PAD + i * CHART_ROW
+        width = 0.0 if value is None or top <= 0 or value <= 0 else max(value / top * bar_space, 1.0)
+        name = run.run_name or run.run_id[:SHORT_ID]
+        bars.append(
+            {
+                "label": _truncate(name, CHART_LABEL_CHARS),
+                "full_label": f"{name} ({run.run_id[:SHORT_ID]}): {metric} = {_metric(shown)}",
+                "value": None if shown is None else _metric(shown),
+                "missing": value is None,
+                "is_best": run.is_best,
+                "is_production": run.is_production,
+                "y": y,
+                "bar_y": y + (CHART_ROW - CHART_BAR) / 2,
+                "text_y": y + CHART_ROW / 2,
+                "width": round(width, 2),
+                "value_x": round(CHART_LABEL_WIDTH + width + 6, 2),
+            }
+        )
+    return {
+        "width": CHART_WIDTH,
+        "height": CHART_PAD * 2 + CHART_ROW * len(runs),
+        "label_x": CHART_LABEL_WIDTH - 8,
+        "bar_x": CHART_LABEL_WIDTH,
+        "bar_height": CHART_BAR,
+        "axis_top": CHART_PAD - 2,
+        "axis_bottom": CHART_PAD + CHART_ROW * len(runs) + 2,
+        "bars": bars,
+        "metric": metric,
+    }
+
+
+def _evidence(evidence: dict[str, Any]) -> str:
+    if not evidence:
+        return ""
+    return json.dumps(evidence, ensure_ascii=False, indent=2, sort_keys=False, default=str)
+
+
+def _context(result: Result) -> dict[str, Any]:
+    lang, words = _labels(result.lang)
+    checks = []
+    for check in result.checks:
+        checks.append(
+            {
+                "id": check.id,
+                "title": check.title,
+                "status": check.status if check.status in STATUS_ICONS else "error",
+                "status_label": words.get(check.status, check.status),
+                "icon": STATUS_ICONS.get(check.status, "?"),
+                "points": _num(check.points),
+                "max_points": _num(check.max_points),
+                "message": check.message,
+                "hint": check.hint if check.status != "pass" else "",
+                "evidence": _evidence(check.evidence),
+                "hidden": check.visibility == "hidden",
+            }
+        )
+    max_score = result.max_score
+    percent = 0.0 if max_score <= 0 else max(0.0, min(100.0, result.score / max_score * 100))
+    return {
+        "lang": lang,
+        "t": words,
+        "result": result,
+        "sub": result.submission,
+        "score": _num(result.score),
+        "max_score": _num(max_score),
+        "percent": round(percent, 1),
+        "passed": result.passed,
+        "n_passed": sum(1 for c in result.checks if c.passed),
+        "checks": checks,
+        "runs": _run_rows(result.runs),
+        "chart": bar_chart(result.runs),
+        "metric": METRIC,
+        "secondary_metric": SECONDARY_METRIC,
+        "seconds": f"{result.duration_ms / 1000:.1f}",
+    }
+
+
+@lru_cache(maxsize=1)
+def _environment():
+    from jinja2 import Environment, PackageLoader, StrictUndefined
+
+    env = Environment(
+        loader=PackageLoader("grader.reports", "templates"),
+        autoescape=True,  # always: the template is .html.j2, which select_autoescape would miss
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["code"] = inline_code
+    return env
 
 
 @report("html", ".html", "self-contained HTML report")
 def render_html(result: Result) -> str:
-    return f"<!doctype html><title>{_html.escape(result.rubric_title)}</title><pre>{_html.escape(str(result.to_dict()))}</pre>"
+    """Render ``result`` as one self-contained HTML page (no scripts, no external resources)."""
+    return _environment().get_template("report.html.j2").render(**_context(result))

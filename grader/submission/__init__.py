@@ -1,7 +1,9 @@
 """Submission -> private rebased snapshot.
 
-:func:`open_submission` accepts a folder, an ``mlruns/`` folder, an ``mlflow.db`` file or a
-``file:``/``sqlite:`` URI, finds the store in it (:mod:`.locate`), and returns a
+:func:`open_submission` accepts a folder, an ``mlruns/`` folder, an ``mlflow.db`` file, a
+``file:``/``sqlite:`` URI, or a ``.zip``/``.tar.gz``/``.tgz`` archive of any of these (extracted
+safely by :mod:`.archive` into the grader's temp space, then located like a folder and removed as
+soon as the snapshot is taken). It finds the store (:mod:`.locate`), and returns a
 :class:`~grader.submission.snapshot.Snapshot`: a private copy whose artifact paths point into
 the copy (:mod:`.snapshot`). Use it as a context manager; the copy is removed on exit.
 """
@@ -9,15 +11,28 @@ the copy (:mod:`.snapshot`). Use it as a context manager; the copy is removed on
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
-from .locate import Located, locate
+from .archive import extract_archive, is_archive, remove_extracted
+from .locate import Located, _from_uri, locate
 from .snapshot import Snapshot, make_snapshot
 
 
 def open_submission(submission: str | os.PathLike, experiment_hint: str | None = None,
                     workdir: str | os.PathLike | None = None) -> Snapshot:
     """Locate the store in ``submission`` and return its private rebased snapshot."""
-    return make_snapshot(locate(submission, experiment_hint), workdir=workdir)
+    text = os.fspath(submission)
+    path = (_from_uri(text) if text.startswith("file:") else None) or Path(text).expanduser()
+    if not is_archive(path):
+        return make_snapshot(locate(submission, experiment_hint), workdir=workdir)
+    extracted = extract_archive(path, workdir=workdir)
+    try:
+        located = locate(extracted.root, experiment_hint)
+        located.input = text
+        located.notes += [f"extracted from {path.name} ({extracted.files} files)", *extracted.notes]
+        return make_snapshot(located, workdir=workdir)
+    finally:
+        remove_extracted(extracted)  # the snapshot is a full private copy: the extraction is not needed
 
 
 __all__ = ["Located", "Snapshot", "locate", "make_snapshot", "open_submission"]

@@ -58,6 +58,27 @@ class Snapshot:
         except ValueError:
             return str(path)
 
+    def layout(self) -> str:
+        """``3.x`` when the store holds MLflow 3 LoggedModels, ``2.x`` otherwise (read from the copy)."""
+        if self.kind == "sqlite":
+            try:
+                con = sqlite3.connect(f"{self.store.as_uri()}?mode=ro", uri=True)
+                try:
+                    tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+                    if "logged_models" in tables and con.execute("SELECT 1 FROM logged_models LIMIT 1").fetchone():
+                        return "3.x"
+                    if "model_versions" in tables and con.execute(
+                            "SELECT 1 FROM model_versions WHERE source LIKE 'models:/m-%' LIMIT 1").fetchone():
+                        return "3.x"
+                finally:
+                    con.close()
+            except sqlite3.Error:
+                return "unknown"
+            return "2.x"
+        if any(self.store.glob("*/models/m-*")) or any(self.store.glob("*/*/outputs/m-*")):
+            return "3.x"
+        return "2.x"
+
     def close(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)
 

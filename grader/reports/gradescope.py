@@ -1,0 +1,111 @@
+"""Gradescope: ``/autograder/results/results.json`` (schema: ``grader/schemas/gradescope.schema.json``).
+
+One test per check, with the check's points as ``score``/``max_score``, ``status`` ``passed`` or
+``failed`` and the feedback in Markdown; the top-level ``score`` is the grade, the same sum as every
+other report.
+
+Hidden checks: Gradescope hides the student's *total* as soon as one test has
+``visibility: hidden`` ("If test cases are hidden, students will not be able to see their total
+score"), and the total must stay visible. So a check that the rubric marks ``hidden`` is sent as a
+``visible`` test masked as in :meth:`~grader.result.Result.for_students` (its points and status, not
+its content). Instructors get the full view in the autograder's stdout, which ``run_autograder``
+fills with the text report and which this file keeps hidden from students (``stdout_visibility``).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ..result import Result
+from . import report
+
+LABELS = {
+    "es": {"score": "Puntaje", "fix": "Cómo arreglarlo", "status": "Estado", "notes": "Notas",
+           "hidden": "{n} control(es) oculto(s) suman {points} puntos: cuentan en el total, su contenido no se muestra.",
+           "error": "No se pudo corregir la entrega"},
+    "en": {"score": "Score", "fix": "How to fix", "status": "Status", "notes": "Notes",
+           "hidden": "{n} hidden check(s) worth {points} points count toward the total; their content is not shown.",
+           "error": "The submission could not be graded"},
+}
+
+
+def _number(value: float) -> int | float:
+    value = round(float(value), 4)
+    return int(value) if value.is_integer() else value
+
+
+def _points(value: float) -> str:
+    return f"{value:g}"
+
+
+def gradescope_payload(result: Result) -> dict[str, Any]:
+    """Gradescope's results.json for ``result`` (hidden checks masked, total visible)."""
+    view = result.for_students()
+    words = LABELS.get(view.lang, LABELS["en"])
+    tests = []
+    for i, check in enumerate(view.checks, start=1):
+        output = check.message
+        if check.status not in ("pass", "fail"):
+            output += f"\n\n**{words['status']}:** {check.status}"
+        if check.status != "pass" and check.hint:
+            output += f"\n\n**{words['fix']}:** {check.hint}"
+        tests.append(
+            {
+                "score": _number(check.points),
+                "max_score": _number(check.max_points),
+                "status": "passed" if check.passed else "failed",
+                "name": check.title,
+                "number": str(i),
+                "output": output,
+                "output_format": "md",
+                "tags": ["hidden"] if check.hidden else [check.id.split(".")[0]],
+                "visibility": "visible",
+                "extra_data": {"status": check.status, **({"hidden": True} if check.hidden else {"check_id": check.id})},
+            }
+        )
+    summary = [f"**{view.rubric_title}**", "", f"**{words['score']}: {_points(view.score)} / {_points(view.max_score)}**"]
+    hidden = view.hidden_checks
+    if hidden:
+        summary += ["", words["hidden"].format(n=len(hidden), points=_points(sum(c.max_points for c in hidden)))]
+    if view.submission.notes:
+        summary += ["", f"**{words['notes']}:**"] + [f"- {n}" for n in view.submission.notes]
+    return {
+        "score": _number(view.score),
+        "execution_time": max(1, int(round(view.duration_ms / 1000))),
+        "output": "\n".join(summary),
+        "output_format": "md",
+        "visibility": "visible",
+        "stdout_visibility": "hidden",
+        "extra_data": {
+            "grader_version": view.grader_version,
+            "rubric_id": view.rubric_id,
+            "max_score": _number(view.max_score),
+            "passed": view.passed,
+            "hidden_checks": len(hidden),
+        },
+        "tests": tests,
+    }
+
+
+def error_payload(message: str, lang: str = "en") -> dict[str, Any]:
+    """results.json for a submission that cannot be graded at all: score 0, the reason as output."""
+    words = LABELS.get(lang, LABELS["en"])
+    return {
+        "score": 0,
+        "output": f"**{words['error']}:** {message}",
+        "output_format": "md",
+        "visibility": "visible",
+        "stdout_visibility": "hidden",
+        "extra_data": {"error": message},
+        "tests": [],
+    }
+
+
+def dumps(payload: dict[str, Any]) -> str:
+    return json.dumps(payload, ensure_ascii=False, indent=2, allow_nan=False) + "\n"
+
+
+@report("gradescope", ".json", "Gradescope results.json (hidden checks masked, total visible)")
+def render_gradescope(result: Result) -> str:
+    return dumps(gradescope_payload(result))

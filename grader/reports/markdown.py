@@ -1,0 +1,64 @@
+"""Markdown: the summary shown on a GitHub Actions run's page (``$GITHUB_STEP_SUMMARY``).
+
+Always the student view (:meth:`~grader.result.Result.for_students`): hidden checks appear with
+their points and status, without their content, and the total stays the real one.
+"""
+
+from __future__ import annotations
+
+from ..result import Result
+from . import report
+
+ICONS = {"pass": "✅", "warn": "⚠️", "fail": "❌", "skip": "⏭️", "error": "💥"}
+LABELS = {
+    "es": {"score": "Puntaje", "passed": "aprobado", "failed": "no aprobado", "check": "Punto", "points": "Puntos",
+           "result": "Resultado", "fix": "Qué arreglar", "notes": "Notas", "store": "Store",
+           "hidden": "{n} control(es) oculto(s) suman {points} puntos; cuentan en el total pero su contenido no se muestra."},
+    "en": {"score": "Score", "passed": "passed", "failed": "not passed", "check": "Check", "points": "Points",
+           "result": "Result", "fix": "What to fix", "notes": "Notes", "store": "Store",
+           "hidden": "{n} hidden check(s) worth {points} points count toward the total; their content is not shown."},
+}
+
+
+def _points(value: float) -> str:
+    return f"{value:g}"
+
+
+def _cell(text: str) -> str:
+    """Text safe inside a Markdown table cell."""
+    return " ".join(str(text).split()).replace("|", "\\|") or " "
+
+
+@report("markdown", ".md", "Markdown summary (GitHub step summary, student view)")
+def render_markdown(result: Result) -> str:
+    view = result.for_students()
+    words = LABELS.get(view.lang, LABELS["en"])
+    sub = view.submission
+    verdict = f"✅ {words['passed']}" if view.passed else f"❌ {words['failed']}"
+    lines = [
+        f"## {view.rubric_title}",
+        "",
+        f"**{words['score']}: {_points(view.score)} / {_points(view.max_score)}** · {verdict}",
+        "",
+        f"{words['store']}: `{_cell(sub.input)}` ({sub.store}, MLflow {sub.mlflow_layout})",
+        "",
+        f"| | {words['check']} | {words['points']} | {words['result']} |",
+        "|---|---|---:|---|",
+    ]
+    for check in view.checks:
+        name = f"**{_cell(check.title)}**" if check.hidden else f"**{_cell(check.title)}**<br>`{check.id}`"
+        lines.append(
+            f"| {ICONS.get(check.status, check.status)} | {name} | "
+            f"{_points(check.points)}/{_points(check.max_points)} | {_cell(check.message)} |"
+        )
+    hidden = view.hidden_checks
+    if hidden:
+        total = _points(sum(c.max_points for c in hidden))
+        lines += ["", f"_{words['hidden'].format(n=len(hidden), points=total)}_"]
+    to_fix = [c for c in view.checks if c.status != "pass" and c.hint]
+    if to_fix:
+        lines += ["", f"### {words['fix']}", ""]
+        lines += [f"- **{_cell(c.title)}** (`{c.id}`): {_cell(c.hint)}" for c in to_fix]
+    if sub.notes:
+        lines += ["", f"### {words['notes']}", ""] + [f"- {_cell(n)}" for n in sub.notes]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,139 @@
+"""End-to-end grading of the reference submission and of each variant that breaks one rule,
+for MLflow 2.x and 3.x layouts, file and SQLite stores, always after the submission was moved.
+
+Every variant is graded once (module cache) with the real probe; each test asserts exactly
+which checks pass, and that the submission's bytes did not change.
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from grader.api import grade
+from helpers import tree_digest
+
+CHECKS = ("runs.count", "runs.fields", "runs.model", "registry.production", "registry.best_run", "model.predict")
+
+# variant -> {check id: expected status}; checks not named must pass.
+EXPECTED = {
+    "reference": {},
+    "too_few_runs": {"runs.count": "fail"},
+    "missing_metric": {"runs.fields": "fail"},
+    "wrong_experiment_name": {"runs.count": "fail", "runs.fields": "skip", "runs.model": "skip", "registry.best_run": "skip"},
+    "no_registered_model": {"registry.production": "fail", "registry.best_run": "skip", "model.predict": "skip"},
+    "staging_only": {"registry.production": "fail", "registry.best_run": "skip", "model.predict": "skip"},
+    "production_not_best": {"registry.best_run": "fail"},
+    "deleted_best_run": {"registry.best_run": "fail"},
+    "broken_model_file": {"model.predict": "fail"},
+}
+# The message key each failing check must end with (what the student reads depends on it).
+EXPECTED_KEYS = {
+    ("too_few_runs", "runs.count"): "too_few",
+    ("missing_metric", "runs.fields"): "missing",
+    ("wrong_experiment_name", "runs.count"): "missing_experiment",
+    ("no_registered_model", "registry.production"): "missing_model",
+    ("staging_only", "registry.production"): "no_stage",
+    ("production_not_best", "registry.best_run"): "mismatch",
+    ("deleted_best_run", "registry.best_run"): "prod_run_deleted",
+    ("broken_model_file", "model.predict"): "load_failed",
+}
+CASES = [(v, b, l) for l in ("3.x", "2.x") for b in ("file", "sqlite") for v in EXPECTED]
+
+_cache: dict = {}
+
+
+@pytest.fixture
+def graded(make_variant_store):
+    def run(variant: str, backend: str, layout: str):
+        key = (variant, backend, layout)
+        if key not in _cache:
+            path = make_variant_store(variant, backend, layout)
+            before = tree_digest(path)
+            result = grade(path, lang="en")
+            _cache[key] = (result, before, tree_digest(path), path)
+        return _cache[key]
+
+    return run
+
+
+@pytest.mark.parametrize("variant,backend,layout", CASES, ids=[f"{l}-{b}-{v}" for v, b, l in CASES])
+def test_variant_grades_as_specified(graded, variant, backend, layout):
+    result, before, after, _ = graded(variant, backend, layout)
+    statuses = {c.id: c.status for c in result.checks}
+    assert tuple(statuses) == CHECKS
+    expected = {cid: EXPECTED[variant].get(cid, "pass") for cid in CHECKS}
+    assert statuses == expected, {c.id: c.message for c in result.checks if c.status != expected[c.id]}
+    for cid, status in EXPECTED[variant].items():
+        check = next(c for c in result.checks if c.id == cid)
+        if (variant, cid) in EXPECTED_KEYS:
+            assert check.evidence["key"] == EXPECTED_KEYS[(variant, cid)]
+        assert check.points == 0 and check.message
+        if status == "fail":
+            assert check.hint, f"{cid} failed without a hint"
+    assert result.submission.store == backend
+    assert result.submission.mlflow_layout == layout
+    assert result.passed == (not EXPECTED[variant])
+    assert before == after, "grading modified the submission"
+
+
+def test_reference_scores_full_marks_with_runs_table(graded):
+    result, *_ = graded("reference", "file", "3.x")
+    assert result.score == result.max_score == 14
+    assert result.exit_code == 0
+    assert len(result.runs) >= 10
+    assert result.runs[0].is_best
+    assert sum(r.is_production for r in result.runs) == 1
+    rmse = [r.metrics["rmse_test"] for r in result.runs]
+    assert rmse == sorted(rmse), "runs are not in search_runs order"
+    predict = next(c for c in result.checks if c.id == "model.predict")
+    assert len(predict.evidence["predictions"]) == 5
+
+
+def test_wrong_experiment_message_names_the_typo(graded):
+    result, *_ = graded("wrong_experiment_name", "sqlite", "3.x")
+    check = result.checks[0]
+    assert "homework195" in check.message
+    assert check.evidence["close_matches"] == ["homework195"]
+
+
+def test_mismatch_message_shows_both_runs(graded):
+    result, *_ = graded("production_not_best", "file", "3.x")
+    check = next(c for c in result.checks if c.id == "registry.best_run")
+    best = result.runs[0]
+    assert best.run_id[:8] in check.message
+    assert check.evidence["production_run_id"] != check.evidence["best_run_id"]
+    assert f"{best.metrics['rmse_test']:.4f}" in check.message
+
+
+def test_broken_model_is_not_loaded_from_the_stale_original(graded, make_variant_store):
+    """The variant's stale paths point at the intact original build, which exists on this machine:
+    the grader must load the broken copy (and fail), never the original."""
+    result, *_ = graded("broken_model_file", "file", "3.x")
+    check = next(c for c in result.checks if c.id == "model.predict")
+    assert check.status == "fail"
+    assert check.evidence["model_path"].startswith("store/")
+
+
+def test_grading_after_the_original_folder_is_gone(reference_store_sqlite, tmp_path):
+    moved = tmp_path / "moved"
+    shutil.copytree(reference_store_sqlite, moved, symlinks=True)
+    result = grade(moved, probe=True)
+    assert result.passed, [(c.id, c.message) for c in result.checks if not c.passed]
+
+
+@pytest.mark.parametrize("form", ["folder", "mlruns", "file-uri", "db-path", "sqlite-uri"])
+def test_submission_forms(form, reference_store_file, reference_store_sqlite):
+    target = {
+        "folder": reference_store_file,
+        "mlruns": reference_store_file / "mlruns",
+        "file-uri": f"file:{reference_store_file / 'mlruns'}",
+        "db-path": reference_store_sqlite / "mlflow.db",
+        "sqlite-uri": f"sqlite:///{reference_store_sqlite / 'mlflow.db'}",
+    }[form]
+    result = grade(target, probe=False)
+    assert result.submission.store == ("sqlite" if "db" in form or "sqlite" in form else "file")
+    statuses = {c.id: c.status for c in result.checks}
+    assert statuses.pop("model.predict") == "skip"
+    assert set(statuses.values()) == {"pass"}
