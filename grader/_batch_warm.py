@@ -27,8 +27,29 @@ try:
         from .reports import render  # noqa: F401
 
         test_rows(5)
-        try:  # the first MlflowClient builds its store registry; later ones reuse it
-            from mlflow.tracking._tracking_service.utils import _tracking_store_registry  # noqa: F401
+        for name in ("mlflow.store.tracking.sqlalchemy_store", "mlflow.store.model_registry.sqlalchemy_store",
+                     "mlflow.store.tracking.file_store", "mlflow.store.model_registry.file_store",
+                     "grader.checks", "grader.evidence.reader", "grader.reports.html"):
+            try:
+                __import__(name)
+            except Exception:  # noqa: BLE001
+                pass
+        try:  # SQLAlchemy configures MLflow's ORM mappers on first use (about 0.5 s)
+            from sqlalchemy.orm import configure_mappers
+
+            configure_mappers()
+        except Exception:  # noqa: BLE001
+            pass
+        try:  # the module -> package map pyfunc.load_model checks requirements with (about 0.8 s)
+            from mlflow.utils import requirements_utils
+
+            requirements_utils._init_packages_to_modules_map()
+        except Exception:  # noqa: BLE001
+            pass
+        try:  # compile the report template once
+            from .reports import html
+
+            html._environment().get_template("report.html.j2")
         except Exception:  # noqa: BLE001
             pass
     WARM = True

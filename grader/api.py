@@ -13,18 +13,21 @@ from __future__ import annotations
 
 import os
 import time
+from datetime import date, datetime
 from pathlib import Path
 
 from . import __version__
 from .checks import evaluate
 from .checks.registry import production_version
-from .errors import SubmissionError
+from .deadline import parse_deadline
+from .errors import GraderError, SubmissionError
 from .evidence.model import Evidence
-from .evidence.reader import collect
 from .probe import ProbeOptions, probe_model
 from .result import Result, RunRow, SubmissionInfo
-from .rubric import DEFAULT_RUBRIC, Rubric, load_rubric
-from .submission import open_submission
+from .rubric import DEFAULT_RUBRIC, LANGS, Rubric, load_rubric
+from .evidence.remote import collect_source
+from .names import with_names
+from .submission.remote import open_source, redact
 
 
 def grade(
@@ -35,6 +38,10 @@ def grade(
     probe: bool = True,
     probe_options: ProbeOptions | None = None,
     workdir: str | os.PathLike | None = None,
+    deadline: str | datetime | date | None = None,
+    experiment: str | None = None,
+    model_name: str | None = None,
+    artifacts: str | os.PathLike | None = None,
 ) -> Result:
     """Grade one submission (a folder, ``mlruns/``, ``mlflow.db``, or a ``file:``/``sqlite:`` URI).
 
@@ -43,22 +50,39 @@ def grade(
 
     Raises :class:`~grader.errors.SubmissionError` when the submission cannot be graded at all;
     every other problem ends up as a check in ``error`` or ``fail`` inside the result.
+
+    ``deadline`` (ISO text such as ``"2026-06-30T23:59"``, a date, or a datetime; see
+    :mod:`grader.deadline`) makes ``integrity.timeline`` flag runs and registry changes after it.
+
+    ``submission`` may also be a tracking server (``http(s)://``, read-only over its REST API) or a
+    PostgreSQL backend store (``postgresql://``, read-only; its artifacts from ``artifacts``, a
+    folder); see :mod:`grader.submission.remote`. ``experiment``/``model_name`` override the
+    rubric's names (a shared server gives each student their own).
     """
+    if lang not in LANGS:
+        raise GraderError(f"unknown language {lang!r} (use one of: {', '.join(LANGS)})")
+    try:
+        deadline_ms = parse_deadline(deadline) if deadline is not None else None
+    except ValueError as exc:
+        raise GraderError(f"bad deadline: {exc}") from None
     started = time.perf_counter()
     rubric = rubric if isinstance(rubric, Rubric) else load_rubric(rubric)
+    rubric = with_names(rubric, experiment=experiment, model_name=model_name)
     settings = rubric.settings
     experiment = str(settings.get("experiment", "homework-195"))
-    with open_submission(submission, experiment_hint=experiment, workdir=workdir) as snap:
-        evidence = collect(snap, experiment, str(settings.get("model_name", "housing-best")), str(settings.get("metric", "rmse_test")))
+    with open_source(submission, experiment_hint=experiment, workdir=workdir, artifacts=artifacts) as snap:
+        evidence = collect_source(snap, experiment, str(settings.get("model_name", "housing-best")), str(settings.get("metric", "rmse_test")),
+                                  settings=settings, fetch=probe and _wants_probe(rubric))
+        evidence.deadline_ms, evidence.graded_at_ms = deadline_ms, int(time.time() * 1000)
         if probe and _wants_probe(rubric):
             evidence.probe = _probe(evidence, settings, snap.root, probe_options or ProbeOptions())
         checks = evaluate(evidence, rubric, lang)
         fingerprints = _fingerprints(evidence, snap.root)
         info = SubmissionInfo(
-            input=str(submission),
+            input=redact(os.fspath(submission)),
             store=snap.kind,
             mlflow_layout=evidence.layout,
-            tracking_uri_kind="sqlite" if snap.kind == "sqlite" else "file",
+            tracking_uri_kind=snap.kind if snap.kind in ("sqlite", "server", "postgresql") else "file",
             notes=list(dict.fromkeys(evidence.notes)),
         )
     return Result(
@@ -86,10 +110,12 @@ def _fingerprints(evidence: Evidence, snapshot_root: Path) -> dict:
 
 
 def _wants_probe(rubric: Rubric) -> bool:
-    return any(spec.id.startswith(("model.", "integrity.")) for spec in rubric.checks)
+    return any(spec.id.startswith(("model.", "integrity.metrics")) for spec in rubric.checks)
 
 
 def _probe(evidence: Evidence, settings, snapshot_root: Path, options: ProbeOptions):
+    """Probe the version graded as Production: the stage's, or with ``accept_alias: true`` in the
+    rubric's settings the version ``@production``/``@champion`` points at (see production_version)."""
     if "registry" in evidence.errors:
         return None
     version = production_version(evidence, settings)

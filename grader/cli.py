@@ -45,6 +45,94 @@ def _explain(check_id: str) -> str:
     return f"{check_id}\n\n{defn.doc}\n\nSettings (rubric YAML): {settings}\n"
 
 
+BATCH_META = "grader.batch_options"
+
+
+def _stash_batch_option(ctx: click.Context, param: click.Parameter, value):
+    """Batch options are kept in ``ctx.meta`` (not passed to grade_command as arguments)."""
+    ctx.meta.setdefault(BATCH_META, {})[param.name] = value
+    return value
+
+
+REMOTE_META = "grader.remote_options"
+
+
+def _stash_remote_option(ctx: click.Context, param: click.Parameter, value):
+    """Names, artifacts and the class list are kept in ``ctx.meta`` (see :mod:`grader.remote_batch`)."""
+    ctx.meta.setdefault(REMOTE_META, {})[param.name] = value
+    return value
+
+
+def _run_class(submission, options: dict, *, out_dir, rubric, lang, timeout, trust_pickles, no_probe, quiet) -> int:
+    """``grade URI --experiment 'homework-195-{student}' --students ana,beto --out OUT``."""
+    from .probe import ProbeOptions
+    from .remote_batch import grade_class, read_students
+
+    if not submission:
+        raise click.UsageError("--students grades each student's experiment in one SUBMISSION (a tracking URI, "
+                               "a PostgreSQL store or a store folder): give it")
+    if not out_dir:
+        raise click.UsageError("--students needs --out DIR (where the reports, gradebook.csv and summary.html go)")
+    students = read_students(options.get("students"), options.get("students_file"))
+
+    def progress(done: int, total: int, failures: int, row) -> None:
+        if not quiet:
+            line = f"[{done}/{total}] {row.student}: {row.status} {row.score:g}/{row.max_score:g} ({row.duration_s:.1f} s)"
+            click.echo(line + (f" - {row.error}" if row.error else ""), err=True)
+
+    batch = grade_class(submission, out_dir, students, experiment=options.get("experiment"),
+                        model_name=options.get("model_name"), rubric=rubric, lang=lang, probe=not no_probe,
+                        probe_options=ProbeOptions(timeout=timeout, trust_pickles=trust_pickles),
+                        artifacts=options.get("artifacts"), progress=progress)
+    if not quiet:
+        click.echo(f"Graded {len(batch.rows)} students in {batch.duration_s:.1f} s: {batch.n_passed} passed, "
+                   f"{batch.n_failed} failed, {batch.n_errors} could not be graded.", err=True)
+        click.echo(f"-> {batch.summary}", err=True)
+    return batch.exit_code
+
+
+def _run_batch(options: dict, *, out_dir, rubric, lang, timeout, trust_pickles, no_probe, quiet) -> int:
+    """``grade --batch DIR --out OUT``: grade a class with a progress bar on stderr."""
+    from .batch import grade_batch
+    from .probe import ProbeOptions
+
+    if not out_dir:
+        raise click.UsageError("--batch needs --out DIR (where the reports, gradebook.csv and summary.html go)")
+    err = click.get_text_stream("stderr")
+    interactive = not quiet and err.isatty()
+    state = {"bar": None}
+
+    def progress(done: int, total: int, failures: int, row) -> None:
+        if quiet:
+            return
+        if interactive:
+            if state["bar"] is None:
+                state["bar"] = click.progressbar(length=total, label="Grading", file=err, show_pos=True, show_eta=True,
+                                                 item_show_func=lambda item: item, width=24)
+                state["bar"].__enter__()
+            state["bar"].label = f"Grading ({failures} not passed)"
+            state["bar"].update(1, f"{row.student}: {row.status}")
+        else:
+            score = f"{row.score:g}/{row.max_score:g}"
+            line = f"[{done}/{total}] {row.student}: {row.status} {score} ({row.duration_s:.1f} s)"
+            click.echo(line + (f" - {row.error}" if row.error else ""), err=True)
+
+    try:
+        batch = grade_batch(options["batch_dir"], out_dir, rubric, jobs=options.get("jobs"), lang=lang,
+                            probe_options=ProbeOptions(timeout=timeout, trust_pickles=trust_pickles), probe=not no_probe,
+                            progress=progress, student_timeout=options.get("student_timeout"))
+    finally:
+        if state["bar"] is not None:
+            state["bar"].__exit__(None, None, None)
+    if not quiet:
+        copies = len(batch.copies.pairs)
+        click.echo(f"Graded {len(batch.rows)} submissions in {batch.duration_s:.1f} s ({batch.jobs} jobs): "
+                   f"{batch.n_passed} passed, {batch.n_failed} failed, {batch.n_errors} could not be graded"
+                   + (f"; {copies} suspected cop{'y' if copies == 1 else 'ies'}" if copies else "") + ".", err=True)
+        click.echo(f"-> {batch.summary}", err=True)
+    return batch.exit_code
+
+
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("submission", required=False)
 @click.option("--rubric", "rubric", default="homework-195", show_default=True, help="Rubric id or YAML file.")
@@ -56,22 +144,75 @@ def _explain(check_id: str) -> str:
 @click.option("--html", "html_out", metavar="FILE", help="Write the HTML report to FILE.")
 @click.option("--junit", "junit_out", metavar="FILE", help="Write JUnit XML (one testcase per check) to FILE.")
 @click.option("--markdown", "markdown_out", metavar="FILE", help="Write the Markdown summary (student view) to FILE.")
-@click.option("--out", "out_dir", metavar="DIR", help="Write report.json and report.html into DIR.")
+@click.option("--out", "out_dir", metavar="DIR", help="Write report.json and report.html into DIR (with --batch: the class's reports).")
 @click.option("--student", is_flag=True, help="Student view in every output: hidden checks show their points, not their content.")
 @click.option("--timeout", type=float, default=60.0, show_default=True, help="Seconds the model probe may take.")
 @click.option("--trust-pickles", is_flag=True, help="Load pickled models even if the static scan refuses them (still sandboxed).")
 @click.option("--no-probe", is_flag=True, help="Do not load the model (model.predict is skipped).")
+@click.option("--deadline", metavar="ISO", help="Deadline, e.g. 2026-06-30T23:59 or 2026-06-30 (end of that day), local "
+              "time unless an offset is given: integrity.timeline flags runs and registry changes after it.")
 @click.option("--demo", is_flag=True, help="Build the reference submission in a temp folder and grade it.")
 @click.option("--explain", "explain", metavar="CHECK_ID", help="Print what a check verifies and how to pass it.")
 @click.option("-q", "--quiet", is_flag=True, help="No terminal summary.")
+@click.option("--batch", "batch_dir", metavar="DIR", expose_value=False, callback=_stash_batch_option,
+              help="Grade every submission in DIR (one folder or archive per student) into --out: reports, gradebook.csv, summary.html.")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), metavar="N", expose_value=False, callback=_stash_batch_option,
+              help="With --batch: students graded at once.  [default: the number of cores]")
+@click.option("--student-timeout", type=click.FloatRange(min=1), metavar="SECONDS", expose_value=False,
+              callback=_stash_batch_option,
+              help="With --batch: seconds one student may take in all.  [default: 2 x --timeout + 60]")
+@click.option("--experiment", metavar="NAME", expose_value=False, callback=_stash_remote_option,
+              help="Grade experiment NAME instead of the rubric's (a shared server gives each student their own); "
+                   "with --students, a pattern such as 'homework-195-{student}'.")
+@click.option("--model-name", metavar="NAME", expose_value=False, callback=_stash_remote_option,
+              help="Registered model to grade instead of the rubric's; with --students it may hold {student}.")
+@click.option("--artifacts", metavar="DIR", expose_value=False, callback=_stash_remote_option,
+              help="With a postgresql:// SUBMISSION: the folder holding the experiments' artifacts.")
+@click.option("--students", metavar="ID,ID,...", expose_value=False, callback=_stash_remote_option,
+              help="Grade each student's experiment in SUBMISSION (--experiment with {student}) into --out.")
+@click.option("--students-file", metavar="FILE", expose_value=False, callback=_stash_remote_option,
+              help="Like --students, one student id per line.")
 @click.version_option(__version__, prog_name="mlflow-grader")
 def grade_command(submission, rubric, lang, fmt, json_out, html_out, junit_out, markdown_out, out_dir, student, timeout,
-                  trust_pickles, no_probe, demo, explain, quiet):
+                  trust_pickles, no_probe, demo, explain, quiet, deadline=None):
     """Grade an MLflow homework SUBMISSION: a folder holding mlruns/ and/or mlflow.db, an mlruns/
-    folder, an mlflow.db file, or a file:/sqlite: URI."""
+    folder, an mlflow.db file, or a file:/sqlite: URI; or, read-only, a tracking server
+    (http(s)://HOST:PORT; credentials from MLFLOW_TRACKING_USERNAME/PASSWORD or TOKEN) or a
+    PostgreSQL backend store (postgresql://USER@HOST/DB --artifacts DIR).
+
+    One class on one server: grade URI --experiment 'homework-195-{student}' [--model-name
+    'housing-best-{student}'] --students ana,beto (or --students-file FILE) --out OUT.
+
+    Whole class: grade --batch DIR --out OUT [-j N]. Each folder or archive in DIR is one student
+    (its name is the id); OUT gets students/<id>/report.json and report.html, gradebook.csv and
+    summary.html. A re-run replaces what the previous batch wrote in OUT. Exit codes of a batch:
+    0 every student graded and passed; 1 some student failed or could not be graded (an error row);
+    2 the batch could not run (no such DIR, no submissions in it, OUT refused)."""
     if explain:
         click.echo(_explain(explain), nl=False)
         return 0
+    batch_options = click.get_current_context().meta.get(BATCH_META, {})
+    if batch_options.get("batch_dir"):
+        if submission or demo:
+            raise click.UsageError("--batch grades a folder of submissions: give no SUBMISSION nor --demo")
+        others = [name for name, value in (("--format", fmt != "text"), ("--json", json_out), ("--html", html_out),
+                                           ("--junit", junit_out), ("--markdown", markdown_out), ("--student", student))
+                  if value]
+        if others:
+            raise click.UsageError(f"{', '.join(others)} cannot go with --batch (it writes its reports into --out)")
+        if any(click.get_current_context().meta.get(REMOTE_META, {}).values()):
+            raise click.UsageError("--experiment, --model-name, --artifacts and --students do not go with --batch")
+        return _run_batch(batch_options, out_dir=out_dir, rubric=rubric, lang=lang, timeout=timeout,
+                          trust_pickles=trust_pickles, no_probe=no_probe, quiet=quiet)
+    if any(batch_options.get(name) is not None for name in ("jobs", "student_timeout")):
+        raise click.UsageError("-j/--jobs and --student-timeout go with --batch")
+    remote = click.get_current_context().meta.get(REMOTE_META, {})
+    if remote.get("students") or remote.get("students_file"):
+        if demo or fmt != "text" or any((json_out, html_out, junit_out, markdown_out, student)):
+            raise click.UsageError("--students writes its reports into --out: give no --demo, --format, --json, "
+                                   "--html, --junit, --markdown nor --student")
+        return _run_class(submission, remote, out_dir=out_dir, rubric=rubric, lang=lang, timeout=timeout,
+                          trust_pickles=trust_pickles, no_probe=no_probe, quiet=quiet)
     if demo == bool(submission):
         raise click.UsageError("give a SUBMISSION to grade, or --demo")
     if json_out == "-":  # the historical spelling of --format json
@@ -91,7 +232,9 @@ def grade_command(submission, rubric, lang, fmt, json_out, html_out, junit_out, 
         submission, out_dir = _build_demo(out_dir, quiet or fmt != "text")
     try:
         result = grade(submission, rubric, lang=lang, probe=not no_probe,
-                       probe_options=ProbeOptions(timeout=timeout, trust_pickles=trust_pickles))
+                       probe_options=ProbeOptions(timeout=timeout, trust_pickles=trust_pickles), deadline=deadline,
+                       experiment=remote.get("experiment"), model_name=remote.get("model_name"),
+                       artifacts=remote.get("artifacts"))
     except GraderError as exc:
         _report_ungradable(exc, rubric, lang, "gradescope" if gradescope_file else fmt, gradescope_file)
         raise

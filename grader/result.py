@@ -6,10 +6,22 @@ A :class:`Result` is plain data: it can be turned into JSON (:meth:`Result.to_di
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 SCHEMA_VERSION = 1
+
+
+def _json_safe(value: Any) -> Any:
+    """``value`` with every non-finite float replaced by None, recursively."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    return value
 
 #: Statuses a check can end in. ``pass`` and ``warn`` earn the check's points.
 STATUSES = ("pass", "warn", "fail", "skip", "error")
@@ -66,7 +78,7 @@ class SubmissionInfo:
     """Where the submission came from and what kind of MLflow store it holds."""
 
     input: str
-    store: str  # "file" | "sqlite" | "none"
+    store: str  # "file" | "sqlite" | "server" | "postgresql" | "none"
     mlflow_layout: str  # "2.x" | "3.x" | "unknown"
     tracking_uri_kind: str = ""
     notes: list[str] = field(default_factory=list)
@@ -143,8 +155,12 @@ class Result:
         return replace(self, checks=checks)
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON report (schema_version 1): keys here are never renamed, only added."""
-        return {
+        """The JSON report (schema_version 1): keys here are never renamed, only added.
+
+        JSON has no NaN or infinity: a non-finite number a student logged becomes ``null`` here
+        (the check that cares names the value in its message).
+        """
+        return _json_safe({
             "schema_version": self.schema_version,
             "grader": {"version": self.grader_version},
             "rubric": {"id": self.rubric_id, "title": self.rubric_title},
@@ -157,7 +173,7 @@ class Result:
             "duration_ms": round(self.duration_ms, 1),
             "checks": [asdict(c) for c in self.checks],
             "runs": [asdict(r) for r in self.runs],
-        }
+        })
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Result":

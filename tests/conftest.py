@@ -153,3 +153,15 @@ def _committed_v2_stores_untouched():
     if before is not None:
         after = tree_digest(V2_STORES_DIR)
         assert after == before, f"{V2_STORES_DIR} was modified during the test session"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_store_created_in_cwd():
+    """MLflow creates ./mlflow.db (or ./mlruns) when a client runs without a URI: the grader must
+    never let that happen, whatever the entry point. Fail the session if one appears."""
+    places = {Path.cwd(), Path(__file__).resolve().parents[1]}
+    strays = [p / name for p in places for name in ("mlflow.db", "mlruns")]
+    existed = {p for p in strays if p.exists()}
+    yield
+    created = [str(p) for p in strays if p.exists() and p not in existed]
+    assert not created, f"a test run created {created}: some code used MLflow without a tracking URI"

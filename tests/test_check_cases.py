@@ -13,8 +13,8 @@ import pytest
 import yaml
 
 from grader.checks import REGISTRY, evaluate
-from grader.evidence.model import (Evidence, ExperimentEv, ModelArtifactEv, ProbeEv, RegisteredModelEv, RunEv,
-                                   VersionEv)
+from grader.evidence.model import (CellEv, Evidence, ExperimentEv, ModelArtifactEv, NotebookEv, ProbeEv,
+                                   RegisteredModelEv, RunEv, VersionEv)
 from grader.rubric import load_rubric
 
 CASES_DIR = Path(__file__).parent / "cases"
@@ -34,12 +34,13 @@ def _runs(items, lifecycle="active"):
                 run_name=item.get("name", f"run-{n}"),
                 status=item.get("status", "FINISHED"),
                 lifecycle_stage=lifecycle,
-                start_time=1_700_000_000_000 + n,
-                end_time=1_700_000_000_500 + n,
+                start_time=item.get("start", 1_700_000_000_000 + n),
+                end_time=item.get("end", 1_700_000_000_500 + n),
                 params=item.get("params", {"model_type": "RandomForestRegressor"}),
                 metrics=item.get("metrics", {"rmse_test": 0.5 + n / 100, "r2_test": 0.8}),
                 tags=item.get("tags", {}),
-                models=[ModelArtifactEv("logged-model", f"m{n}", "model.pkl")] if model is True else
+                models=[ModelArtifactEv("logged-model", f"m{n}", "model.pkl", estimator_class=item.get("estimator"))]
+                       if model is True else
                        [ModelArtifactEv("logged-model", f"m{n}", None, problem=model)] if model else [],
             ))
     return runs
@@ -53,11 +54,18 @@ def build_evidence(spec: dict) -> Evidence:
     ev.runs = _runs(spec.get("runs", []))
     ev.deleted_runs = _runs(spec.get("deleted_runs", []), lifecycle="deleted")
     for name, model in (spec.get("registered") or {}).items():
-        versions = [VersionEv(name, int(v["version"]), v.get("stage", "None"), v.get("run_id"), "models:/m-x")
+        versions = [VersionEv(name, int(v["version"]), v.get("stage", "None"), v.get("run_id"), "models:/m-x",
+                              creation_timestamp=v.get("created"), last_updated_timestamp=v.get("updated"))
                     for v in model.get("versions", [])]
         ev.registered_models.append(RegisteredModelEv(name, versions, model.get("aliases", {})))
     if "probe" in spec:
         ev.probe = ProbeEv(**spec["probe"])
+    for nb in spec.get("notebooks", []):
+        cells = [CellEv(i, c.get("type", "code"), c.get("source", ""), c.get("count"), c.get("outputs", []),
+                        c.get("text", "")) for i, c in enumerate(nb.get("cells", []), start=1)]
+        ev.notebooks.append(NotebookEv(nb.get("path", "homework.ipynb"), cells, nb.get("error")))
+    ev.deadline_ms = spec.get("deadline_ms")
+    ev.graded_at_ms = spec.get("graded_at_ms", 1_800_000_000_000)
     ev.errors = spec.get("errors", {})
     return ev
 

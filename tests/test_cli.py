@@ -96,3 +96,10 @@ def test_grading_writes_nothing_outside_its_temp_space(reference_store_file, tmp
     assert proc.returncode == 0, proc.stderr
     assert list(cwd.iterdir()) == []
     assert list(tmp.iterdir()) == []
+
+
+def test_no_noise_on_stderr_for_an_old_sqlite_store(v2_store_sqlite):
+    """A 2.x database is migrated (in the private copy): its logs and FutureWarnings stay quiet."""
+    proc = run(str(v2_store_sqlite), "-q")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""

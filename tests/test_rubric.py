@@ -26,7 +26,9 @@ def test_every_message_key_exists_in_both_languages(rubric_id):
 def test_shipped_rubric_has_the_stable_ids():
     rubric = load_rubric("homework-195")
     assert [c.id for c in rubric.checks] == [
-        "runs.count", "runs.fields", "runs.model", "registry.production", "registry.best_run", "model.predict"]
+        "runs.count", "runs.fields", "runs.model", "registry.production", "registry.best_run", "model.predict",
+        "exercise.manual", "exercise.autolog", "exercise.sweep", "integrity.metrics", "integrity.timeline",
+        "notebook.final_cell", "registry.alias"]
     assert rubric.settings["experiment"] == "homework-195"
 
 

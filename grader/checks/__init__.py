@@ -15,7 +15,7 @@ from ..rubric import Rubric, render
 from .base import COMMON_MESSAGES, REGISTRY, CheckDef, Outcome, check  # noqa: F401
 
 # Importing a family module registers its checks.
-from . import model, registry, runs  # noqa: E402,F401
+from . import exercise, integrity, model, notebook, registry, runs  # noqa: E402,F401
 
 __all__ = ["REGISTRY", "CheckDef", "Outcome", "check", "evaluate"]
 

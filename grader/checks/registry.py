@@ -6,14 +6,35 @@ from ..evidence.model import Evidence, RegisteredModelEv, VersionEv
 from .base import Outcome, Settings, check, failed, passed, skipped, warned
 
 
+#: Aliases that may stand for the stage when the rubric sets ``accept_alias: true``.
+DEFAULT_ALIASES = ("production", "champion")
+
+
 def production_version(ev: Evidence, s: Settings) -> VersionEv | None:
     """The version in the rubric's stage (the highest one when several are), as MLflow's
-    ``get_latest_versions(stages=[stage])`` and ``models:/NAME/STAGE`` pick it."""
+    ``get_latest_versions(stages=[stage])`` and ``models:/NAME/STAGE`` pick it; with the rubric
+    setting ``accept_alias: true`` and no version in the stage, the version an accepted alias
+    (``@production``, ``@champion``) points at."""
     model = ev.registered(s["model_name"])
     if model is None:
         return None
     versions = model.in_stage(s["stage"])
-    return versions[0] if versions else None
+    if versions:
+        return versions[0]
+    return alias_version(model, s)[1] if s.get("accept_alias") else None
+
+
+def alias_version(model: RegisteredModelEv, s: Settings) -> tuple[str | None, VersionEv | None]:
+    """The first accepted alias set on ``model`` and the version it points at (or ``(None, None)``)."""
+    wanted = [str(a).lstrip("@").lower() for a in s.get("accepted_aliases") or DEFAULT_ALIASES]
+    by_name = {a.lower(): (a, v) for a, v in model.aliases.items()}
+    for alias in wanted:
+        if alias in by_name:
+            name, number = by_name[alias]
+            version = next((v for v in model.versions if v.version == number), None)
+            if version is not None:
+                return name, version
+    return None, None
 
 
 def _describe(model: RegisteredModelEv) -> str:
@@ -25,12 +46,13 @@ def _describe(model: RegisteredModelEv) -> str:
 @check(
     "registry.production",
     settings={},
-    messages=("ok", "several", "missing_model", "no_stage"),
+    messages=("ok", "several", "missing_model", "no_stage", "alias"),
     needs=("registry",),
 )
 def registry_production(ev: Evidence, s: Settings) -> Outcome:
     """A registered model named exactly ``model_name`` exists with at least one version in
-    stage ``stage`` (Production).
+    stage ``stage`` (Production). With the rubric setting ``accept_alias: true``, an alias
+    ``@production`` or ``@champion`` counts in place of the stage.
 
     Fix: ``mlflow.register_model(f"runs:/{run_id}/model", "housing-best")`` and then
     ``MlflowClient().transition_model_version_stage("housing-best", version, "Production")``.
@@ -42,6 +64,11 @@ def registry_production(ev: Evidence, s: Settings) -> Outcome:
         others = [f"{n} [{d}]" for n, d in found.items()] or "-"
         return failed("missing_model", evidence={"registered": found}, model_name=name, found=others)
     in_stage = model.in_stage(stage)
+    alias, by_alias = alias_version(model, s) if s.get("accept_alias") and not in_stage else (None, None)
+    if by_alias is not None:
+        return passed("alias", evidence={"registered": found, "version": by_alias.version, "run_id": by_alias.run_id,
+                                         "alias": alias}, model_name=name, stage=stage, alias=f"@{alias}",
+                      version=by_alias.version)
     if not in_stage:
         return failed(
             "no_stage", evidence={"registered": found}, model_name=name, stage=stage, versions=_describe(model),
@@ -96,3 +123,42 @@ def registry_best_run(ev: Evidence, s: Settings) -> Outcome:
     if prod_run is not None and prod_run.lifecycle_stage == "deleted":
         return failed("prod_run_deleted", evidence=evidence, **params)
     return failed("mismatch", evidence=evidence, **params)
+
+
+@check(
+    "registry.alias",
+    settings={},
+    messages=("none", "used", "accepted", "alias_only", "conflict", "missing_model"),
+    needs=("registry",),
+)
+def registry_alias(ev: Evidence, s: Settings) -> Outcome:
+    """Informational: whether the student used model-version aliases, the way MLflow >= 2.9
+    recommends instead of stages (``set_registered_model_alias("housing-best", "champion", v)``,
+    loaded with ``models:/housing-best@champion``). Aliases alone are a hint, not a failure; the
+    rubric setting ``accept_alias: true`` lets ``@production``/``@champion`` count in place of the
+    stage for registry.production, registry.best_run and model.predict. It fails only when an
+    accepted alias and the stage point at different versions (the two URIs load different models).
+
+    Fix: this homework checks the stage: ``MlflowClient().transition_model_version_stage(
+    "housing-best", version, "Production")`` (the FutureWarning about stages is expected; they
+    still work). Keep ``@champion``/``@production`` on that same version if you use aliases too.
+    """
+    name, stage = s["model_name"], s["stage"]
+    model = ev.registered(name)
+    if model is None:
+        return skipped("missing_model", model_name=name)
+    aliases = [f"@{a} -> v{v}" for a, v in sorted(model.aliases.items())]
+    evidence = {"aliases": dict(model.aliases)}
+    if not model.aliases:
+        return passed("none", evidence=evidence, model_name=name, stage=stage)
+    alias, by_alias = alias_version(model, s)
+    in_stage = model.in_stage(stage)
+    common = {"model_name": name, "stage": stage, "aliases": aliases}
+    if by_alias is not None and in_stage and in_stage[0].version != by_alias.version:
+        return failed("conflict", evidence=evidence, alias=f"@{alias}", alias_version=by_alias.version,
+                      version=in_stage[0].version, **common)
+    if by_alias is not None and not in_stage:
+        if s.get("accept_alias"):
+            return passed("accepted", evidence=evidence, alias=f"@{alias}", version=by_alias.version, **common)
+        return warned("alias_only", evidence=evidence, alias=f"@{alias}", version=by_alias.version, **common)
+    return passed("used", evidence=evidence, **common)

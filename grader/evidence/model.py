@@ -32,6 +32,9 @@ class ModelArtifactEv:
     sklearn_version: str | None = None
     serialization_format: str | None = None
     problem: str | None = None  # why the model is unusable (missing file, unreadable MLmodel)
+    #: The estimator's class as the model file names it, read statically (never unpickled),
+    #: e.g. "sklearn.ensemble._forest.RandomForestRegressor"; None when it could not be told.
+    estimator_class: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -76,6 +79,8 @@ class VersionEv:
     model_id: str | None = None
     aliases: list[str] = field(default_factory=list)
     model: ModelArtifactEv | None = None  # where the version's model lives in the snapshot
+    creation_timestamp: int | None = None  # ms since the epoch
+    last_updated_timestamp: int | None = None  # ms; a stage transition or alias move updates it
 
 
 @dataclass
@@ -107,6 +112,30 @@ class ProbeEv:
 
 
 @dataclass
+class CellEv:
+    """One cell of a notebook, as saved (notebooks are parsed, never executed)."""
+
+    index: int  # 1-based, as Jupyter's UI counts
+    cell_type: str  # "code" | "markdown" | "raw"
+    source: str
+    execution_count: int | None = None
+    #: Output types in order: "execute_result", "stream", "display_data", "error".
+    output_types: list[str] = field(default_factory=list)
+    #: The outputs' plain text (text/plain data, stream text, "ename: evalue"), bounded.
+    output_text: str = ""
+
+
+@dataclass
+class NotebookEv:
+    """A ``*.ipynb`` found in the submission. ``error`` says why it could not be parsed."""
+
+    path: str  # relative to the submission's folder
+    cells: list[CellEv] = field(default_factory=list)
+    error: str | None = None
+    truncated: bool = False  # more cells than the reader keeps
+
+
+@dataclass
 class Evidence:
     """Everything the checks may look at."""
 
@@ -122,7 +151,13 @@ class Evidence:
     deleted_runs: list[RunEv] = field(default_factory=list)
     registered_models: list[RegisteredModelEv] = field(default_factory=list)
     probe: ProbeEv | None = None
-    #: section ("experiments", "runs", "registry", "models", "probe") -> message of what failed
+    #: Notebooks handed in with the store (see :mod:`grader.evidence.notebooks`).
+    notebooks: list[NotebookEv] = field(default_factory=list)
+    #: The instructor's deadline (``grade --deadline``), ms since the epoch; None: no deadline.
+    deadline_ms: int | None = None
+    #: When the grading ran, ms since the epoch (checks are pure: they never read the clock).
+    graded_at_ms: int | None = None
+    #: section ("experiments", "runs", "registry", "models", "probe", "notebooks") -> message of what failed
     errors: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 

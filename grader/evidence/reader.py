@@ -19,27 +19,30 @@ from typing import Any, Callable, Iterator
 from ..submission.paths import inside, local_path
 from ..submission.snapshot import Snapshot
 from .artifacts import describe_model, find_mlmodels
+from .estimators import annotate as annotate_estimators
+from .notebooks import read_notebooks
 from .model import Evidence, ExperimentEv, ModelArtifactEv, RegisteredModelEv, RunEv, VersionEv
 
 PAGE = 1000
-NOISY_LOGGERS = ("mlflow", "alembic", "sqlalchemy", "urllib3")
 
 
 @contextlib.contextmanager
 def quiet_mlflow() -> Iterator[None]:
-    """Silence MLflow's FutureWarnings, migration logs and file-store refusal for this process only."""
+    """Silence MLflow's FutureWarnings, migration logs and file-store refusal for this process only.
+
+    MLflow gives some of its loggers (``mlflow.store.db.utils``) their own levels and handlers,
+    so lowering the ``mlflow`` logger is not enough: logging below ERROR is disabled meanwhile.
+    """
     previous_env = os.environ.get("MLFLOW_ALLOW_FILE_STORE")
     os.environ["MLFLOW_ALLOW_FILE_STORE"] = "true"
-    levels = {name: logging.getLogger(name).level for name in NOISY_LOGGERS}
-    for name in NOISY_LOGGERS:
-        logging.getLogger(name).setLevel(logging.ERROR)
+    previous_disable = logging.root.manager.disable
+    logging.disable(logging.WARNING)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             yield
     finally:
-        for name, level in levels.items():
-            logging.getLogger(name).setLevel(level)
+        logging.disable(previous_disable)
         if previous_env is None:
             os.environ.pop("MLFLOW_ALLOW_FILE_STORE", None)
         else:
@@ -123,6 +126,11 @@ class Reader:
         self.logged: dict[str, ModelArtifactEv] = {}  # model_id -> model
         self._artifact_uris: dict[str, str] = {}  # run_id -> artifact_uri (rebased)
 
+    def _dir(self, uri: str | None) -> Path | None:
+        """The snapshot folder an artifact location names, None when outside the snapshot (a reader of
+        another kind of source, see :mod:`grader.evidence.remote`, maps locations its own way)."""
+        return _local_dir(uri, self.snap)
+
     def section(self, name: str, read: Callable[[], None]) -> None:
         try:
             read()
@@ -157,16 +165,17 @@ class Reader:
         by_run: dict[str, list[ModelArtifactEv]] = {}
         if self.ev.experiment is not None and hasattr(self.client, "search_logged_models"):
             for lm in _paged(self.client.search_logged_models, experiment_ids=[self.ev.experiment.experiment_id]):
-                folder = _local_dir(lm.artifact_location, self.snap)
+                folder = self._dir(lm.artifact_location)
                 model = describe_model(folder, root, "logged-model", lm.model_id) if folder else ModelArtifactEv(
                     "logged-model", "", None, model_id=lm.model_id, problem="artifacts outside the submission")
                 self.logged[lm.model_id] = model
                 if lm.source_run_id:
                     by_run.setdefault(lm.source_run_id, []).append(model)
         for run in (*self.ev.runs, *self.ev.deleted_runs):
-            folder = _local_dir(self._artifact_uris.get(run.run_id), self.snap)
+            folder = self._dir(self._artifact_uris.get(run.run_id))
             found = [describe_model(f, root, "run-artifact") for f in find_mlmodels(folder, root)] if folder else []
             run.models = by_run.get(run.run_id, []) + found
+        annotate_estimators([m for r in (*self.ev.runs, *self.ev.deleted_runs) for m in r.models], root)
 
     def read_registry(self) -> None:
         models = _paged(self.client.search_registered_models)
@@ -192,6 +201,8 @@ class Reader:
                         model_id=model_id,
                         aliases=sorted(by_version.get(int(mv.version), [])),
                         model=self._version_model(mv, model_id),
+                        creation_timestamp=getattr(mv, "creation_timestamp", None),
+                        last_updated_timestamp=getattr(mv, "last_updated_timestamp", None),
                     )
                 )
             result.append(RegisteredModelEv(rm.name, sorted(evs, key=lambda v: v.version), aliases))
@@ -218,19 +229,19 @@ class Reader:
                 return self.logged[model_id]
             try:
                 lm = self.client.get_logged_model(model_id)
-                folder = _local_dir(lm.artifact_location, self.snap)
+                folder = self._dir(lm.artifact_location)
                 if folder:
                     return describe_model(folder, root, "logged-model", model_id)
             except Exception:
                 pass
         run_ref = re.fullmatch(r"runs:/([0-9a-zA-Z]+)/(.+)", source)
         if run_ref and run_ref.group(1) in self._artifact_uris:
-            run_root = _local_dir(self._artifact_uris[run_ref.group(1)], self.snap)
+            run_root = self._dir(self._artifact_uris[run_ref.group(1)])
             folder = run_root / run_ref.group(2) if run_root else None
             if folder is not None and inside(folder, root) and (folder / "MLmodel").is_file():
                 return describe_model(folder, root, "run-artifact")
         for uri in (getattr(mv, "storage_location", None), source):
-            folder = _local_dir(uri, self.snap)
+            folder = self._dir(uri)
             if folder is not None and (folder / "MLmodel").is_file():
                 return describe_model(folder, root, "run-artifact")
         return None
@@ -248,10 +259,14 @@ class Reader:
             self.ev.layout = self.snap.layout()
 
 
-def collect(snap: Snapshot, experiment_name: str, model_name: str, metric: str = "rmse_test") -> Evidence:
-    """Read everything the checks need from ``snap`` (the probe is added separately)."""
+def collect(snap: Snapshot, experiment_name: str, model_name: str, metric: str = "rmse_test",
+            reader_class: type[Reader] | None = None) -> Evidence:
+    """Read everything the checks need from ``snap`` (the probe is added separately).
+
+    ``reader_class``: a :class:`Reader` subclass for another kind of source (a tracking server or a
+    PostgreSQL store, see :mod:`grader.evidence.remote`)."""
     with quiet_mlflow(), global_tracking_uri(snap.tracking_uri):
-        reader = Reader(snap, experiment_name, model_name, metric)
+        reader = (reader_class or Reader)(snap, experiment_name, model_name, metric)
         reader.section("experiments", reader.read_experiments)
         if "experiments" in reader.ev.errors:
             reader.ev.errors["runs"] = reader.ev.errors["experiments"]
@@ -261,5 +276,6 @@ def collect(snap: Snapshot, experiment_name: str, model_name: str, metric: str =
             reader.section("models", reader.read_models)
         reader.section("registry", reader.read_registry)
         reader.detect_layout()
+    reader.section("notebooks", lambda: setattr(reader.ev, "notebooks", read_notebooks(snap.notebooks, snap.root / "notebooks")))
     reader.ev.notes.extend(snap.notes)
     return reader.ev

@@ -9,12 +9,16 @@ What the child gets (Linux; each step is best effort and what took effect is rec
   a bounded number of processes (fork bombs);
 - ``no_new_privs`` (no setuid escalation);
 - no network: a new, empty network namespace (``unshare(CLONE_NEWNET)``; for a non-root user inside
-  a new user namespace), and on top of it Landlock's TCP rules (bind and connect refused) where the
-  kernel has them (ABI >= 4);
+  a new user namespace), Landlock's TCP rules (bind and connect refused) where the kernel has them
+  (ABI >= 4), and a seccomp filter that makes ``socket(2)`` fail (Unix sockets such as
+  ``docker.sock`` or an ssh agent are not cut off by a network namespace);
 - Landlock file-system rules: writes only inside its own temp dir (and ``/dev/null``), reads only
-  from the Python installation, the grader, the system folders (``/usr``, ``/lib``, ``/etc``...), the
-  model folder and its temp dir: not the instructor's home, not the rest of the snapshot, not other
-  temp files. With ABI >= 6 it also cannot signal processes outside its sandbox (the grader);
+  from the Python installation, the grader, the system folders (``/usr``, ``/lib``, ``/etc``...), a few
+  ``/proc`` files and its own ``/proc/<pid>``, the model folder and its temp dir: not the instructor's
+  home, not the grader's ``/proc/<pid>/environ``, not the rest of the snapshot, not other temp files.
+  With ABI >= 6 it also cannot signal processes outside its sandbox (the grader). While the child
+  lives the grader is not dumpable, so even without Landlock a same-user child cannot read its
+  environment nor write its memory through ``/proc``;
 - a scrubbed environment (only ``PATH``, locale and time zone survive: no tokens, no credentials), its
   temp dir as cwd, ``HOME`` and ``TMPDIR``;
 - stdout discarded, stderr to a file in its temp dir (only the last lines are read), and only a
@@ -42,6 +46,7 @@ from ..evidence.model import ModelArtifactEv, ProbeEv
 CLONE_NEWUSER = 0x10000000
 CLONE_NEWNET = 0x40000000
 PR_SET_PDEATHSIG = 1
+PR_GET_DUMPABLE, PR_SET_DUMPABLE = 3, 4
 PR_SET_NO_NEW_PRIVS = 38
 MAX_RESULT_BYTES = 4 * 1024**2
 MAX_FILE_BYTES = 256 * 1024**2
@@ -49,7 +54,10 @@ STDERR_TAIL = 4096
 #: Environment variables the child keeps; everything else (tokens, credentials) is dropped.
 KEEP_ENV = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "SYSTEMROOT")
 #: System folders the child may read (shared libraries, locale, time zones, /proc for CPU counts).
-SYSTEM_READ = ("/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin", "/etc", "/proc", "/sys", "/dev", "/nix/store")
+SYSTEM_READ = ("/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin", "/etc", "/sys", "/dev", "/nix/store")
+#: Of /proc only these (plus the child's own /proc/<pid>): never the grader's /proc/<pid>/environ or mem.
+PROC_READ = ("/proc/cpuinfo", "/proc/meminfo", "/proc/stat", "/proc/loadavg", "/proc/uptime", "/proc/version",
+             "/proc/filesystems", "/proc/sys", "/proc/mounts")
 
 # Landlock (linux/landlock.h); syscall numbers are the same on x86_64 and arm64.
 SYS_LANDLOCK_CREATE_RULESET, SYS_LANDLOCK_ADD_RULE, SYS_LANDLOCK_RESTRICT_SELF = 444, 445, 446
@@ -57,6 +65,7 @@ LANDLOCK_CREATE_RULESET_VERSION = 1
 LANDLOCK_RULE_PATH_BENEATH = 1
 FS_READ = (1 << 2) | (1 << 3)  # READ_FILE | READ_DIR
 FS_READ_DIR = 1 << 3
+FS_READ_FILE = 1 << 2
 FS_WRITE_FILE = 1 << 1
 FS_WRITE_V1 = (1 << 1) | (1 << 4) | (1 << 5) | (1 << 6) | (1 << 7) | (1 << 8) | (1 << 9) | (1 << 10) | (1 << 11) | (1 << 12)
 FS_REFER, FS_TRUNCATE, FS_IOCTL_DEV = 1 << 13, 1 << 14, 1 << 15
@@ -292,6 +301,8 @@ def _landlock(libc, plan: _Plan, state: dict) -> bool:
                 allow(root, FS_READ)
             for root in plan.list_roots:
                 allow(root, FS_READ_DIR)
+            for entry in (*PROC_READ, f"/proc/{os.getpid()}"):  # getpid(): the child, before exec
+                allow(entry, FS_READ if os.path.isdir(entry) else FS_READ_FILE)
             allow(plan.home, FS_READ | write)
             allow("/dev/null", FS_WRITE_FILE | ((FS_TRUNCATE | FS_IOCTL_DEV) & write) | (1 << 2))
         if libc.syscall(SYS_LANDLOCK_RESTRICT_SELF, ctypes.c_int(ruleset), ctypes.c_uint32(0)) != 0:
@@ -310,7 +321,7 @@ def _child_env(home: Path) -> dict[str, str]:
     package_parent = str(Path(grader.__file__).resolve().parent.parent)
     env.update(HOME=str(home), TMPDIR=str(home), PYTHONPATH=package_parent, PYTHONDONTWRITEBYTECODE="1",
                PYTHONHASHSEED="0", PYTHONNOUSERSITE="1", MLFLOW_TRACKING_URI=(home / "nowhere").as_uri(),
-               NO_PROXY="*", MPLCONFIGDIR=str(home))
+               NO_PROXY="*", MPLCONFIGDIR=str(home), MLFLOW_DISABLE_TELEMETRY="true", DO_NOT_TRACK="true")
     return env
 
 
@@ -334,23 +345,27 @@ def probe_model(model: ModelArtifactEv | None, snapshot_root: Path, options: Pro
     if refusal:
         return ProbeEv(ok=False, error=refusal, error_kind="refused", details={"scan_ms": scan_ms}, **base)
 
-    from ..data import test_rows
+    from ..data import test_split
 
-    rows = test_rows(options.rows)
+    x_test, y_test = test_split()
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="mlflow-grader-probe-", ignore_cleanup_errors=True) as tmp:
         home = Path(tmp)
         request, result, errfile = home / "request.json", home / "result.json", home / "stderr.txt"
-        request.write_text(json.dumps({"model_dir": str(folder), "columns": list(rows.columns),
-                                       "rows": rows.to_numpy().tolist(), "result": str(result)}))
+        # The whole test split: its first rows are the homework's final cell, all of it gives the
+        # metrics that integrity.metrics compares with the logged ones.
+        request.write_text(json.dumps({"model_dir": str(folder), "columns": list(x_test.columns),
+                                       "rows": x_test.to_numpy().tolist(), "result": str(result)}))
         plan = _Plan(options, folder, home)
         cmd = [sys.executable, "-m", "grader.probe.worker", str(request)]
+        dumpable = _undumpable(plan.libc)  # the grader's /proc/<pid>/environ and mem: not for the child
         try:
             with open(errfile, "wb") as err:
                 proc = subprocess.Popen(cmd, cwd=home, env=_child_env(home), stdin=subprocess.DEVNULL,
                                         stdout=subprocess.DEVNULL, stderr=err, close_fds=True,
                                         preexec_fn=_limit_child(plan))
         except OSError as exc:
+            _restore_dumpable(plan.libc, dumpable)
             return ProbeEv(ok=False, error=f"could not start the probe: {exc}", error_kind="internal", **base)
         try:
             proc.wait(timeout=options.timeout)
@@ -358,6 +373,7 @@ def probe_model(model: ModelArtifactEv | None, snapshot_root: Path, options: Pro
         except subprocess.TimeoutExpired:
             timed_out = True
         _kill(proc)  # the whole group: also whatever the model started
+        _restore_dumpable(plan.libc, dumpable)
         elapsed = (time.perf_counter() - started) * 1000
         details = {"scan_ms": scan_ms, "isolation": _isolation(home, plan)}
         if timed_out:
@@ -378,7 +394,45 @@ def probe_model(model: ModelArtifactEv | None, snapshot_root: Path, options: Pro
     if not isinstance(predictions, list):
         predictions = []
     details["output_type"] = str(payload.get("output_type", ""))[:100]
-    return ProbeEv(ok=True, predictions=predictions[:1000], n_rows=len(rows), duration_ms=elapsed, details=details, **base)
+    if len(predictions) == len(x_test):
+        details["test_metrics"] = _test_metrics(predictions, y_test)
+        predictions = predictions[: options.rows]
+    return ProbeEv(ok=True, predictions=predictions[:1000], n_rows=options.rows, duration_ms=elapsed,
+                   details=details, **base)
+
+
+def _test_metrics(predictions: list, y_true) -> dict | None:
+    """rmse and r2 of the model on the whole canonical test split (None when a value is not a number)."""
+    import numpy as np
+
+    if not all(isinstance(p, (int, float)) and not isinstance(p, bool) for p in predictions):
+        return None
+    y_pred = np.asarray(predictions, dtype=float)
+    y = np.asarray(y_true, dtype=float)
+    if not np.all(np.isfinite(y_pred)):
+        return None
+    residual = float(np.sum((y - y_pred) ** 2))
+    total = float(np.sum((y - y.mean()) ** 2))
+    return {"rmse_test": float(np.sqrt(residual / len(y))), "r2_test": 1.0 - residual / total, "n_rows": int(len(y))}
+
+
+def _undumpable(libc) -> int | None:
+    """Make the grader non-dumpable while the child lives: then a same-user process (the child, when
+    Landlock is missing) cannot read its ``/proc/<pid>/environ`` nor write its ``/proc/<pid>/mem``."""
+    if libc is None:
+        return None
+    try:
+        previous = libc.prctl(PR_GET_DUMPABLE, 0, 0, 0, 0)
+        if previous > 0:
+            libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+        return previous
+    except (AttributeError, OSError):
+        return None
+
+
+def _restore_dumpable(libc, previous: int | None) -> None:
+    if libc is not None and previous is not None and previous > 0:
+        libc.prctl(PR_SET_DUMPABLE, previous, 0, 0, 0)
 
 
 def _isolation(home: Path, plan: _Plan) -> dict:

@@ -125,7 +125,8 @@ def locate(submission: str | os.PathLike, experiment_hint: str | None = None) ->
     text = os.fspath(submission)
     if "://" in text and not text.startswith(("file:", "sqlite:")):
         scheme = text.split("://", 1)[0]
-        raise SubmissionError(f"{scheme}:// submissions are not supported by this version; hand in a folder, mlruns/ or mlflow.db")
+        raise SubmissionError(f"{scheme}:// submissions are not supported; hand in a folder, mlruns/ or mlflow.db, "
+                              "or grade an http(s):// tracking server or a postgresql:// backend store")
     path = _from_uri(text) or Path(text)
     path = path.expanduser()
     if not path.exists():

@@ -30,6 +30,7 @@ MAX_FILES = 100_000
 MAX_BYTES = 4 * 1024**3
 MAX_FILE_BYTES = 1024**3
 MAX_META_BYTES = 1024**2
+MAX_COPY_DEPTH = 64
 NOTEBOOK_MAX_BYTES = 20 * 1024**2
 
 
@@ -94,6 +95,7 @@ class _Budget:
         self.files = 0
         self.bytes = 0
         self.links = 0
+        self.deep = 0  # folders too deeply nested to be copied
 
     def take(self, size: int, where: str) -> None:
         self.files += 1
@@ -107,12 +109,16 @@ class _Budget:
 
 
 def _copy_tree(src: Path, dst: Path, budget: _Budget, skip: Iterable[str] = ()) -> None:
-    """Copy regular files and folders only: symlinks, devices and sockets are never followed or copied."""
+    """Copy regular files and folders only: symlinks, devices and sockets are never followed or copied.
+
+    Folders nested deeper than :data:`MAX_COPY_DEPTH` are not copied (counted in ``budget.deep``):
+    no MLflow store needs them, and past ``PATH_MAX`` they could not be created nor removed.
+    """
     skip = set(skip)
     dst.mkdir(parents=True, exist_ok=True)
-    stack = [(src, dst)]
+    stack = [(src, dst, 0)]
     while stack:
-        s, d = stack.pop()
+        s, d, depth = stack.pop()
         try:
             entries = list(os.scandir(s))
         except OSError:
@@ -124,8 +130,14 @@ def _copy_tree(src: Path, dst: Path, budget: _Budget, skip: Iterable[str] = ()) 
             elif entry.is_dir(follow_symlinks=False):
                 if entry.name in skip:
                     continue
-                target.mkdir(exist_ok=True)
-                stack.append((Path(entry.path), target))
+                if depth + 1 > MAX_COPY_DEPTH:
+                    budget.deep += 1
+                    continue
+                try:
+                    target.mkdir(exist_ok=True)
+                except OSError as exc:
+                    raise SubmissionError(f"cannot copy {entry.path[:200]}: {exc.strerror or exc}") from None
+                stack.append((Path(entry.path), target, depth + 1))
             elif entry.is_file(follow_symlinks=False):
                 budget.take(entry.stat(follow_symlinks=False).st_size, entry.path)
                 try:
@@ -366,6 +378,8 @@ def make_snapshot(located: Located, workdir: str | os.PathLike | None = None) ->
         snap.close()
         raise
     snap.skipped_links = budget.links
+    if budget.deep:
+        snap.notes.append(f"{budget.deep} folder(s) nested deeper than {MAX_COPY_DEPTH} levels were not copied")
     if budget.links:
         snap.notes.append(f"{budget.links} symbolic link(s) in the submission were ignored (never followed)")
     return snap

@@ -1,0 +1,470 @@
+#!/usr/bin/env python
+"""Benchmark of batch grading (a script, not a test). Run from the repository root::
+
+    python benchmarks/bench_batch.py [--n 40] [--jobs 2] [--base DIR | --train-rows N]
+                                     [--backend file|sqlite] [--scale 100,300,1000] [--write]
+
+What it measures, in the same run and on the same machine:
+
+1. A class of ``--n`` copies of the reference submission (``fixtures/reference_solution.py``): each
+   copy gets fresh run ids and logged-model ids (rewritten consistently in folder names, metadata,
+   tags and the registry; the absolute paths inside point at the copy), so no two students share a
+   run id. Their model files stay byte-identical: copy detection takes a file found in many
+   submissions as the assignment's common outcome, not as evidence (as a seeded sweep would be).
+2. **naive**: the loop an instructor would write: for each student, one fresh ``python -c`` that
+   copies the submission to a private temp folder, imports MLflow, runs the acceptance criterion
+   (``search_runs`` ordered by rmse_test, ``get_latest_versions(stage Production)``, compare run ids),
+   loads ``models:/housing-best/Production`` and predicts 5 test rows.
+3. **batch**: ``grade --batch CLASS --out OUT -j JOBS`` as a user runs it (a fresh process: its own
+   imports and fork server included), with the full default rubric and the sandboxed probe.
+4. **floor**: in this one warm process (MLflow imported, one untimed warm-up load), the time to
+   load each student's Production model folder with ``mlflow.pyfunc.load_model`` and predict 5 rows.
+5. **single**: one ``grade SUBMISSION`` against one naive run on the same student (median of 3).
+6. **scale** (``--scale``): one file store with 100, 300, 1,000 runs (run folders and their logged
+   models cloned with new ids from a small reference), graded in a warm process with the probe off.
+
+``--write`` writes the figures to ``benchmarks/RESULTS.md``. The targets of issue 4 (2 cores, class
+of 40): batch >= 5x faster than naive, batch <= 1.5x the floor, single grade <= 1.2x naive.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
+
+HEX32 = re.compile(r"^[0-9a-f]{32}$")
+MODEL_ID = re.compile(r"^m-[0-9a-f]{32}$")
+BINARY_SUFFIXES = (".pkl", ".skops", ".joblib", ".cloudpickle", ".db", ".png", ".jpg")
+GRADE_CLI = [sys.executable, "-c", "import sys; from grader.cli import main; sys.exit(main())"]
+
+NAIVE = r"""
+import json, os, shutil, sys, tempfile, warnings
+warnings.simplefilter("ignore")
+src = sys.argv[1]
+work = tempfile.mkdtemp(prefix="naive-")
+try:
+    copy = os.path.join(work, "sub")
+    shutil.copytree(src, copy)
+    os.environ["MLFLOW_ALLOW_FILE_STORE"] = "true"
+    import mlflow
+    from mlflow.tracking import MlflowClient
+    db = os.path.join(copy, "mlflow.db")
+    uri = f"sqlite:///{db}" if os.path.exists(db) else "file:" + os.path.join(copy, "mlruns")
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    runs = mlflow.search_runs(experiment_names=["homework-195"], order_by=["metrics.rmse_test ASC"])
+    prod = MlflowClient().get_latest_versions("housing-best", stages=["Production"])
+    ok = bool(len(runs)) and bool(prod) and runs.iloc[0]["run_id"] == prod[0].run_id
+    from grader.data import test_rows
+    model = mlflow.pyfunc.load_model("models:/housing-best/Production")
+    preds = model.predict(test_rows(5))
+    print(json.dumps({"ok": bool(ok), "runs": int(len(runs)), "predictions": [float(p) for p in preds]}))
+finally:
+    shutil.rmtree(work, ignore_errors=True)
+"""
+
+
+# --------------------------------------------------------------------------- building the class
+
+
+def build_reference(target: Path, backend: str, train_rows: int | None) -> Path:
+    from fixtures.reference_solution import build
+
+    print(f"building the reference ({backend}, train_rows={train_rows or 'all'}) in {target} ...", flush=True)
+    options = {"train_rows": train_rows} if train_rows else {}
+    build(target, backend, **options)
+    return target
+
+
+def _text_files(root: Path):
+    for path in root.rglob("*"):
+        if path.is_file() and not path.is_symlink() and not path.name.endswith(BINARY_SUFFIXES) and path.stat().st_size < 4 * 1024**2:
+            yield path
+
+
+def _ids_in(root: Path) -> list[str]:
+    """Run ids and logged-model ids of a store: folder names under the experiments, and the SQLite rows."""
+    ids = set()
+    mlruns = root / "mlruns"
+    for exp in mlruns.iterdir() if mlruns.is_dir() else ():
+        if exp.is_dir():
+            for child in exp.iterdir():
+                if HEX32.match(child.name):
+                    ids.add(child.name)
+            for child in (exp / "models").iterdir() if (exp / "models").is_dir() else ():
+                if MODEL_ID.match(child.name):
+                    ids.add(child.name)
+    db = root / "mlflow.db"
+    if db.is_file():
+        con = sqlite3.connect(db)
+        try:
+            ids.update(r[0] for r in con.execute("SELECT run_uuid FROM runs"))
+            tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            if "logged_models" in tables:
+                ids.update(r[0] for r in con.execute("SELECT model_id FROM logged_models"))
+        finally:
+            con.close()
+    return sorted(ids)
+
+
+def clone_submission(src: Path, dst: Path) -> dict[str, str]:
+    """Copy ``src`` to ``dst`` with every run id and logged-model id replaced by a fresh one."""
+    shutil.copytree(src, dst)
+    mapping = {}
+    for old in _ids_in(dst):
+        mapping[old] = ("m-" + uuid.uuid4().hex) if old.startswith("m-") else uuid.uuid4().hex
+    replacements = list(mapping.items()) + [(str(src.resolve()), str(dst.resolve()))]
+    for path in _text_files(dst):
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            continue
+        new = text
+        for old, repl in replacements:
+            if old in new:
+                new = new.replace(old, repl)
+        if new != text:
+            path.write_text(new, encoding="utf-8")
+    for path in sorted(dst.rglob("*"), key=lambda p: len(p.parts), reverse=True):
+        if path.is_dir() and path.name in mapping:
+            path.rename(path.with_name(mapping[path.name]))
+    db = dst / "mlflow.db"
+    if db.is_file():
+        con = sqlite3.connect(db)
+        try:
+            with con:
+                for table in [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")]:
+                    cols = [r[1] for r in con.execute(f"PRAGMA table_info('{table}')") if "CHAR" in (r[2] or "").upper() or "TEXT" in (r[2] or "").upper()]
+                    for col in cols:
+                        for old, repl in replacements:
+                            con.execute(f'UPDATE "{table}" SET "{col}" = replace("{col}", ?, ?) WHERE instr("{col}", ?) > 0',
+                                        (old, repl, old))
+        finally:
+            con.close()
+    return mapping
+
+
+def build_class(base: Path, klass: Path, n: int) -> list[Path]:
+    klass.mkdir(parents=True)
+    started = time.perf_counter()
+    students = []
+    for i in range(n):
+        target = klass / f"student{i + 1:03d}"
+        clone_submission(base, target)
+        students.append(target)
+    print(f"class of {n} built in {time.perf_counter() - started:.1f} s ({_size(klass) / 1024**3:.1f} GiB)", flush=True)
+    return students
+
+
+def _size(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file() and not p.is_symlink())
+
+
+# --------------------------------------------------------------------------- the measurements
+
+
+def run_naive(student: Path) -> tuple[float, dict]:
+    started = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-c", NAIVE, str(student)], capture_output=True, text=True,
+                          cwd=tempfile.gettempdir(), env={**os.environ, "PYTHONPATH": str(REPO)})
+    elapsed = time.perf_counter() - started
+    if proc.returncode != 0:
+        raise RuntimeError(f"naive script failed on {student}: {proc.stderr.strip().splitlines()[-1:]}")
+    return elapsed, json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def run_batch(klass: Path, out: Path, jobs: int) -> tuple[float, list[dict]]:
+    import csv
+
+    started = time.perf_counter()
+    proc = subprocess.run([*GRADE_CLI, "--batch", str(klass), "--out", str(out), "-j", str(jobs), "-q"],
+                          capture_output=True, text=True, cwd=tempfile.gettempdir())
+    elapsed = time.perf_counter() - started
+    if proc.returncode not in (0, 1):
+        raise RuntimeError(f"grade --batch failed ({proc.returncode}): {proc.stderr.strip()[-500:]}")
+    with open(out / "gradebook.csv", newline="", encoding="utf-8") as fh:
+        return elapsed, list(csv.DictReader(fh))
+
+
+def production_model_dir(student: Path) -> Path:
+    """The Production version's model folder, found from the layout (file store) or the database."""
+    db = student / "mlflow.db"
+    if db.is_file():
+        con = sqlite3.connect(db)
+        try:
+            source, run_id = con.execute("SELECT source, run_id FROM model_versions WHERE name='housing-best' "
+                                         "AND current_stage='Production' ORDER BY version DESC").fetchone()
+        finally:
+            con.close()
+    else:
+        import yaml
+
+        metas = [yaml.safe_load(p.read_text()) for p in (student / "mlruns" / "models" / "housing-best").glob("version-*/meta.yaml")]
+        meta = max((m for m in metas if m.get("current_stage") == "Production"), key=lambda m: int(m["version"]))
+        source, run_id = meta["source"], meta["run_id"]
+    model_id = source.split("models:/", 1)[1].strip("/") if source.startswith("models:/m-") else None
+    for exp in (student / "mlruns").iterdir():
+        if model_id and (exp / "models" / model_id / "artifacts" / "MLmodel").is_file():
+            return exp / "models" / model_id / "artifacts"
+        if run_id and (exp / run_id / "artifacts" / "model" / "MLmodel").is_file():
+            return exp / run_id / "artifacts" / "model"
+    raise FileNotFoundError(f"no Production model folder in {student}")
+
+
+def run_floor(students: list[Path]) -> tuple[float, list[float]]:
+    import warnings
+
+    warnings.simplefilter("ignore")
+    import mlflow.pyfunc
+
+    from grader.data import test_rows
+
+    rows = test_rows(5)
+    folders = [production_model_dir(s) for s in students]
+    mlflow.pyfunc.load_model(str(folders[0])).predict(rows)  # warm-up, untimed
+    each = []
+    for folder in folders:
+        started = time.perf_counter()
+        mlflow.pyfunc.load_model(str(folder)).predict(rows)
+        each.append(time.perf_counter() - started)
+    return sum(each), each
+
+
+#: ``grade`` with the probe forked from the grader's own (warm) process, as batch workers do: what
+#: a single grade would cost if the probe runner forked instead of starting a new interpreter.
+GRADE_CLI_FORK_PROBE = [sys.executable, "-c", "import sys; from grader.batch import install_warm_probe; "
+                        "install_warm_probe(); from grader.cli import main; sys.exit(main())"]
+
+
+def run_single(student: Path, out: Path, fork_probe: bool = False) -> float:
+    started = time.perf_counter()
+    cli = GRADE_CLI_FORK_PROBE if fork_probe else GRADE_CLI
+    proc = subprocess.run([*cli, str(student), "-q", "--json", str(out)], capture_output=True, text=True,
+                          cwd=tempfile.gettempdir())
+    elapsed = time.perf_counter() - started
+    if proc.returncode not in (0, 1):
+        raise RuntimeError(f"grade failed ({proc.returncode}): {proc.stderr.strip()[-300:]}")
+    return elapsed
+
+
+# --------------------------------------------------------------------------- scale
+
+
+def clone_runs(src: Path, dst: Path, total_runs: int) -> Path:
+    """A file store with ``total_runs`` runs: the source's runs plus clones (new ids) of its runs."""
+    import yaml
+
+    shutil.copytree(src, dst)
+    mlruns = dst / "mlruns"
+    exp = next(p for p in mlruns.iterdir() if p.is_dir() and any(HEX32.match(c.name) for c in p.iterdir()))
+    templates = sorted(c for c in exp.iterdir() if HEX32.match(c.name))
+    existing = len(templates)
+    src_root, dst_root = str(src.resolve()), str(dst.resolve())
+    for path in _text_files(dst):
+        text = path.read_text(encoding="utf-8")
+        if src_root in text:
+            path.write_text(text.replace(src_root, dst_root), encoding="utf-8")
+    for i in range(total_runs - existing):
+        template = templates[i % len(templates)]
+        new_run = uuid.uuid4().hex
+        mapping = {template.name: new_run}
+        outputs = template / "outputs"
+        for link in outputs.iterdir() if outputs.is_dir() else ():
+            mapping[link.name] = "m-" + uuid.uuid4().hex
+        run_dir = exp / new_run
+        shutil.copytree(template, run_dir)
+        for old_model, new_model in [(k, v) for k, v in mapping.items() if k.startswith("m-")]:
+            (run_dir / "outputs" / old_model).rename(run_dir / "outputs" / new_model)
+            shutil.copytree(exp / "models" / old_model, exp / "models" / new_model)
+        touched = [run_dir] + [exp / "models" / v for k, v in mapping.items() if k.startswith("m-")]
+        for folder in touched:
+            for path in _text_files(folder):
+                text = path.read_text(encoding="utf-8")
+                new = text
+                for old, repl in mapping.items():
+                    new = new.replace(old, repl)
+                if new != text:
+                    path.write_text(new, encoding="utf-8")
+        meta = yaml.safe_load((run_dir / "meta.yaml").read_text())
+        meta["run_name"] = f"clone-{i:04d}"
+        (run_dir / "meta.yaml").write_text(yaml.safe_dump(meta, sort_keys=False))
+        name_tag = run_dir / "tags" / "mlflow.runName"
+        if name_tag.is_file():
+            name_tag.write_text(f"clone-{i:04d}")
+    return dst
+
+
+def run_scale(small_base: Path, sizes: list[int], work: Path) -> list[dict]:
+    import warnings
+
+    warnings.simplefilter("ignore")
+    from grader.api import grade
+
+    results = []
+    grade(small_base, probe=False)  # warm-up: imports and first-call costs
+    for n in sizes:
+        store = clone_runs(small_base, work / f"runs-{n}", n)
+        times = []
+        for _ in range(2):
+            started = time.perf_counter()
+            result = grade(store, probe=False)
+            times.append(time.perf_counter() - started)
+        counted = sum(1 for r in result.runs)
+        results.append({"runs": n, "graded_runs": counted, "seconds": min(times), "ms_per_run": 1000 * min(times) / n})
+        print(f"scale: {n} runs -> {min(times):.2f} s ({1000 * min(times) / n:.1f} ms/run; runs read: {counted})", flush=True)
+        shutil.rmtree(store, ignore_errors=True)
+    return results
+
+
+# --------------------------------------------------------------------------- main
+
+
+def _versions() -> dict[str, str]:
+    from importlib.metadata import version
+
+    return {d: version(d) for d in ("mlflow", "scikit-learn", "pandas")}
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--n", type=int, default=40, help="students in the class")
+    p.add_argument("--jobs", type=int, default=2, help="-j of grade --batch")
+    p.add_argument("--backend", choices=("file", "sqlite"), default="file")
+    p.add_argument("--base", type=Path, help="an existing reference submission to copy (else one is built)")
+    p.add_argument("--train-rows", type=int, default=None, help="rows to train the built reference on (default: all)")
+    p.add_argument("--small-base", type=Path, help="a small file-store reference for the scale runs (else built)")
+    p.add_argument("--scale", default="100,300,1000", help="run counts of the scale measurement ('' to skip)")
+    p.add_argument("--work", type=Path, help="work folder (default: a new temp folder, removed at the end)")
+    p.add_argument("--skip-naive", action="store_true", help="do not run the naive loop (for quick checks)")
+    p.add_argument("--write", action="store_true", help="write the figures to benchmarks/RESULTS.md")
+    args = p.parse_args(argv)
+
+    work = args.work or Path(tempfile.mkdtemp(prefix="bench-batch-"))
+    work.mkdir(parents=True, exist_ok=True)
+    load_before = os.getloadavg()
+    figures: dict = {"n": args.n, "jobs": args.jobs, "backend": args.backend, "cores": os.cpu_count(),
+                     "python": platform.python_version(), "versions": _versions(),
+                     "command": "python benchmarks/bench_batch.py " + " ".join(argv if argv is not None else sys.argv[1:])}
+    try:
+        base = args.base or build_reference(work / "reference", args.backend, args.train_rows)
+        figures["submission_mib"] = round(_size(base) / 1024**2, 1)
+        students = build_class(base, work / "class", args.n)
+        figures["production_model_mib"] = round(sum(f.stat().st_size for f in production_model_dir(students[0]).iterdir()
+                                                    if f.is_file()) / 1024**2, 1)
+
+        # floor first: it reads every Production model once (the page cache is then warm for all three)
+        floor, each = run_floor(students)
+        figures["floor_s"] = floor
+        print(f"floor: {floor:.1f} s ({statistics.mean(each):.2f} s per model, one warm process)", flush=True)
+
+        batch_s, rows = run_batch(work / "class", work / "out", args.jobs)
+        statuses = [r["status"] for r in rows]
+        copies = sum(1 for r in rows if r["suspected_copy_of"])
+        figures.update(batch_s=batch_s, batch_errors=statuses.count("error"), batch_copies=copies,
+                       batch_predict=sum(1 for r in rows if r.get("model.predict_status") == "pass"))
+        print(f"batch: {batch_s:.1f} s (-j {args.jobs}; {statuses.count('error')} error rows, {copies} flagged as copies, "
+              f"model.predict passed for {figures['batch_predict']}/{len(rows)})", flush=True)
+
+        if not args.skip_naive:
+            naive_each = []
+            for i, student in enumerate(students):
+                elapsed, out = run_naive(student)
+                if not out["ok"]:
+                    raise RuntimeError(f"the acceptance criterion failed on {student}")
+                naive_each.append(elapsed)
+                print(f"  naive {i + 1}/{len(students)}: {elapsed:.2f} s", end="\r", flush=True)
+            figures["naive_s"] = sum(naive_each)
+            figures["naive_each_s"] = statistics.mean(naive_each)
+            print(f"naive: {figures['naive_s']:.1f} s ({figures['naive_each_s']:.2f} s per student, one after the other)")
+
+            single = [run_single(students[0], work / "single.json") for _ in range(3)]
+            naive_one = [run_naive(students[0])[0] for _ in range(3)]
+            figures["single_grade_s"] = statistics.median(single)
+            figures["single_fork_probe_s"] = statistics.median(
+                [run_single(students[0], work / "single.json", fork_probe=True) for _ in range(3)])
+            figures["single_naive_s"] = statistics.median(naive_one)
+            print(f"single: grade {figures['single_grade_s']:.2f} s (probe forked from the grader: "
+                  f"{figures['single_fork_probe_s']:.2f} s) vs naive script {figures['single_naive_s']:.2f} s (medians of 3)")
+
+        sizes = [int(s) for s in args.scale.split(",") if s.strip()]
+        if sizes:
+            small = args.small_base or build_reference(work / "small-reference", "file", 300)
+            figures["scale"] = run_scale(small, sizes, work)
+    finally:
+        if not args.work:
+            shutil.rmtree(work, ignore_errors=True)
+    figures["load_before"] = [round(x, 2) for x in load_before]
+    figures["load_after"] = [round(x, 2) for x in os.getloadavg()]
+    report = render(figures)
+    print()
+    print(report)
+    if args.write:
+        (REPO / "benchmarks" / "RESULTS.md").write_text(report, encoding="utf-8")
+        print(f"-> {REPO / 'benchmarks' / 'RESULTS.md'}")
+    return 0
+
+
+def _verdict(ok: bool) -> str:
+    return "met" if ok else "MISSED"
+
+
+def render(f: dict) -> str:
+    lines = ["# Batch grading benchmark", "",
+             f"Command: `{f['command'].strip()}`", "",
+             f"Machine: {f['cores']} cores, Python {f['python']}, "
+             + ", ".join(f"{k} {v}" for k, v in f["versions"].items())
+             + f"; load average before {f['load_before']}, after {f['load_after']}.", "",
+             f"Class: {f['n']} copies of the reference submission ({f['backend']} store, {f['submission_mib']} MiB each, "
+             f"Production model {f['production_model_mib']} MiB), fresh run ids per copy.", "",
+             "| measurement | seconds | per student |", "|---|---:|---:|"]
+    n = f["n"]
+    if "naive_s" in f:
+        lines.append(f"| naive loop (fresh `python -c` per student, one after the other) | {f['naive_s']:.1f} | {f['naive_s'] / n:.2f} |")
+    lines.append(f"| `grade --batch -j {f['jobs']}` (whole command) | {f['batch_s']:.1f} | {f['batch_s'] / n:.2f} |")
+    lines.append(f"| floor: load + predict the Production models, one warm process | {f['floor_s']:.1f} | {f['floor_s'] / n:.2f} |")
+    lines.append("")
+    if "naive_s" in f:
+        speedup = f["naive_s"] / f["batch_s"]
+        lines.append(f"- naive / batch = **{speedup:.1f}x** (target >= 5x: {_verdict(speedup >= 5)})")
+    over_floor = f["batch_s"] / f["floor_s"]
+    lines.append(f"- batch / floor = **{over_floor:.2f}x** (target <= 1.5x: {_verdict(over_floor <= 1.5)})")
+    if "single_grade_s" in f:
+        single = f["single_grade_s"] / f["single_naive_s"]
+        lines.append(f"- one `grade SUBMISSION` {f['single_grade_s']:.2f} s vs one naive script {f['single_naive_s']:.2f} s = "
+                     f"**{single:.2f}x** (target <= 1.2x: {_verdict(single <= 1.2)})")
+        if "single_fork_probe_s" in f:
+            forked = f["single_fork_probe_s"] / f["single_naive_s"]
+            lines.append(f"- the same `grade` with the probe forked from the grader's warm process (not the default; "
+                         f"see the notes) {f['single_fork_probe_s']:.2f} s = **{forked:.2f}x** the naive script")
+    lines.append(f"- batch rows in error: {f['batch_errors']}; flagged as copies: {f['batch_copies']}; "
+                 f"model.predict passed: {f['batch_predict']}/{n}")
+    if f.get("scale"):
+        lines += ["", "Scale (one file store, probe off, warm process, best of 2):", "",
+                  "| runs | seconds | ms per run |", "|---:|---:|---:|"]
+        for s in f["scale"]:
+            lines.append(f"| {s['runs']} | {s['seconds']:.2f} | {s['ms_per_run']:.1f} |")
+        first, last = f["scale"][0], f["scale"][-1]
+        ratio = last["seconds"] / first["seconds"]
+        lines += ["", f"{last['runs']} runs take {ratio:.1f}x the time of {first['runs']} "
+                      f"({last['runs'] / first['runs']:.0f}x the runs)."]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,979 @@
+"""Batch grading: a whole class in one call (``grade --batch DIR --out DIR [-j N]``).
+
+Every direct child of the submissions folder is one student: a folder, or an archive
+(``.zip``, ``.tar.gz``, ``.tgz``, ``.tar``, ``.tar.bz2``, ``.tar.xz``) that :func:`grader.api.grade`
+opens. The student id is the child's name without its archive suffix. Ignored, and listed in the
+summary: names starting with ``.``, ``__MACOSX``, symbolic links, other plain files, and the output
+folder itself when it sits inside the submissions folder.
+
+What ``out/`` gets::
+
+    out/gradebook.csv                  one row per student, sorted by student id
+    out/summary.html                   histogram, pass rate per check, slowest and failing, copies
+    out/students/<id>/report.json      the JSON report (schema of grade --json)
+    out/students/<id>/report.html      the HTML report
+    out/.mlflow-grader-batch           marker: this folder was written by grade --batch
+
+``<id>`` is the student id made safe as a file name (characters other than letters, digits and
+``._-@+`` become ``_``; a leading ``.`` gets a ``_``; ids equal up to case get ``-2``, ``-3``...).
+A student whose submission cannot be graded (no store, damaged database, refused archive, crash,
+timeout) still gets both reports: every check in ``error`` with the reason, 0 points.
+
+Re-running over the same ``out/`` replaces what the previous batch wrote (and only that: the marker
+says the folder is ours; a folder holding a ``gradebook.csv``, ``summary.html`` or ``students/``
+without the marker is refused). The new results are written to a staging folder inside ``out/`` and
+moved into place at the end, so an interrupted batch leaves the previous results intact.
+
+Speed: each student is graded in its own process, forked from a fork server that imported MLflow
+and scikit-learn once (:mod:`grader._batch_warm`), so no student pays the 3 to 5 s of imports;
+at most ``jobs`` run at once (default: the usable cores). The model probe is forked from that warm
+process as well instead of starting a fresh interpreter (``warm_probe``): same sandbox (the probe
+runner's own limits, namespaces and Landlock rules, applied in the forked child), none of the
+imports. A student that takes longer than ``student_timeout`` is killed and gets an error row.
+
+Copy detection (see :func:`detect_copies`): students whose stores share run ids (random UUIDs) are
+listed in each other's ``suspected_copy_of``; students who only hold identical model files go to
+``same_models_as`` (weaker evidence: a seeded training gives byte-identical files, see there); the
+``copy_evidence`` column and the summary say what is shared.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import multiprocessing
+import os
+import shutil
+import signal
+import statistics
+import sys
+import tempfile
+import time
+import traceback
+from collections import deque
+from dataclasses import dataclass, field
+from itertools import combinations
+from multiprocessing.connection import wait as wait_any
+from pathlib import Path
+from typing import Any, Callable
+from urllib.parse import quote
+
+from . import __version__
+from .errors import GraderError
+from .result import PASSING, CheckResult, Result, SubmissionInfo
+from .rubric import DEFAULT_RUBRIC, Rubric, load_rubric
+
+ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz", ".tar", ".zip")
+MARKER = ".mlflow-grader-batch"
+STAGING_PREFIX = ".mlflow-grader-batch-staging-"
+OWNED = ("students", "gradebook.csv", "summary.html")
+IGNORED_NAMES = {"__MACOSX"}
+#: Exit codes of a batch: 0 every student graded and passed, 1 some student failed or could not be
+#: graded (an ``error`` row), 2 the batch itself could not run.
+EXIT_ALL_PASSED, EXIT_SOME_NOT_PASSED, EXIT_BATCH_FAILED = 0, 1, 2
+SLOWEST = 10
+
+
+class BatchError(GraderError):
+    """The batch itself cannot run (no such folder, no submissions in it, output folder refused)."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One student's submission: a direct child of the submissions folder."""
+
+    student: str
+    name: str  # the child's file name
+    path: Path
+    slug: str  # safe folder name under out/students/
+
+
+@dataclass
+class StudentRow:
+    """One line of the gradebook."""
+
+    student: str
+    name: str
+    slug: str
+    status: str  # "pass" | "fail" | "error"
+    score: float
+    max_score: float
+    checks: dict[str, tuple[str, float]] = field(default_factory=dict)  # check id -> (status, points)
+    error: str = ""
+    duration_s: float = 0.0
+    fingerprints: dict[str, Any] = field(default_factory=dict)
+    suspected_copy_of: list[str] = field(default_factory=list)  # shared run ids (strong)
+    same_models_as: list[str] = field(default_factory=list)  # identical model files only (weaker)
+    copy_evidence: list[str] = field(default_factory=list)
+    detail: str = ""  # traceback of an internal error (not in the gradebook)
+
+    @property
+    def graded(self) -> bool:
+        return self.status != "error"
+
+    @property
+    def report_html(self) -> str:
+        return f"students/{quote(self.slug)}/report.html"
+
+    @property
+    def report_json(self) -> str:
+        return f"students/{quote(self.slug)}/report.json"
+
+
+@dataclass
+class CopyPair:
+    """Two students whose submissions share evidence of a copy."""
+
+    a: str
+    b: str
+    run_ids: list[str] = field(default_factory=list)
+    models: list[dict[str, Any]] = field(default_factory=list)  # digest, file, size, a_path, b_path
+
+    @property
+    def strength(self) -> str:
+        return "strong" if self.run_ids else "weaker"
+
+    def describe(self) -> str:
+        parts = []
+        if self.run_ids:
+            parts.append(f"{len(self.run_ids)} shared run id{'s' if len(self.run_ids) != 1 else ''}")
+        if self.models:
+            parts.append(f"{len(self.models)} identical model file{'s' if len(self.models) != 1 else ''}")
+        return ", ".join(parts)
+
+
+@dataclass
+class CopyReport:
+    pairs: list[CopyPair] = field(default_factory=list)
+    common_run_ids: dict[str, int] = field(default_factory=dict)  # id -> number of students
+    common_models: list[dict[str, Any]] = field(default_factory=list)  # digest, file, size, students
+    run_threshold: int = 0
+    model_threshold: int = 0
+
+
+@dataclass
+class BatchResult:
+    """What :func:`grade_batch` produced."""
+
+    submissions_dir: Path
+    out_dir: Path
+    rubric_id: str
+    check_ids: list[str]
+    rows: list[StudentRow]
+    copies: CopyReport
+    ignored: list[tuple[str, str]]  # (name, why)
+    duration_s: float
+    jobs: int
+
+    @property
+    def gradebook(self) -> Path:
+        return self.out_dir / "gradebook.csv"
+
+    @property
+    def summary(self) -> Path:
+        return self.out_dir / "summary.html"
+
+    @property
+    def n_errors(self) -> int:
+        return sum(1 for r in self.rows if r.status == "error")
+
+    @property
+    def n_failed(self) -> int:
+        return sum(1 for r in self.rows if r.status == "fail")
+
+    @property
+    def n_passed(self) -> int:
+        return sum(1 for r in self.rows if r.status == "pass")
+
+    @property
+    def exit_code(self) -> int:
+        """0 every student graded and passed; 1 some failed or could not be graded."""
+        return EXIT_ALL_PASSED if self.rows and all(r.status == "pass" for r in self.rows) else EXIT_SOME_NOT_PASSED
+
+
+#: ``progress(done, total, failures, row)``: called in the parent after each student.
+ProgressCallback = Callable[[int, int, int, StudentRow], None]
+
+
+# --------------------------------------------------------------------------- discovery
+
+
+def student_id(name: str) -> str:
+    lower = name.lower()
+    for suffix in ARCHIVE_SUFFIXES:
+        if lower.endswith(suffix) and len(name) > len(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
+def _safe(name: str) -> str:
+    out = "".join(c if (c.isalnum() or c in "._-@+") and c.isprintable() else "_" for c in name)[:100]
+    if not out or out.startswith("."):
+        out = "_" + out
+    return out
+
+
+def discover(submissions_dir: Path, out_dir: Path | None = None) -> tuple[list[Entry], list[tuple[str, str]]]:
+    """The students in ``submissions_dir`` (sorted by id) and the children that were ignored (with why)."""
+    try:
+        children = sorted(os.scandir(submissions_dir), key=lambda e: e.name)
+    except OSError as exc:
+        raise BatchError(f"cannot list {submissions_dir}: {exc.strerror or exc}") from None
+    out_real = os.path.realpath(out_dir) if out_dir is not None else None
+    found: list[tuple[str, os.DirEntry]] = []
+    ignored: list[tuple[str, str]] = []
+    for child in children:
+        name = child.name
+        if name.startswith(".") or name in IGNORED_NAMES:
+            ignored.append((name, "hidden or system entry"))
+        elif child.is_symlink():
+            ignored.append((name, "symbolic link (not followed)"))
+        elif out_real is not None and os.path.realpath(child.path) == out_real:
+            ignored.append((name, "the output folder"))
+        elif child.is_dir(follow_symlinks=False):
+            found.append((name, child))
+        elif child.is_file(follow_symlinks=False) and name.lower().endswith(ARCHIVE_SUFFIXES):
+            found.append((student_id(name), child))
+        else:
+            ignored.append((name, "not a folder nor an archive"))
+    ids_taken: set[str] = set()
+    slugs_taken: set[str] = set()
+    entries = []
+    for sid, child in sorted(found, key=lambda item: (item[0], item[1].name)):
+        if sid in ids_taken:  # ana/ and ana.zip: the second keeps its full name
+            sid = child.name
+        ids_taken.add(sid)
+        slug, n = _safe(sid), 1
+        while slug.casefold() in slugs_taken:
+            n += 1
+            slug = f"{_safe(sid)}-{n}"
+        slugs_taken.add(slug.casefold())
+        entries.append(Entry(sid, child.name, Path(child.path), slug))
+    entries.sort(key=lambda e: e.student)
+    return entries, ignored
+
+
+# --------------------------------------------------------------------------- output folder
+
+
+def _prepare_out(out_dir: Path) -> bool:
+    """Check that ``out_dir`` may be written; True when a previous batch's output is there."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise BatchError(f"--out {out_dir} exists and is not a folder")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    ours = (out_dir / MARKER).is_file()
+    if not ours:
+        clash = [name for name in OWNED if os.path.lexists(out_dir / name)]
+        if clash:
+            raise BatchError(f"{out_dir} holds {', '.join(clash)} but was not written by grade --batch "
+                             f"(no {MARKER} marker): choose another --out, or empty it")
+    for stale in out_dir.glob(STAGING_PREFIX + "*"):  # left by an interrupted batch
+        _remove(stale)
+    return ours
+
+
+def _remove(path: Path) -> None:
+    if path.is_symlink() or path.is_file():
+        path.unlink(missing_ok=True)
+    elif path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _publish(staging: Path, out_dir: Path, previous: bool) -> None:
+    """Replace the previous batch's output by the staged one (only the names a batch owns)."""
+    if previous:
+        for name in (*OWNED, MARKER):
+            _remove(out_dir / name)
+    for name in OWNED:
+        if (staging / name).exists():
+            os.replace(staging / name, out_dir / name)
+    marker = {"tool": "mlflow-grader", "version": __version__, "written": list(OWNED),
+              "note": "written by grade --batch; a re-run replaces these entries"}
+    (out_dir / MARKER).write_text(json.dumps(marker, indent=2) + "\n", encoding="utf-8")
+    _remove(staging)
+
+
+# --------------------------------------------------------------------------- the student process
+
+
+def _child(conn, task: dict[str, Any]) -> None:
+    """Grade one student (runs in a process forked from the warm fork server)."""
+    try:
+        os.setpgrp()  # a timeout kills the whole group
+    except OSError:
+        pass
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):  # MLflow's warnings must not draw over the progress bar
+        os.dup2(null, fd)
+    os.close(null)
+    try:
+        message = _grade_one(task)
+    except BaseException as exc:  # noqa: BLE001 - becomes this student's error row
+        message = {"ok": False, "error": f"internal error: {_one_line(exc)}", "detail": traceback.format_exc()[-4000:]}
+    try:
+        conn.send(message)
+    finally:
+        conn.close()
+
+
+def _grade_one(task: dict[str, Any]) -> dict[str, Any]:
+    from .api import grade
+    from .errors import SubmissionError
+    from .reports import render
+
+    if task["warm_probe"]:
+        install_warm_probe()
+    started = time.perf_counter()
+    try:
+        result = grade(task["path"], task["rubric"], lang=task["lang"], probe=task["probe"],
+                       probe_options=task["probe_options"], workdir=task["workdir"])
+    except SubmissionError as exc:
+        return {"ok": False, "error": str(exc), "duration_s": time.perf_counter() - started}
+    folder = Path(task["report_dir"])
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "report.json").write_text(render(result, "json"), encoding="utf-8")
+    (folder / "report.html").write_text(render(result, "html"), encoding="utf-8")
+    return {"ok": True, "result": result.to_dict(), "fingerprints": result.fingerprints,
+            "duration_s": time.perf_counter() - started}
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0][:300]}" if text else type(exc).__name__
+
+
+# --------------------------------------------------------------------------- warm probe
+
+
+class _ForkedWorker:
+    """A ``subprocess.Popen`` look-alike for ``python -m grader.probe.worker REQUEST``: the child is
+    forked from this (warm) process and runs the worker's ``main`` without exec, after applying
+    exactly what the probe runner asked for (cwd, environment, standard streams, ``preexec_fn``
+    with its limits and sandbox), and with every other inherited file descriptor closed."""
+
+    def __init__(self, args, *, cwd=None, env=None, stdin=None, stdout=None, stderr=None, close_fds=True,
+                 preexec_fn=None):
+        import subprocess
+
+        self.args = args
+        self.returncode: int | None = None
+        self._timeout_error = subprocess.TimeoutExpired
+        streams = [self._fd(s) for s in (stdin, stdout, stderr)]
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except Exception:  # noqa: BLE001
+                pass
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - runs in the forked child, which never returns
+            self._run_child(streams, cwd, env, preexec_fn)
+        self.pid = pid
+        try:
+            self._pidfd: int | None = os.pidfd_open(pid)
+        except (AttributeError, OSError):
+            self._pidfd = None
+
+    @staticmethod
+    def _fd(spec) -> int | None:
+        import subprocess
+
+        if spec is None:
+            return None
+        if spec == subprocess.DEVNULL:
+            return -1
+        if isinstance(spec, int):
+            return spec
+        return spec.fileno()
+
+    def _run_child(self, streams, cwd, env, preexec_fn) -> None:  # pragma: no cover - child side
+        code = 1
+        try:
+            import gc
+
+            gc.disable()  # no finalizer may close a descriptor number that gets reused below
+            null = os.open(os.devnull, os.O_RDWR)
+            for target, fd in enumerate(streams):
+                if fd is not None:
+                    os.dup2(null if fd == -1 else fd, target)
+            os.closerange(3, _max_fd())
+            for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGPIPE):
+                signal.signal(sig, signal.SIG_DFL)
+            if cwd is not None:
+                os.chdir(cwd)
+            if env is not None:
+                os.environ.clear()
+                os.environ.update(env)
+            if preexec_fn is not None:
+                preexec_fn()
+            tempfile.tempdir = None
+            sys.dont_write_bytecode = True
+            sys.argv = [str(self.args[0]), str(self.args[-1])]
+            from .probe import worker
+
+            code = worker.main() or 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+        except BaseException:  # noqa: BLE001
+            try:
+                traceback.print_exc()
+            except BaseException:  # noqa: BLE001
+                pass
+            code = 1
+        finally:
+            try:
+                sys.stderr.flush()
+            except BaseException:  # noqa: BLE001
+                pass
+            os._exit(code)
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            try:
+                pid, status = os.waitpid(self.pid, os.WNOHANG)
+            except ChildProcessError:
+                pid, status = self.pid, None
+            if pid:
+                self.returncode = os.waitstatus_to_exitcode(status) if status is not None else -signal.SIGKILL
+                if self._pidfd is not None:
+                    os.close(self._pidfd)
+                    self._pidfd = None
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        if timeout is None:
+            while self.poll() is None:
+                try:
+                    _, status = os.waitpid(self.pid, 0)
+                    self.returncode = os.waitstatus_to_exitcode(status)
+                except ChildProcessError:
+                    self.returncode = -signal.SIGKILL
+            return self.returncode
+        import select
+
+        deadline = time.monotonic() + timeout
+        delay = 0.001
+        while self.poll() is None:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise self._timeout_error(self.args, timeout)
+            if self._pidfd is not None:  # wakes up the moment the child exits
+                select.select([self._pidfd], [], [], remaining)
+            else:
+                time.sleep(min(delay, remaining))
+                delay = min(delay * 2, 0.02)
+        return self.returncode
+
+    def kill(self) -> None:
+        if self.poll() is None:
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+    terminate = kill
+
+
+def _max_fd() -> int:
+    try:
+        return min(os.sysconf("SC_OPEN_MAX"), 1 << 20)
+    except (ValueError, OSError):
+        return 4096
+
+
+def install_warm_probe() -> bool:
+    """In this process only: make :mod:`grader.probe.runner` fork its worker from this process
+    (MLflow and scikit-learn already imported) instead of starting a new interpreter. Any other
+    command the runner starts goes to the real ``subprocess.Popen``. False when not possible."""
+    import subprocess
+    import types
+
+    if not hasattr(os, "fork") or not sys.platform.startswith("linux"):
+        return False
+    try:
+        from .probe import runner
+    except Exception:  # noqa: BLE001
+        return False
+    if getattr(runner, "subprocess", None) is not subprocess:
+        return getattr(getattr(runner, "subprocess", None), "_grader_warm", False)
+
+    def popen(args, **kwargs):
+        allowed = {"cwd", "env", "stdin", "stdout", "stderr", "close_fds", "preexec_fn"}
+        is_worker = (isinstance(args, (list, tuple)) and len(args) == 4 and list(args[1:3]) == ["-m", "grader.probe.worker"]
+                     and set(kwargs) <= allowed and subprocess.PIPE not in (kwargs.get("stdin"), kwargs.get("stdout"), kwargs.get("stderr")))
+        if not is_worker:
+            return subprocess.Popen(args, **kwargs)
+        return _ForkedWorker(args, **kwargs)
+
+    shim = types.ModuleType("subprocess")
+    shim.__dict__.update(vars(subprocess))
+    shim.Popen = popen
+    shim._grader_warm = True
+    runner.subprocess = shim
+    return True
+
+
+# --------------------------------------------------------------------------- the pool
+
+
+def _context():
+    """A fork server that imported MLflow once, or (where there is none) spawn."""
+    try:
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(["grader._batch_warm"])
+        return ctx
+    except ValueError:  # pragma: no cover - platforms without fork server
+        return multiprocessing.get_context("spawn")
+
+
+def default_jobs() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def _run_pool(tasks: list[dict[str, Any]], jobs: int, timeout: float, on_done: Callable[[dict, dict], None]) -> None:
+    """Run each task in its own process, ``jobs`` at a time; ``on_done(task, message)`` in order of completion."""
+    ctx = _context()
+    pending = deque(tasks)
+    running: dict[Any, tuple[dict, Any, float]] = {}  # conn -> (task, process, deadline)
+    started: dict[Any, float] = {}
+    try:
+        while pending or running:
+            while pending and len(running) < jobs:
+                task = pending.popleft()
+                recv, send = ctx.Pipe(duplex=False)
+                proc = ctx.Process(target=_child, args=(send, task), name=f"grade-{task['slug']}", daemon=True)
+                proc.start()
+                send.close()
+                running[recv] = (task, proc, time.monotonic() + timeout)
+                started[recv] = time.monotonic()
+            next_deadline = min(d for _, _, d in running.values())
+            waitables = list(running) + [p.sentinel for _, p, _ in running.values()]
+            wait_any(waitables, timeout=max(0.0, next_deadline - time.monotonic()))
+            now = time.monotonic()
+            for conn in list(running):
+                task, proc, deadline = running[conn]
+                message = None
+                if conn.poll():
+                    try:
+                        message = conn.recv()
+                    except (EOFError, OSError):
+                        message = None
+                    else:
+                        proc.join(10)
+                if message is None and proc.is_alive() and now < deadline:
+                    continue
+                if message is None:
+                    if proc.is_alive():
+                        _kill_group(proc)
+                        message = {"ok": False, "error": f"grading took more than {timeout:g} s (timeout): stopped"}
+                    else:
+                        proc.join()
+                        message = {"ok": False, "error": _death(proc.exitcode)}
+                elif proc.is_alive():
+                    _kill_group(proc)
+                message.setdefault("duration_s", time.monotonic() - started.pop(conn))
+                conn.close()
+                del running[conn]
+                shutil.rmtree(task["workdir"], ignore_errors=True)
+                on_done(task, message)
+    finally:
+        for conn, (task, proc, _) in running.items():
+            _kill_group(proc)
+            conn.close()
+            shutil.rmtree(task["workdir"], ignore_errors=True)
+
+
+def _kill_group(proc) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError, OSError):
+        pass
+    try:
+        proc.kill()
+    except Exception:  # noqa: BLE001
+        pass
+    proc.join(5)
+
+
+def _death(exitcode: int | None) -> str:
+    if exitcode is not None and exitcode < 0:
+        try:
+            name = signal.Signals(-exitcode).name
+        except ValueError:
+            name = str(-exitcode)
+        why = " (killed, probably out of memory)" if name == "SIGKILL" else ""
+        return f"internal error: the grading process died with {name}{why}"
+    return f"internal error: the grading process exited with code {exitcode} without a result"
+
+
+# --------------------------------------------------------------------------- rows
+
+
+def _row_from_message(entry: Entry, message: dict[str, Any], rubric: Rubric) -> StudentRow:
+    duration = float(message.get("duration_s", 0.0) or 0.0)
+    if message.get("ok"):
+        data = message["result"]
+        checks = {c["id"]: (c["status"], float(c["points"])) for c in data["checks"]}
+        return StudentRow(entry.student, entry.name, entry.slug, "pass" if data["passed"] else "fail",
+                          float(data["score"]), float(data["max_score"]), checks, duration_s=duration,
+                          fingerprints=message.get("fingerprints") or {})
+    max_score = round(sum(spec.points for spec in rubric.checks), 4)
+    reason = " ".join(str(message.get("error") or "could not be graded").split())[:500]
+    return StudentRow(entry.student, entry.name, entry.slug, "error", 0.0, max_score,
+                      {spec.id: ("error", 0.0) for spec in rubric.checks}, error=reason, duration_s=duration,
+                      detail=str(message.get("detail") or ""))
+
+
+def error_result(entry: Entry, reason: str, rubric: Rubric, lang: str) -> Result:
+    """The report of a student that could not be graded: every check in error, 0 points."""
+    checks = [CheckResult(id=spec.id, title=rubric.text(spec.title, lang), status="error", points=0.0,
+                          max_points=spec.points, message=reason, visibility=spec.visibility)
+              for spec in rubric.checks]
+    info = SubmissionInfo(input=str(entry.path), store="none", mlflow_layout="unknown", notes=[reason])
+    return Result(grader_version=__version__, rubric_id=rubric.id, rubric_title=rubric.text(rubric.title, lang),
+                  lang=lang, submission=info, checks=checks, experiment=str(rubric.settings.get("experiment", "")))
+
+
+# --------------------------------------------------------------------------- copy detection
+
+
+def detect_copies(rows: list[StudentRow]) -> CopyReport:
+    """Pairs of students that share run ids or identical model files.
+
+    Run ids are random UUIDs: sharing one means the stores come from the same place (a pair with a
+    shared run id is "strong" and goes to ``suspected_copy_of``). Identical model files are weaker
+    evidence: the same data, seed and hyper-parameters under the same library versions give
+    byte-identical pickles. Measured: two independent runs of the reference solution (same seed)
+    share 12 of their 13 model files, and the committed MLflow 2.22 file and SQLite stores all 13.
+    So a pair with identical model files only is "weaker" and goes to ``same_models_as``, never to
+    ``suspected_copy_of``; and a model file found in many submissions, at least
+    ``max(3, 10% of the graded students)``, is taken as the assignment's common outcome and listed
+    apart, not as evidence; the same for a run id found in more than half of them (and at least 3),
+    e.g. a starter store the whole class received.
+    """
+    graded = [r for r in rows if r.fingerprints]
+    n = len(graded)
+    report = CopyReport(run_threshold=max(3, n // 2 + 1), model_threshold=max(3, math.ceil(0.1 * n)))
+    run_owners: dict[str, list[str]] = {}
+    model_owners: dict[str, dict[str, dict[str, Any]]] = {}  # digest -> student -> model entry
+    for row in graded:
+        for run_id in set(row.fingerprints.get("run_ids", [])):
+            run_owners.setdefault(run_id, []).append(row.student)
+        for model in row.fingerprints.get("models", []):
+            model_owners.setdefault(model["digest"], {}).setdefault(row.student, model)
+    pairs: dict[tuple[str, str], CopyPair] = {}
+    for run_id, owners in sorted(run_owners.items()):
+        if len(owners) < 2:
+            continue
+        if len(owners) >= report.run_threshold:
+            report.common_run_ids[run_id] = len(owners)
+            continue
+        for a, b in combinations(sorted(owners), 2):
+            pairs.setdefault((a, b), CopyPair(a, b)).run_ids.append(run_id)
+    for digest, owners in sorted(model_owners.items()):
+        if len(owners) < 2:
+            continue
+        sample = next(iter(owners.values()))
+        if len(owners) >= report.model_threshold:
+            report.common_models.append({"digest": digest, "file": sample["file"], "size": sample["size"],
+                                         "students": len(owners)})
+            continue
+        for a, b in combinations(sorted(owners), 2):
+            pairs.setdefault((a, b), CopyPair(a, b)).models.append(
+                {"digest": digest, "file": sample["file"], "size": sample["size"],
+                 "a_path": owners[a]["path"], "b_path": owners[b]["path"]})
+    report.pairs = sorted(pairs.values(), key=lambda p: (p.a, p.b))
+    by_student = {r.student: r for r in rows}
+    for pair in report.pairs:
+        for me, other in ((pair.a, pair.b), (pair.b, pair.a)):
+            target = by_student[me].suspected_copy_of if pair.run_ids else by_student[me].same_models_as
+            target.append(other)
+            by_student[me].copy_evidence.append(f"{other}: {pair.describe()}")
+    return report
+
+
+# --------------------------------------------------------------------------- gradebook
+
+
+def _csv_text(value: str) -> str:
+    """A text cell that a spreadsheet will not run as a formula."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+def _num(value: float) -> str:
+    return f"{value:g}"
+
+
+def gradebook_csv(rows: list[StudentRow], check_ids: list[str]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    header = ["student", "score", "max_score", "status"]
+    for cid in check_ids:
+        header += [f"{cid}_points", f"{cid}_status"]
+    writer.writerow(header + ["error", "suspected_copy_of", "same_models_as", "copy_evidence"])
+    for row in rows:
+        line = [_csv_text(row.student), _num(row.score), _num(row.max_score), row.status]
+        for cid in check_ids:
+            status, points = row.checks.get(cid, ("skip", 0.0))
+            line += [_num(points), status]
+        line += [_csv_text(row.error), _csv_text(";".join(row.suspected_copy_of)), _csv_text(";".join(row.same_models_as)),
+                 _csv_text("; ".join(row.copy_evidence))]
+        writer.writerow(line)
+    return out.getvalue()
+
+
+# --------------------------------------------------------------------------- summary
+
+
+SUMMARY_TEXTS = {
+    "en": {
+        "title": "Batch grading", "students": "students", "passed": "passed", "failed": "failed",
+        "errors": "could not be graded", "mean": "mean score", "median": "median", "took": "took",
+        "jobs": "parallel jobs", "distribution": "Score distribution",
+        "distribution_note": "Scores of the {n} graded submissions (out of {max}).",
+        "not_drawn": "{n} that could not be graded are not drawn.", "histogram": "Histogram of scores",
+        "checks": "Pass rate per check", "check": "Check", "points": "Points", "passed_col": "Passed",
+        "rate": "Rate", "fail": "Fail", "error": "Error", "skip": "Skip", "hidden": "hidden",
+        "copies": "Suspected copies", "copies_note": "Run ids are random UUIDs: two stores that share one come from the same place.",
+        "no_copies": "No two submissions share a run id.",
+        "weaker": "Identical model files only (weaker evidence)",
+        "weaker_note": "Training with the same data, seed and hyper-parameters under the same library versions gives byte-identical model files, so these pairs may well have worked independently. Look at them, do not conclude from them alone.",
+        "students_col": "Students", "evidence": "Evidence", "details": "Details", "shared_runs": "Shared run ids",
+        "same_files": "Identical model files", "more": "and {n} more",
+        "common": "Not taken as evidence", "common_models": "{n} model file(s) found in {t} or more submissions (the assignment's common outcome)",
+        "common_runs": "{n} run id(s) found in {t} or more submissions (material the whole class received)",
+        "failing": "Failing and ungraded submissions", "score": "Score", "status": "Status",
+        "missed": "Not passed / reason", "all_passed": "Every submission passed.", "slowest": "Slowest submissions",
+        "seconds": "Seconds", "all": "All submissions", "student": "Student", "reports": "Reports",
+        "suspected": "Suspected copy of", "same_models": "Same model files as", "ignored": "Ignored in the submissions folder",
+        "gradebook": "gradebook",
+    },
+    "es": {
+        "title": "Corrección por lote", "students": "estudiantes", "passed": "aprobados", "failed": "no aprobados",
+        "errors": "no se pudieron corregir", "mean": "puntaje medio", "median": "mediana", "took": "tardó",
+        "jobs": "procesos en paralelo", "distribution": "Distribución de puntajes",
+        "distribution_note": "Puntajes de las {n} entregas corregidas (sobre {max}).",
+        "not_drawn": "Las {n} que no se pudieron corregir no se dibujan.", "histogram": "Histograma de puntajes",
+        "checks": "Tasa de aprobación por criterio", "check": "Criterio", "points": "Puntos", "passed_col": "Aprobaron",
+        "rate": "Tasa", "fail": "Falla", "error": "Error", "skip": "Omitido", "hidden": "oculto",
+        "copies": "Posibles copias", "copies_note": "Los run ids son UUID aleatorios: dos stores que comparten uno vienen del mismo lugar.",
+        "no_copies": "Ningún par de entregas comparte un run id.",
+        "weaker": "Solo archivos de modelo idénticos (evidencia más débil)",
+        "weaker_note": "Entrenar con los mismos datos, semilla e hiperparámetros y las mismas versiones de las librerías da archivos de modelo idénticos byte a byte: estos pares pueden haber trabajado por separado. Revisalos; no concluyas solo por esto.",
+        "students_col": "Estudiantes", "evidence": "Evidencia", "details": "Detalle", "shared_runs": "Run ids compartidos",
+        "same_files": "Archivos de modelo idénticos", "more": "y {n} más",
+        "common": "No se toman como evidencia", "common_models": "{n} archivo(s) de modelo presentes en {t} o más entregas (el resultado común de la tarea)",
+        "common_runs": "{n} run id(s) presentes en {t} o más entregas (material que recibió toda la clase)",
+        "failing": "Entregas no aprobadas o sin corregir", "score": "Puntaje", "status": "Estado",
+        "missed": "No cumplidos / motivo", "all_passed": "Todas las entregas aprobaron.", "slowest": "Entregas más lentas",
+        "seconds": "Segundos", "all": "Todas las entregas", "student": "Estudiante", "reports": "Reportes",
+        "suspected": "Posible copia de", "same_models": "Mismos modelos que", "ignored": "Ignorado en la carpeta de entregas",
+        "gradebook": "planilla",
+    },
+}
+
+
+def _histogram(scores: list[float], max_score: float) -> dict[str, Any]:
+    """Bars of an SVG histogram of ``scores`` over [0, max_score]."""
+    integer = max_score <= 30 and float(max_score).is_integer() and all(float(s).is_integer() for s in scores)
+    if integer:
+        edges = [(float(i), float(i)) for i in range(int(max_score) + 1)]
+        labels = [f"{i}" for i in range(int(max_score) + 1)]
+        counts = [sum(1 for s in scores if s == lo) for lo, _ in edges]
+    else:
+        top = max_score if max_score > 0 else 1.0
+        width = top / 10
+        edges = [(i * width, (i + 1) * width) for i in range(10)]
+        labels = [f"{lo:g}–{hi:g}" for lo, hi in edges]
+        counts = [sum(1 for s in scores if lo <= s < hi or (i == 9 and s == hi)) for i, (lo, hi) in enumerate(edges)]
+    chart_w, chart_h, pad_left, pad_bottom, pad_top = 640, 190, 34, 34, 14
+    n = len(counts)
+    slot = (chart_w - pad_left - 8) / max(n, 1)
+    tallest = max(counts) if counts and max(counts) > 0 else 1
+    bars = []
+    for i, (count, label) in enumerate(zip(counts, labels)):
+        height = (chart_h - pad_bottom - pad_top) * count / tallest
+        x = pad_left + i * slot + slot * 0.12
+        bars.append({"x": round(x, 1), "y": round(chart_h - pad_bottom - height, 1), "w": round(slot * 0.76, 1),
+                     "h": round(height, 1), "count": count, "label": label, "cx": round(x + slot * 0.38, 1),
+                     "passing": i == n - 1})
+    ticks = sorted({0, tallest, (tallest + 1) // 2})
+    return {"width": chart_w, "height": chart_h, "bars": bars, "base": chart_h - pad_bottom, "left": pad_left,
+            "ticks": [{"value": t, "y": round(chart_h - pad_bottom - (chart_h - pad_bottom - pad_top) * t / tallest, 1)}
+                      for t in ticks]}
+
+
+def summary_context(batch: BatchResult, rubric: Rubric, lang: str) -> dict[str, Any]:
+    rows = batch.rows
+    graded = [r for r in rows if r.graded]
+    max_score = rows[0].max_score if rows else round(sum(s.points for s in rubric.checks), 4)
+    scores = [r.score for r in graded]
+    checks = []
+    for spec in rubric.checks:
+        statuses = [r.checks.get(spec.id, ("skip", 0.0))[0] for r in graded]
+        passed = sum(1 for s in statuses if s in PASSING)
+        rate = passed / len(graded) if graded else 0.0
+        checks.append({"id": spec.id, "title": rubric.text(spec.title, lang), "points": _num(spec.points),
+                       "passed": passed, "total": len(graded), "rate": rate, "percent": f"{100 * rate:.0f}",
+                       "bar": round(300 * rate, 1), "fail": statuses.count("fail"), "error": statuses.count("error"),
+                       "skip": statuses.count("skip"), "hidden": spec.visibility == "hidden"})
+    failing = []
+    for r in rows:
+        if r.status == "pass":
+            continue
+        missed = [cid for cid, (status, _) in r.checks.items() if status not in PASSING]
+        failing.append({"row": r, "missed": missed if r.status != "error" else [], "reason": r.error})
+    slowest = sorted(rows, key=lambda r: (-r.duration_s, r.student))[:SLOWEST]
+    copies = []
+    for pair in sorted(batch.copies.pairs, key=lambda p: (p.strength != "strong", p.a, p.b)):
+        copies.append({"a": pair.a, "b": pair.b, "strength": pair.strength, "describe": pair.describe(),
+                       "run_ids": pair.run_ids[:20], "more_runs": max(0, len(pair.run_ids) - 20),
+                       "models": pair.models[:10], "more_models": max(0, len(pair.models) - 10),
+                       "a_row": next(r for r in rows if r.student == pair.a),
+                       "b_row": next(r for r in rows if r.student == pair.b)})
+    texts = SUMMARY_TEXTS.get(lang, SUMMARY_TEXTS["en"])
+    return {
+        "lang": lang,
+        "t": texts,
+        "version": __version__,
+        "rubric_id": rubric.id,
+        "rubric_title": rubric.text(rubric.title, lang),
+        "submissions_dir": str(batch.submissions_dir),
+        "n": len(rows),
+        "n_graded": len(graded),
+        "n_passed": batch.n_passed,
+        "n_failed": batch.n_failed,
+        "n_errors": batch.n_errors,
+        "max_score": _num(max_score),
+        "mean": _num(round(statistics.fmean(scores), 2)) if scores else "–",
+        "median": _num(round(statistics.median(scores), 2)) if scores else "–",
+        "seconds": f"{batch.duration_s:.1f}",
+        "jobs": batch.jobs,
+        "histogram": _histogram(scores, max_score),
+        "checks": checks,
+        "failing": failing,
+        "slowest": [{"row": r, "seconds": f"{r.duration_s:.1f}"} for r in slowest],
+        "rows": rows,
+        "copies": [c for c in copies if c["strength"] == "strong"],
+        "weaker": [c for c in copies if c["strength"] != "strong"],
+        "common_models": batch.copies.common_models,
+        "common_runs": len(batch.copies.common_run_ids),
+        "model_threshold": batch.copies.model_threshold,
+        "run_threshold": batch.copies.run_threshold,
+        "ignored": batch.ignored,
+        "fmt_num": _num,
+    }
+
+
+def render_summary(batch: BatchResult, rubric: Rubric, lang: str) -> str:
+    from jinja2 import Environment, PackageLoader, StrictUndefined
+
+    env = Environment(loader=PackageLoader("grader.reports", "templates"), autoescape=True,
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    return env.get_template("summary.html.j2").render(**summary_context(batch, rubric, lang))
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def grade_batch(
+    submissions_dir: str | os.PathLike,
+    out_dir: str | os.PathLike,
+    rubric: str | os.PathLike | Rubric = DEFAULT_RUBRIC,
+    jobs: int | None = None,
+    lang: str = "es",
+    probe_options=None,
+    *,
+    probe: bool = True,
+    progress: ProgressCallback | None = None,
+    student_timeout: float | None = None,
+    warm_probe: bool = True,
+) -> BatchResult:
+    """Grade every submission in ``submissions_dir`` and write reports, ``gradebook.csv`` and
+    ``summary.html`` into ``out_dir`` (see the module docstring for the layout).
+
+    ``jobs``: students graded at once (default: the usable cores). ``student_timeout``: seconds one
+    student may take in all (default: twice the probe timeout plus 60 s). ``warm_probe``: fork the
+    model probe from the warm student process (default) instead of a new interpreter. Raises
+    :class:`BatchError` when the batch cannot run at all; a student that cannot be graded only gets
+    an ``error`` row. ``progress(done, total, not_passed, row)`` is called after each student.
+
+    Students are graded in processes started by :mod:`multiprocessing` (fork server): as with any
+    use of it, a script that calls this function must do so under ``if __name__ == "__main__":``.
+    """
+    from .probe import ProbeOptions
+
+    started = time.perf_counter()
+    submissions = Path(submissions_dir).expanduser()
+    out = Path(out_dir).expanduser().absolute()
+    if not submissions.is_dir():
+        raise BatchError(f"submissions folder not found: {submissions_dir}" if not submissions.exists()
+                         else f"--batch needs a folder of submissions, not a file: {submissions_dir}")
+    submissions = submissions.absolute()
+    if out == submissions or out in submissions.parents:
+        raise BatchError("--out must not be the submissions folder nor one of its parents")
+    for name in OWNED:  # a re-run replaces these: they must never hold the submissions
+        if out / name == submissions or out / name in submissions.parents:
+            raise BatchError(f"the submissions folder is inside {out / name}, which a batch writes: choose another --out")
+    rubric = rubric if isinstance(rubric, Rubric) else load_rubric(rubric)
+    probe_options = probe_options or ProbeOptions()
+    jobs = max(1, int(jobs or default_jobs()))
+    timeout = float(student_timeout) if student_timeout else 2 * float(probe_options.timeout) + 60.0
+    entries, ignored = discover(submissions, out)
+    if not entries:
+        raise BatchError(f"no submissions in {submissions_dir}: expected one folder or archive per student")
+    previous = _prepare_out(out)
+    staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=out))
+    scratch = Path(tempfile.mkdtemp(prefix="mlflow-grader-batch-"))
+    try:
+        by_slug = {e.slug: e for e in entries}
+        tasks = []
+        for i, entry in enumerate(entries):
+            workdir = scratch / f"{i:05d}"
+            workdir.mkdir()
+            tasks.append({"slug": entry.slug, "path": str(entry.path), "rubric": rubric, "lang": lang, "probe": probe,
+                          "probe_options": probe_options, "warm_probe": warm_probe, "workdir": str(workdir),
+                          "report_dir": str(staging / "students" / entry.slug)})
+        rows: dict[str, StudentRow] = {}
+        failures = 0
+
+        def done(task: dict, message: dict) -> None:
+            nonlocal failures
+            entry = by_slug[task["slug"]]
+            row = _row_from_message(entry, message, rubric)
+            if row.status == "error":
+                _write_error_reports(staging / "students" / entry.slug, entry, row.error, rubric, lang)
+            rows[entry.slug] = row
+            failures += row.status != "pass"
+            if progress is not None:
+                progress(len(rows), len(entries), failures, row)
+
+        _run_pool(tasks, min(jobs, len(tasks)), timeout, done)
+        ordered = [rows[e.slug] for e in entries]
+        copies = detect_copies(ordered)
+        batch = BatchResult(submissions, out, rubric.id, [s.id for s in rubric.checks], ordered, copies, ignored,
+                            time.perf_counter() - started, jobs)
+        (staging / "gradebook.csv").write_text(gradebook_csv(ordered, batch.check_ids), encoding="utf-8")
+        batch.duration_s = time.perf_counter() - started
+        (staging / "summary.html").write_text(render_summary(batch, rubric, lang), encoding="utf-8")
+        _publish(staging, out, previous)
+        return batch
+    finally:
+        _remove(staging)
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _write_error_reports(folder: Path, entry: Entry, reason: str, rubric: Rubric, lang: str) -> None:
+    from .reports import render
+
+    result = error_result(entry, reason, rubric, lang)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "report.json").write_text(render(result, "json"), encoding="utf-8")
+    (folder / "report.html").write_text(render(result, "html"), encoding="utf-8")
+
+
+__all__ = ["BatchError", "BatchResult", "StudentRow", "detect_copies", "discover", "grade_batch", "install_warm_probe"]
