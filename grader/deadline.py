@@ -8,7 +8,7 @@ without an offset is read in the grading machine's local time zone, as a person 
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -41,8 +41,3 @@ def parse_deadline(value: str | date | datetime | int | float) -> int:
     if moment.tzinfo is None:
         moment = moment.astimezone()  # local time of the grading machine
     return int(moment.timestamp() * 1000)
-
-
-def describe(ms: int) -> str:
-    """A deadline in ms, shown as ISO in UTC (for messages)."""
-    return (datetime(1970, 1, 1) + timedelta(milliseconds=ms)).strftime("%Y-%m-%dT%H:%M:%SZ")

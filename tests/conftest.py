@@ -18,6 +18,8 @@ Fixtures
                              ``"reference"``: a plain copy); ``make_variant_store.info(path)`` gives
                              what was changed (see ``fixtures.variants.make_variant``).
 ``allow_file_store``         function; sets ``MLFLOW_ALLOW_FILE_STORE=true`` (monkeypatch).
+``core_rubric_file``         session; YAML path of the shipped rubric reduced to its six core checks.
+``v2_rubric_file``           session; YAML path of the shipped rubric with the 2.22 stores' sweep grid.
 
 The session stores are shared: never write into them nor open them with MLflow (it writes);
 use ``make_variant_store("reference", ...)`` for a private copy. The committed 2.22 stores are
@@ -32,6 +34,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -105,6 +108,40 @@ def v2_store():
 @pytest.fixture(scope="session")
 def v2_build_summary() -> dict:
     return json.loads((V2_STORES_DIR / "build-summary.json").read_text())
+
+
+#: The checks of the homework's letter (the shipped rubric has more: exercises, integrity, notebook).
+CORE_CHECKS = ("runs.count", "runs.fields", "runs.model", "registry.production", "registry.best_run", "model.predict")
+
+
+def _rubric_file(tmp_path_factory, name: str, change) -> Path:
+    data = yaml.safe_load((Path(__file__).resolve().parents[1] / "rubrics" / "homework-195.yaml").read_text(encoding="utf-8"))
+    data["id"] = f"homework-195-{name}"
+    change(data)
+    path = tmp_path_factory.mktemp("rubric") / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="session")
+def core_rubric_file(tmp_path_factory) -> Path:
+    """The shipped rubric reduced to :data:`CORE_CHECKS` (14 points): for tests about report formats
+    and the CLI, whose numbers must not move each time the shipped rubric gains a check."""
+    def keep_core(data):
+        data["checks"] = [c for c in data["checks"] if c["id"] in CORE_CHECKS]
+    return _rubric_file(tmp_path_factory, "core", keep_core)
+
+
+@pytest.fixture(scope="session")
+def v2_rubric_file(tmp_path_factory) -> Path:
+    """The shipped rubric with the sweep grid the committed 2.22 stores were built with
+    (``n_estimators`` {4, 8}: tiny forests, see fixtures/stores/README.md), as an instructor who
+    changed the grid would set it: with it, those stores pass every check."""
+    def small_grid(data):
+        for check in data["checks"]:
+            if check["id"] == "exercise.sweep":
+                check["settings"] = {**(check.get("settings") or {}), "n_estimators": [4, 8]}
+    return _rubric_file(tmp_path_factory, "v2-grid", small_grid)
 
 
 class VariantStoreFactory:

@@ -289,3 +289,20 @@ def test_reports_show_the_new_checks_with_their_hints(make_variant_store, lang):
         assert by_id[cid]["message"] == checks[cid].message
     other = "en" if lang == "es" else "es"
     assert next(s for s in SHIPPED.checks if s.id == "exercise.sweep").hint[other][:20] not in html
+
+
+def test_edited_metric_with_the_real_probe(make_variant_store):
+    """The sandboxed probe recomputes the metrics itself (one real probe, about 15 s)."""
+    path = make_variant_store("edited_metric", "file", "3.x")
+    info = make_variant_store.info(path)
+    result = grade(path, lang="en")
+    checks = _by_id(result)
+    assert checks["model.predict"].status == "pass"
+    check = checks["integrity.metrics"]
+    assert (check.status, check.evidence["key"]) == ("fail", "mismatch"), check.message
+    metrics = check.evidence["metrics"]
+    assert metrics["rmse_test"]["recomputed"] == pytest.approx(info["original"]["rmse_test"], rel=1e-6)
+    assert metrics["r2_test"]["recomputed"] == pytest.approx(info["original"]["r2_test"], rel=1e-6)
+    assert check.evidence["n_rows"] == 4128 and "4128" in check.message
+    # everything else still passes: only the integrity check sees the edit
+    assert {cid for cid, c in checks.items() if not c.passed} == {"integrity.metrics"}

@@ -29,9 +29,9 @@ def test_exit_zero_and_reports_written(reference_store_sqlite, tmp_path):
     out = tmp_path / "out"
     proc = run(str(reference_store_sqlite), "--out", str(out), "--lang", "en")
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "Score: 14/14" in proc.stdout
+    assert "Score: 21/21" in proc.stdout
     report = json.loads((out / "report.json").read_text())
-    assert report["passed"] is True and report["score"] == report["max_score"] == 14
+    assert report["passed"] is True and report["score"] == report["max_score"] == 21
     assert (out / "report.html").read_text().lstrip().lower().startswith("<!doctype html")
 
 
@@ -51,7 +51,8 @@ def test_failing_submission_exits_one_with_spanish_message(make_variant_store, t
         (["--lang", "fr", "."], "Invalid value"),
         (["--rubric", "nope", "."], "unknown rubric"),
         (["--explain", "runs.nope"], "unknown check id"),
-        (["http://127.0.0.1:9/"], "not supported"),
+        (["http://127.0.0.1:9/"], "server that is not running"),
+        (["s3://bucket/mlruns"], "not supported"),
     ],
 )
 def test_errors_are_one_line_exit_two(args, needle, tmp_path):
@@ -80,7 +81,7 @@ def test_demo_builds_and_grades_offline(tmp_path):
     proc = subprocess.run([*GRADE, "--demo", "--out", str(tmp_path / "demo"), "--lang", "en"],
                           capture_output=True, text=True, timeout=300, env=env)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "Score: 14/14" in proc.stdout
+    assert "Score: 21/21" in proc.stdout
     assert (tmp_path / "demo" / "report.html").exists()
 
 
@@ -98,8 +99,8 @@ def test_grading_writes_nothing_outside_its_temp_space(reference_store_file, tmp
     assert list(tmp.iterdir()) == []
 
 
-def test_no_noise_on_stderr_for_an_old_sqlite_store(v2_store_sqlite):
+def test_no_noise_on_stderr_for_an_old_sqlite_store(v2_store_sqlite, v2_rubric_file):
     """A 2.x database is migrated (in the private copy): its logs and FutureWarnings stay quiet."""
-    proc = run(str(v2_store_sqlite), "-q")
+    proc = run(str(v2_store_sqlite), "--rubric", str(v2_rubric_file), "-q")
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == ""

@@ -104,14 +104,16 @@ def store(v2_store_file) -> Path:
 
 
 @pytest.fixture(scope="module")
-def graded(store) -> Result:
-    """The reference submission, graded without the model probe (model.predict: skip, 0 points)."""
-    return grade(store, probe=False, lang="en")
+def graded(store, core_rubric_file) -> Result:
+    """The reference submission, graded without the model probe (model.predict: skip, 0 points).
+    The formats do not depend on which checks run: the six core checks (``core_rubric_file``)
+    keep the numbers here (11/14) fixed as the shipped rubric grows."""
+    return grade(store, core_rubric_file, probe=False, lang="en")
 
 
 @pytest.fixture(scope="module")
-def hidden_rubric(tmp_path_factory) -> Path:
-    data = yaml.safe_load((REPO / "rubrics" / "homework-195.yaml").read_text(encoding="utf-8"))
+def hidden_rubric(tmp_path_factory, core_rubric_file) -> Path:
+    data = yaml.safe_load(core_rubric_file.read_text(encoding="utf-8"))
     for check in data["checks"]:
         if check["id"] in HIDDEN_IDS:
             check["visibility"] = "hidden"
@@ -126,9 +128,9 @@ def graded_hidden(store, hidden_rubric) -> Result:
 
 
 @pytest.fixture
-def failing(make_variant_store) -> Result:
+def failing(make_variant_store, core_rubric_file) -> Result:
     """Partial credit: nothing in Production (registry checks fail) on the committed 2.22 store."""
-    return grade(make_variant_store("staging_only", "file", "2.x"), probe=False, lang="es")
+    return grade(make_variant_store("staging_only", "file", "2.x"), core_rubric_file, probe=False, lang="es")
 
 
 @pytest.fixture
@@ -211,8 +213,8 @@ def test_classroom_status_pass_and_error(graded):
     schema("classroom").validate(payload)
 
 
-def test_classroom_ungradable_submission_still_reports_zero(tmp_path, capsys):
-    code, out, err = run_cli(capsys, str(tmp_path / "nothing-here"), "--format", "classroom")
+def test_classroom_ungradable_submission_still_reports_zero(tmp_path, capsys, core_rubric_file):
+    code, out, err = run_cli(capsys, str(tmp_path / "nothing-here"), "--format", "classroom", "--rubric", str(core_rubric_file))
     assert code == 2 and err.startswith("grade: error:")
     [item] = reporter_read({"MLFLOW_RESULTS": out.strip()}, "mlflow")
     schema("classroom").validate(item["results"])
@@ -256,7 +258,7 @@ def test_action_is_a_composite_that_runs_the_step_script():
     assert step["env"]["GRADER_PATH"] == "${{ inputs.path }}"
 
 
-def test_action_step_script_in_a_temp_checkout(store, tmp_path):
+def test_action_step_script_in_a_temp_checkout(store, tmp_path, core_rubric_file):
     checkout = tmp_path / "student-repo"
     shutil.copytree(store, checkout / "homework")
     output, summary, runner_temp = tmp_path / "output", tmp_path / "summary.md", tmp_path / "runner-temp"
@@ -267,7 +269,8 @@ def test_action_step_script_in_a_temp_checkout(store, tmp_path):
         ["bash", str(REPO / "scripts" / "classroom_step.sh")],
         cwd=checkout, capture_output=True, text=True, timeout=300,
         env=tool_env(GITHUB_OUTPUT=str(output), GITHUB_STEP_SUMMARY=str(summary), RUNNER_TEMP=str(runner_temp),
-                     GRADER_PATH="homework", GRADER_LANG="en", GRADER_ARGS="--no-probe", PYTHON=sys.executable),
+                     GRADER_PATH="homework", GRADER_LANG="en", GRADER_ARGS="--no-probe", PYTHON=sys.executable,
+                     GRADER_RUBRIC=str(core_rubric_file)),
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr  # the reporter, not this step, fails the job
     assert "Score: 11/14" in proc.stderr and "grade exited with 1" in proc.stderr
@@ -330,14 +333,15 @@ def test_cli_gradescope_json_writes_results_json(tmp_path, capsys, cached_grade)
     assert json.loads(out) == payload
 
 
-def test_run_autograder_against_a_fake_autograder_tree(store, tmp_path):
+def test_run_autograder_against_a_fake_autograder_tree(store, tmp_path, core_rubric_file):
     root = tmp_path / "autograder"
     shutil.copytree(store, root / "submission")
     (root / "source").mkdir()
     proc = subprocess.run(
         ["bash", str(REPO / "gradescope" / "run_autograder")],
         cwd=root, capture_output=True, text=True, timeout=300,
-        env=tool_env(AUTOGRADER_ROOT=str(root), GRADE=GRADE_BIN, GRADER_ARGS="--no-probe", GRADER_LANG="en"),
+        env=tool_env(AUTOGRADER_ROOT=str(root), GRADE=GRADE_BIN, GRADER_ARGS="--no-probe", GRADER_LANG="en",
+                     GRADER_RUBRIC=str(core_rubric_file)),
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "Score: 11/14" in proc.stdout  # the instructor's full report, in Gradescope's stdout
@@ -404,7 +408,7 @@ def test_junit_structure(graded, tmp_path, capsys, cached_grade):
     props = {p.get("name"): p.get("value") for p in suite.find("properties").findall("property")}
     assert props["score"] == "11" and props["max_score"] == "14"
     cases = suite.findall("testcase")
-    assert [c.get("classname") for c in cases] == [f"homework-195.{c.id}" for c in graded.checks]
+    assert [c.get("classname") for c in cases] == [f"{graded.rubric_id}.{c.id}" for c in graded.checks]
     for case, check in zip(cases, graded.checks):
         assert case.get("name") == check.title
         float(case.get("time"))

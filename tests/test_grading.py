@@ -40,8 +40,8 @@ EXPECTED = {
 }
 # No variant hands in a notebook: the final cell cannot be checked (a warning, worth its point).
 DEFAULTS = {"notebook.final_cell": "warn"}
-# integrity.metrics compares with the metrics the probe recomputes (ProbeEv.details["test_metrics"]);
-# until the probe returns them, it is skipped with that reason wherever it would otherwise pass.
+# integrity.metrics compares the Production run's logged metrics with those the probe recomputes
+# (ProbeEv.details["test_metrics"]): it passes for every variant that keeps a loadable Production model.
 METRICS_CHECK = "integrity.metrics"
 SHIPPED = load_rubric("homework-195")
 # The committed 2.22 stores were built with n_estimators {4, 8} (tiny forests; fixtures/stores/README.md):
@@ -54,12 +54,8 @@ RUBRICS = {
 }
 
 
-def expected_statuses(variant: str, result) -> dict:
-    expected = {cid: EXPECTED[variant].get(cid, DEFAULTS.get(cid, "pass")) for cid in CHECKS}
-    predict = next(c for c in result.checks if c.id == "model.predict")
-    if expected[METRICS_CHECK] == "pass" and "test_metrics" not in predict.evidence:
-        expected[METRICS_CHECK] = "skip"
-    return expected
+def expected_statuses(variant: str) -> dict:
+    return {cid: EXPECTED[variant].get(cid, DEFAULTS.get(cid, "pass")) for cid in CHECKS}
 # The message key each failing check must end with (what the student reads depends on it).
 EXPECTED_KEYS = {
     ("too_few_runs", "runs.count"): "too_few",
@@ -104,11 +100,8 @@ def test_variant_grades_as_specified(graded, variant, backend, layout):
     result, before, after, _ = graded(variant, backend, layout)
     statuses = {c.id: c.status for c in result.checks}
     assert tuple(statuses) == CHECKS
-    expected = expected_statuses(variant, result)
+    expected = expected_statuses(variant)
     assert statuses == expected, {c.id: c.message for c in result.checks if c.status != expected[c.id]}
-    metrics = next(c for c in result.checks if c.id == METRICS_CHECK)
-    if metrics.status == "skip" and METRICS_CHECK not in EXPECTED[variant]:
-        assert metrics.evidence["key"] == "no_test_metrics"
     for cid, status in EXPECTED[variant].items():
         check = next(c for c in result.checks if c.id == cid)
         if (variant, cid) in EXPECTED_KEYS:
@@ -124,11 +117,10 @@ def test_variant_grades_as_specified(graded, variant, backend, layout):
 
 def test_reference_scores_full_marks_with_runs_table(graded):
     result, *_ = graded("reference", "file", "3.x")
-    expected = expected_statuses("reference", result)
-    assert result.max_score == 21
-    # Full marks, but for integrity.metrics (2 points) while the probe does not recompute metrics.
-    assert result.score == (21 if expected[METRICS_CHECK] == "pass" else 19)
-    assert result.exit_code == (0 if expected[METRICS_CHECK] == "pass" else 1)
+    assert result.score == result.max_score == 21
+    assert result.exit_code == 0
+    metrics = next(c for c in result.checks if c.id == METRICS_CHECK)
+    assert metrics.evidence["n_rows"] == 4128  # recomputed on the whole canonical test split
     assert len(result.runs) >= 10
     assert result.runs[0].is_best
     assert sum(r.is_production for r in result.runs) == 1
@@ -167,9 +159,7 @@ def test_grading_after_the_original_folder_is_gone(reference_store_sqlite, tmp_p
     moved = tmp_path / "moved"
     shutil.copytree(reference_store_sqlite, moved, symlinks=True)
     result = grade(moved, probe=True)
-    # integrity.metrics passes once the probe recomputes test metrics; until then it is skipped.
-    failing = [(c.id, c.evidence["key"]) for c in result.checks if not c.passed]
-    assert failing in ([], [(METRICS_CHECK, "no_test_metrics")]), [(c.id, c.message) for c in result.checks if not c.passed]
+    assert result.passed, [(c.id, c.message) for c in result.checks if not c.passed]
 
 
 @pytest.mark.parametrize("form", ["folder", "mlruns", "file-uri", "db-path", "sqlite-uri"])

@@ -207,6 +207,10 @@ def graded_server(server, tmp_path_factory):
     return proc, report, before, after
 
 
+def _check(report: dict, check_id: str) -> dict:
+    return next(c for c in report["checks"] if c["id"] == check_id)
+
+
 def _statuses(report: dict) -> dict[str, str]:
     return {c["id"]: c["status"] for c in report["checks"]}
 
@@ -229,6 +233,9 @@ def test_server_reference_passes_every_check(graded_server, server):
     assert sub["input"] == server.uri and sub["store"] == "server" and sub["mlflow_layout"] == "3.x"
     assert any("read-only" in n for n in sub["notes"])
     assert len(report["runs"]) == 13
+    jsonschema = pytest.importorskip("jsonschema")
+    schema = json.loads((Path(__file__).resolve().parents[1] / "grader" / "schemas" / "report.schema.json").read_text())
+    jsonschema.validate(report, schema)
 
 
 def test_grading_leaves_the_server_unchanged(graded_server):
@@ -286,6 +293,12 @@ def test_class_on_one_server(server, tmp_path):
     assert _statuses(ana)["runs.count"] == "pass" and _statuses(ana)["registry.best_run"] == "pass"
     assert _statuses(beto)["runs.count"] == "fail"
     assert carla["checks"][0]["evidence"]["key"] == "missing_experiment"
+    # A shared server: no student's report names another student's registered model.
+    for student, others in (("ana", ("housing-best-beto",)), ("beto", ("housing-best-ana",)),
+                            ("carla", ("housing-best-ana", "housing-best-beto"))):
+        text = (out / "students" / student / "report.json").read_text()
+        assert not any(other in text for other in others), student
+    assert "housing-best-beto" in _check(beto, "registry.production")["message"]
     assert (out / "summary.html").is_file()
     assert "[3/3]" in proc.stderr
 
@@ -622,3 +635,31 @@ def test_timings_report(request):
     """Not a check: prints what the module measured (pytest -s shows it)."""
     if TIMINGS:
         print("\n" + "\n".join(f"  {k}: {v:.1f} s" for k, v in TIMINGS.items()))
+
+
+# --------------------------------------------------------------------------- names (no server)
+
+
+def test_names_override_the_rubric_and_its_checks():
+    from grader.errors import GraderError
+    from grader.names import with_names
+    from grader.rubric import load_rubric
+
+    rubric = load_rubric("homework-195")
+    named = with_names(rubric, experiment="homework-195-ana", model_name="housing-best-ana")
+    assert named.settings["experiment"] == "homework-195-ana" and named.settings["model_name"] == "housing-best-ana"
+    assert rubric.settings["experiment"] == "homework-195"  # the loaded rubric is untouched
+    for spec in named.checks:
+        assert spec.settings.get("model_name", "housing-best-ana") == "housing-best-ana"
+    assert with_names(rubric) is rubric
+    with pytest.raises(GraderError, match="--students"):
+        with_names(rubric, experiment="homework-195-{student}")
+
+
+def test_redaction_of_uris():
+    from grader.submission.remote import redact, scrub
+
+    assert redact("http://ana:pw-123@host:5000/x") == "http://ana:***@host:5000/x"
+    assert redact("postgresql://u@h/db?password=pw-123&sslmode=require") == "postgresql://u@h/db?password=***&sslmode=require"
+    assert redact("/home/ana/mlruns") == "/home/ana/mlruns"
+    assert scrub("failed: pw-123 at https://u:other@h/", ["pw-123"]) == "failed: *** at https://u:***@h/"

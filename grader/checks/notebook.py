@@ -8,7 +8,7 @@ from ..evidence.model import CellEv, Evidence, NotebookEv
 from .base import Outcome, Settings, check, failed, passed, warned
 from .registry import DEFAULT_ALIASES
 
-_LOAD = re.compile(r"\bload_model\s*\(\s*([^\s,\)]+)?")
+_LOAD = re.compile(r"\bload_model\s*\(\s*(?:model_uri\s*=\s*)?([^\s,\)]+)?")
 _PREDICT = re.compile(r"\.predict\s*\(")
 _URI = re.compile(r"""models:/[^\s"'\)\]]+""")
 _FSTRING_VAR = re.compile(r"\{\s*(\w+)\s*\}")

@@ -177,8 +177,12 @@ class Reader:
             run.models = by_run.get(run.run_id, []) + found
         annotate_estimators([m for r in (*self.ev.runs, *self.ev.deleted_runs) for m in r.models], root)
 
+    def _registered_models(self) -> list[Any]:
+        """The registered models to read (all of a submission's; a shared server's reader keeps fewer)."""
+        return _paged(self.client.search_registered_models)
+
     def read_registry(self) -> None:
-        models = _paged(self.client.search_registered_models)
+        models = self._registered_models()
         result = []
         for rm in models:
             escaped = rm.name.replace("'", "\\'")

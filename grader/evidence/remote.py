@@ -56,7 +56,23 @@ def _safe_rel(path: str) -> bool:
     return not path.startswith(("/", "\\")) and ".." not in parts and ":" not in parts[0]
 
 
-class ServerReader(Reader):
+class _SharedStore:
+    """A server or a course database holds the whole class: of its registered models, read only the
+    graded one and those registered from the graded experiment's runs (a misnamed model of the
+    student's own), never every student's (their names would reach this student's report, and
+    reading them all costs a request or more per model and per student)."""
+
+    def _registered_models(self) -> list[Any]:
+        run_ids = {r.run_id for r in (*self.ev.runs, *self.ev.deleted_runs)}
+        kept = []
+        for rm in _paged(self.client.search_registered_models):
+            latest = getattr(rm, "latest_versions", None) or []
+            if rm.name == self.ev.model_name or any(getattr(v, "run_id", None) in run_ids for v in latest):
+                kept.append(rm)
+        return kept
+
+
+class ServerReader(_SharedStore, Reader):
     """A :class:`Reader` over a tracking server: models are listed remotely, never bulk-downloaded."""
 
     def __init__(self, snap: RemoteSource, experiment_name: str, model_name: str, metric: str) -> None:
@@ -213,7 +229,10 @@ class ServerReader(Reader):
             run.models = by_run.get(run.run_id, []) + found
 
     def _version_model(self, mv: Any, model_id: str | None) -> ModelArtifactEv | None:
-        """The version's model as ``models:/NAME/STAGE`` would resolve it, described remotely."""
+        """The version's model as ``models:/NAME/STAGE`` would resolve it, described remotely (only
+        for the graded model: another one's is not needed, and costs requests)."""
+        if mv.name != self.ev.model_name:
+            return None
         source = str(mv.source or "")
         logged_ref = re.fullmatch(r"models:/(m-[0-9a-zA-Z]+)/?", source)
         model_id = model_id or (logged_ref.group(1) if logged_ref else None)
@@ -243,7 +262,7 @@ class ServerReader(Reader):
         return ModelArtifactEv("run-artifact", "", None, problem=self._not_served(first)) if first else None
 
 
-class PostgresReader(Reader):
+class PostgresReader(_SharedStore, Reader):
     """A :class:`Reader` over a PostgreSQL store: artifact locations map into the ``--artifacts`` copy."""
 
     def _dir(self, uri: str | None) -> Path | None:

@@ -6,6 +6,9 @@ safely by :mod:`.archive` into the grader's temp space, then located like a fold
 soon as the snapshot is taken). It finds the store (:mod:`.locate`), and returns a
 :class:`~grader.submission.snapshot.Snapshot`: a private copy whose artifact paths point into
 the copy (:mod:`.snapshot`). Use it as a context manager; the copy is removed on exit.
+
+:func:`~grader.submission.remote.open_source` also accepts a tracking server (``http(s)://``) or a
+PostgreSQL backend store (``postgresql://``), read in place and read-only (:mod:`.remote`).
 """
 
 from __future__ import annotations
@@ -35,4 +38,6 @@ def open_submission(submission: str | os.PathLike, experiment_hint: str | None =
         remove_extracted(extracted)  # the snapshot is a full private copy: the extraction is not needed
 
 
-__all__ = ["Located", "Snapshot", "locate", "make_snapshot", "open_submission"]
+from .remote import RemoteSource, open_source  # noqa: E402 - remote.py imports open_submission lazily
+
+__all__ = ["Located", "RemoteSource", "Snapshot", "locate", "make_snapshot", "open_source", "open_submission"]

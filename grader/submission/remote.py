@@ -261,6 +261,18 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
+def _tls_context() -> ssl.SSLContext:
+    """The TLS settings MLflow's client would use (``MLFLOW_TRACKING_INSECURE_TLS``,
+    ``MLFLOW_TRACKING_SERVER_CERT_PATH``), so the preflight agrees with it."""
+    if os.environ.get("MLFLOW_TRACKING_INSECURE_TLS", "").lower() == "true":
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        return context
+    cafile = os.environ.get("MLFLOW_TRACKING_SERVER_CERT_PATH")
+    return ssl.create_default_context(cafile=cafile) if cafile else ssl.create_default_context()
+
+
 def _env_number(name: str, default: float, minimum: float) -> float:
     try:
         return max(minimum, float(os.environ.get(name, default)))
@@ -290,7 +302,7 @@ def preflight_server(base: str, creds: ServerCredentials, *, timeout: float | No
     timeout = timeout or _env_number("MLFLOW_GRADER_HTTP_TIMEOUT", PREFLIGHT_TIMEOUT, 0.1)
     attempts = int(attempts or _env_number("MLFLOW_GRADER_HTTP_ATTEMPTS", PREFLIGHT_ATTEMPTS, 1))
     shown = redact(base)
-    opener = urllib.request.build_opener(_NoRedirect)
+    opener = urllib.request.build_opener(_NoRedirect, urllib.request.HTTPSHandler(context=_tls_context()))
     headers = {"Accept": "application/json", "User-Agent": "mlflow-grader"}
     if creds.header():
         headers["Authorization"] = creds.header()
