@@ -157,7 +157,11 @@ def mlflow_rules(root, *, load_model: bool = True) -> dict:
     uri = tracking_uri_for(root)
     rules = dict.fromkeys(RULES)
     out = {"rules": rules, "tracking_uri": uri}
-    with quiet_mlflow():
+    from grader.evidence.reader import global_tracking_uri
+
+    # MLflow 3's file registry resolves a version's LoggedModel with a default MlflowClient():
+    # without a global tracking URI that client creates ./mlflow.db in the current directory.
+    with quiet_mlflow(), global_tracking_uri(uri):
         client = MlflowClient(tracking_uri=uri, registry_uri=uri)
         exp = client.get_experiment_by_name(EXPERIMENT_NAME)
         rules["experiment_name"] = exp is not None

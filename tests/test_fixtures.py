@@ -35,10 +35,24 @@ reference_solution, variants = load_fixtures_modules()
 VARIANT_NAMES = tuple(variants.VARIANTS)
 
 
+@pytest.fixture(autouse=True)
+def _forget_tracking_uri():
+    """Each test's store is the global tracking URI only while the test runs (see :func:`_client`)."""
+    yield
+    from mlflow.tracking._tracking_service import utils
+
+    utils.set_tracking_uri(None)
+
+
 def _client(root):
+    """A client on ``root``, which is also made the global tracking URI: MLflow 3's file registry
+    resolves LoggedModels with a default ``MlflowClient()``, which would otherwise create
+    ``./mlflow.db`` in the current directory."""
     from mlflow.tracking import MlflowClient
+    from mlflow.tracking._tracking_service import utils
 
     uri = tracking_uri_for(root)
+    utils.set_tracking_uri(uri)
     return MlflowClient(tracking_uri=uri, registry_uri=uri)
 
 
