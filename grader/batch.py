@@ -27,9 +27,13 @@ moved into place at the end, so an interrupted batch leaves the previous results
 Speed: each student is graded in its own process, forked from a fork server that imported MLflow
 and scikit-learn once (:mod:`grader._batch_warm`), so no student pays the 3 to 5 s of imports;
 at most ``jobs`` run at once (default: the usable cores). The model probe is forked from that warm
-process as well instead of starting a fresh interpreter (``warm_probe``): same sandbox (the probe
-runner's own limits, namespaces and Landlock rules, applied in the forked child), none of the
-imports. A student that takes longer than ``student_timeout`` is killed and gets an error row.
+process as well instead of starting a fresh interpreter (``warm_probe``, :func:`install_warm_probe`):
+same sandbox (the probe runner's own limits, namespaces, seccomp and Landlock rules, applied in the
+forked child), none of the imports. One difference: the forked child starts with the grader's
+address space mapped (about 1.7 GB of virtual memory), which counts against the probe's
+``memory_mb`` limit (8 GiB by default). Private snapshots go to ``/dev/shm`` when it has room
+(:func:`scratch_root`). A student that takes longer than ``student_timeout`` is killed (with
+everything it started) and gets an error row. Figures: ``benchmarks/RESULTS.md``.
 
 Copy detection (see :func:`detect_copies`): students whose stores share run ids (random UUIDs) are
 listed in each other's ``suspected_copy_of``; students who only hold identical model files go to
@@ -327,8 +331,9 @@ def _grade_one(task: dict[str, Any]) -> dict[str, Any]:
         install_warm_probe()
     started = time.perf_counter()
     try:
+        extra = {"deadline": task["deadline"]} if task.get("deadline") is not None else {}
         result = grade(task["path"], task["rubric"], lang=task["lang"], probe=task["probe"],
-                       probe_options=task["probe_options"], workdir=task["workdir"])
+                       probe_options=task["probe_options"], workdir=task["workdir"], **extra)
     except SubmissionError as exc:
         return {"ok": False, "error": str(exc), "duration_s": time.perf_counter() - started}
     folder = Path(task["report_dir"])
@@ -919,6 +924,7 @@ def grade_batch(
     student_timeout: float | None = None,
     warm_probe: bool = True,
     scratch_dir: str | os.PathLike | None = None,
+    deadline=None,
 ) -> BatchResult:
     """Grade every submission in ``submissions_dir`` and write reports, ``gradebook.csv`` and
     ``summary.html`` into ``out_dir`` (see the module docstring for the layout).
@@ -928,7 +934,8 @@ def grade_batch(
     model probe from the warm student process (default) instead of a new interpreter. Raises
     :class:`BatchError` when the batch cannot run at all; a student that cannot be graded only gets
     an ``error`` row. ``progress(done, total, not_passed, row)`` is called after each student.
-    ``scratch_dir``: where the private snapshots go (default: :func:`scratch_root`).
+    ``scratch_dir``: where the private snapshots go (default: :func:`scratch_root`). ``deadline``:
+    the class's deadline, as :func:`grader.api.grade` takes it (checked once here, before any student).
 
     Students are graded in processes started by :mod:`multiprocessing` (fork server): as with any
     use of it, a script that calls this function must do so under ``if __name__ == "__main__":``.
@@ -945,6 +952,13 @@ def grade_batch(
     if out == submissions or out in submissions.parents:  # a re-run replaces out/students/...
         raise BatchError("--out must not be the submissions folder nor one of its parents")
     rubric = rubric if isinstance(rubric, Rubric) else load_rubric(rubric)
+    if deadline is not None:  # a bad deadline is the instructor's error: say it once, not in every row
+        from .deadline import parse_deadline
+
+        try:
+            parse_deadline(deadline)
+        except ValueError as exc:
+            raise BatchError(f"bad deadline: {exc}") from None
     probe_options = probe_options or ProbeOptions()
     jobs = max(1, int(jobs or default_jobs()))
     timeout = float(student_timeout) if student_timeout else 2 * float(probe_options.timeout) + 60.0
@@ -961,6 +975,7 @@ def grade_batch(
             workdir = scratch / f"{i:05d}"
             workdir.mkdir()
             tasks.append({"slug": entry.slug, "path": str(entry.path), "rubric": rubric, "lang": lang, "probe": probe,
+                          "deadline": deadline,
                           "probe_options": probe_options, "warm_probe": warm_probe, "workdir": str(workdir),
                           "report_dir": str(staging / "students" / entry.slug)})
         rows: dict[str, StudentRow] = {}

@@ -91,7 +91,7 @@ def _run_class(submission, options: dict, *, out_dir, rubric, lang, timeout, tru
     return batch.exit_code
 
 
-def _run_batch(options: dict, *, out_dir, rubric, lang, timeout, trust_pickles, no_probe, quiet) -> int:
+def _run_batch(options: dict, *, out_dir, rubric, lang, timeout, trust_pickles, no_probe, quiet, deadline=None) -> int:
     """``grade --batch DIR --out OUT``: grade a class with a progress bar on stderr."""
     from .batch import grade_batch
     from .probe import ProbeOptions
@@ -120,7 +120,7 @@ def _run_batch(options: dict, *, out_dir, rubric, lang, timeout, trust_pickles, 
     try:
         batch = grade_batch(options["batch_dir"], out_dir, rubric, jobs=options.get("jobs"), lang=lang,
                             probe_options=ProbeOptions(timeout=timeout, trust_pickles=trust_pickles), probe=not no_probe,
-                            progress=progress, student_timeout=options.get("student_timeout"))
+                            progress=progress, student_timeout=options.get("student_timeout"), deadline=deadline)
     finally:
         if state["bar"] is not None:
             state["bar"].__exit__(None, None, None)
@@ -203,7 +203,7 @@ def grade_command(submission, rubric, lang, fmt, json_out, html_out, junit_out, 
         if any(click.get_current_context().meta.get(REMOTE_META, {}).values()):
             raise click.UsageError("--experiment, --model-name, --artifacts and --students do not go with --batch")
         return _run_batch(batch_options, out_dir=out_dir, rubric=rubric, lang=lang, timeout=timeout,
-                          trust_pickles=trust_pickles, no_probe=no_probe, quiet=quiet)
+                          trust_pickles=trust_pickles, no_probe=no_probe, quiet=quiet, deadline=deadline)
     if any(batch_options.get(name) is not None for name in ("jobs", "student_timeout")):
         raise click.UsageError("-j/--jobs and --student-timeout go with --batch")
     remote = click.get_current_context().meta.get(REMOTE_META, {})

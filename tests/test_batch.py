@@ -293,9 +293,18 @@ def test_batch_errors(tmp_path):
         grade_batch(tmp_path / "empty", tmp_path / "out")
     with pytest.raises(BatchError, match="must not be"):
         grade_batch(tmp_path / "empty", tmp_path)
+    with pytest.raises(BatchError, match="bad deadline"):
+        grade_batch(tmp_path / "empty", tmp_path / "out", deadline="someday")
     (tmp_path / "students" / "ana").mkdir(parents=True)
     with pytest.raises(BatchError, match="must not be"):  # a re-run would replace out/students
         grade_batch(tmp_path / "students", tmp_path)
+
+
+def test_deadline_reaches_every_student(tmp_path, reference_store_sqlite):
+    subs = _small_class(tmp_path / "c", reference_store_sqlite, ["ana"])
+    batch = grade_batch(subs, tmp_path / "out", "homework-195", jobs=1, lang="en", probe=False, deadline="2020-01-01")
+    status, _ = batch.rows[0].checks["integrity.timeline"]
+    assert status not in ("pass", "error"), status  # every run is after that deadline
 
 
 # --------------------------------------------------------------------------- CLI
