@@ -997,14 +997,21 @@ def grade_batch(
         copies = detect_copies(ordered)
         batch = BatchResult(submissions, out, rubric.id, [s.id for s in rubric.checks], ordered, copies, ignored,
                             time.perf_counter() - started, jobs)
-        (staging / "gradebook.csv").write_text(gradebook_csv(ordered, batch.check_ids), encoding="utf-8")
-        batch.duration_s = time.perf_counter() - started
-        (staging / "summary.html").write_text(render_summary(batch, rubric, lang), encoding="utf-8")
-        _publish(staging, out, previous)
-        return batch
+        return finish_batch(batch, staging, previous, rubric, lang, started)
     finally:
         _remove(staging)
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def finish_batch(batch: "BatchResult", staging: Path, previous: bool, rubric: Rubric, lang: str,
+                 started: float) -> "BatchResult":
+    """Write the gradebook and the summary next to the students' reports, then publish the staging
+    folder over ``batch.out_dir`` (what a previous batch wrote there is replaced)."""
+    (staging / "gradebook.csv").write_text(gradebook_csv(batch.rows, batch.check_ids), encoding="utf-8")
+    batch.duration_s = time.perf_counter() - started
+    (staging / "summary.html").write_text(render_summary(batch, rubric, lang), encoding="utf-8")
+    _publish(staging, batch.out_dir, previous)
+    return batch
 
 
 def _write_error_reports(folder: Path, entry: Entry, reason: str, rubric: Rubric, lang: str) -> None:

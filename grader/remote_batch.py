@@ -29,13 +29,11 @@ from .batch import (
     Entry,
     StudentRow,
     _prepare_out,
-    _publish,
     _remove,
     _safe,
     _write_error_reports,
     detect_copies,
-    gradebook_csv,
-    render_summary,
+    finish_batch,
 )
 from .errors import SubmissionError
 from .names import STUDENT_FIELD, for_student, with_names
@@ -150,11 +148,7 @@ def grade_class(
         where = f"{shown} · {experiment or ''}" + (f" · {model_name}" if model_name else "")
         batch = BatchResult(where, out, rubric.id, [s.id for s in rubric.checks], rows, copies,  # type: ignore[arg-type]
                             [], time.perf_counter() - started, 1)
-        (staging / "gradebook.csv").write_text(gradebook_csv(rows, batch.check_ids), encoding="utf-8")
-        batch.duration_s = time.perf_counter() - started
-        (staging / "summary.html").write_text(render_summary(batch, rubric, lang), encoding="utf-8")
-        _publish(staging, out, previous)
-        return batch
+        return finish_batch(batch, staging, previous, rubric, lang, started)
     finally:
         _remove(staging)
         shutil.rmtree(scratch, ignore_errors=True)

@@ -8,10 +8,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import yaml
 
 from ..submission.paths import inside
 from .model import ModelArtifactEv
+from .. import yamlio
 
 MAX_MLMODEL_BYTES = 1024**2
 SEARCH_DEPTH = 3
@@ -48,10 +48,10 @@ def describe_model(folder: Path, root: Path, kind: str, model_id: str | None = N
     try:
         if mlmodel.stat().st_size > MAX_MLMODEL_BYTES:
             raise ValueError("MLmodel too large")
-        data = yaml.safe_load(mlmodel.read_text(encoding="utf-8"))
+        data = yamlio.load(mlmodel.read_text(encoding="utf-8"))
         if not isinstance(data, dict):
             raise ValueError("not a mapping")
-    except (OSError, UnicodeDecodeError, yaml.YAMLError, ValueError):
+    except (OSError, UnicodeDecodeError, yamlio.YAMLError, ValueError):
         ev.problem = "MLmodel unreadable"
         return ev
     flavors = data.get("flavors") if isinstance(data.get("flavors"), dict) else {}

@@ -113,6 +113,13 @@ def _local_dir(uri: str | None, snap: Snapshot) -> Path | None:
     return path
 
 
+def logged_model_id(source: str, model_id: str | None = None) -> str | None:
+    """A version's LoggedModel id: its ``model_id`` (file store), else the one its source
+    ``models:/m-<id>`` names (MLflow 3's SQLite store has no ``model_id`` column)."""
+    match = re.fullmatch(r"models:/(m-[0-9a-zA-Z]+)/?", source)
+    return model_id or (match.group(1) if match else None)
+
+
 class Reader:
     """Reads one snapshot; each ``read_*`` fills a part of the evidence or records its error."""
 
@@ -226,8 +233,7 @@ class Reader:
         """Where the version's model lives in the snapshot, as ``models:/NAME/STAGE`` would resolve it."""
         root = self.snap.root
         source = str(mv.source or "")
-        logged_ref = re.fullmatch(r"models:/(m-[0-9a-zA-Z]+)/?", source)
-        model_id = model_id or (logged_ref.group(1) if logged_ref else None)
+        model_id = logged_model_id(source, model_id)
         if model_id:
             if model_id in self.logged:
                 return self.logged[model_id]

@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import yaml
 
 from ..submission.paths import inside
 from ..submission.remote import RemoteSource
@@ -32,7 +31,8 @@ from ..submission.snapshot import Rebaser
 from .artifacts import MAX_MLMODEL_BYTES, MODEL_FILES, describe_model
 from .estimators import annotate as annotate_estimators
 from .model import Evidence, ModelArtifactEv
-from .reader import Reader, _one_line, _paged, collect, global_tracking_uri, quiet_mlflow
+from .reader import Reader, _one_line, logged_model_id, _paged, collect, global_tracking_uri, quiet_mlflow
+from .. import yamlio
 
 SERVED_SCHEMES = ("mlflow-artifacts", "http", "https")
 #: Listing bounds: how deep below a run's artifact root an MLmodel is looked for, and how many
@@ -178,8 +178,8 @@ class ServerReader(_SharedStore, Reader):
                                  rel: str) -> None:
         """What describe_model would say if the model file were local: the listing tells."""
         try:
-            data = yaml.safe_load(mlmodel.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, yaml.YAMLError):
+            data = yamlio.load(mlmodel.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, yamlio.YAMLError):
             data = None
         flavors = data.get("flavors") if isinstance(data, dict) and isinstance(data.get("flavors"), dict) else {}
         sk = flavors.get("sklearn") if isinstance(flavors.get("sklearn"), dict) else {}
@@ -234,8 +234,7 @@ class ServerReader(_SharedStore, Reader):
         if mv.name != self.ev.model_name:
             return None
         source = str(mv.source or "")
-        logged_ref = re.fullmatch(r"models:/(m-[0-9a-zA-Z]+)/?", source)
-        model_id = model_id or (logged_ref.group(1) if logged_ref else None)
+        model_id = logged_model_id(source, model_id)
         if model_id:
             if model_id in self.logged:
                 return self.logged[model_id]

@@ -58,9 +58,9 @@ import zipfile
 import zlib
 from pathlib import Path
 
-import yaml
 
 from ..evidence.model import ModelArtifactEv
+from .. import yamlio
 
 #: pyfunc loader modules that may be imported.
 LOADER_MODULES = {"mlflow.sklearn"}
@@ -313,8 +313,8 @@ def _read_mlmodel(folder: Path) -> dict | str:
     try:
         if mlmodel.is_symlink() or not mlmodel.is_file() or mlmodel.stat().st_size > MAX_MLMODEL_BYTES:
             return "refused: MLmodel is missing, a link, or too large"
-        data = yaml.safe_load(mlmodel.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError, RecursionError):
+        data = yamlio.load(mlmodel.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yamlio.YAMLError, RecursionError):
         return "refused: MLmodel cannot be read"
     if not isinstance(data, dict) or not isinstance(data.get("flavors"), dict):
         return "refused: MLmodel has no flavors"

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote, unquote, urlparse
 
-import yaml
 
 from ..errors import SubmissionError
+from .. import yamlio
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 DB_SUFFIXES = (".db", ".sqlite", ".sqlite3")
@@ -69,10 +69,10 @@ def has_experiment(store: Path, kind: str, name: str) -> bool:
             for child in store.iterdir():
                 meta = child / "meta.yaml"
                 if child.is_dir() and not child.is_symlink() and meta.is_file() and meta.stat().st_size < 65536:
-                    data = yaml.safe_load(meta.read_text(encoding="utf-8", errors="replace"))
+                    data = yamlio.load(meta.read_text(encoding="utf-8", errors="replace"))
                     if isinstance(data, dict) and data.get("name") == name:
                         return True
-        except (OSError, yaml.YAMLError):
+        except (OSError, yamlio.YAMLError):
             return False
         return False
     try:

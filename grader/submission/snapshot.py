@@ -20,11 +20,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
-import yaml
 
 from ..errors import SubmissionError
 from .locate import SKIP_DIRS, Located
 from .paths import uri_path_parts
+from .. import yamlio
 
 MAX_FILES = 100_000
 MAX_BYTES = 4 * 1024**3
@@ -192,8 +192,8 @@ def _load_meta(path: Path) -> dict | None:
     try:
         if path.stat().st_size > MAX_META_BYTES:
             return None
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        data = yamlio.load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yamlio.YAMLError):
         return None
     return data if isinstance(data, dict) else None
 
@@ -201,7 +201,7 @@ def _load_meta(path: Path) -> dict | None:
 def _rewrite_meta(path: Path, change: Callable[[dict], bool]) -> None:
     data = _load_meta(path)
     if data is not None and change(data):
-        path.write_text(yaml.safe_dump(data, default_flow_style=False, sort_keys=False, allow_unicode=True), encoding="utf-8")
+        path.write_text(yamlio.dump(data), encoding="utf-8")
 
 
 def _experiment_folders(store: Path) -> list[Path]:
