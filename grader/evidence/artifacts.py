@@ -8,10 +8,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-
+from .. import yamlio
 from ..submission.paths import inside
 from .model import ModelArtifactEv
-from .. import yamlio
 
 MAX_MLMODEL_BYTES = 1024**2
 SEARCH_DEPTH = 3
@@ -37,6 +36,36 @@ def find_mlmodels(folder: Path, root: Path, depth: int = SEARCH_DEPTH) -> list[P
     return hits
 
 
+def read_mlmodel(folder: Path) -> dict | None:
+    """The ``MLmodel`` in ``folder`` as a mapping; None when absent, too large or not YAML."""
+    mlmodel = folder / "MLmodel"
+    try:
+        if not mlmodel.is_file() or mlmodel.is_symlink() or mlmodel.stat().st_size > MAX_MLMODEL_BYTES:
+            return None
+        data = yamlio.load(mlmodel.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yamlio.YAMLError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _flavor(data: dict, name: str) -> dict:
+    flavors = data.get("flavors") if isinstance(data.get("flavors"), dict) else {}
+    return flavors.get(name) if isinstance(flavors.get(name), dict) else {}
+
+
+def model_file_candidates(data: dict) -> list[str]:
+    """The model file an ``MLmodel`` names (sklearn ``pickled_model``, pyfunc ``model_path``/``data``),
+    or the usual names when it names none."""
+    sk, pyfunc = _flavor(data, "sklearn"), _flavor(data, "python_function")
+    named = sk.get("pickled_model") or pyfunc.get("model_path") or pyfunc.get("data")
+    return [str(named)] if isinstance(named, str) and named else list(MODEL_FILES)
+
+
+def missing_model_file(candidates: list[str]) -> str:
+    """The problem to report when none of ``candidates`` is there."""
+    return f"no {candidates[0]}" if len(candidates) == 1 else "no model file"
+
+
 def describe_model(folder: Path, root: Path, kind: str, model_id: str | None = None) -> ModelArtifactEv:
     """What the ``MLmodel`` in ``folder`` says, and whether the model file it names is there."""
     rel = os.path.relpath(folder, root)
@@ -45,24 +74,17 @@ def describe_model(folder: Path, root: Path, kind: str, model_id: str | None = N
     if not inside(folder, root) or not mlmodel.is_file() or mlmodel.is_symlink():
         ev.problem = "no MLmodel"
         return ev
-    try:
-        if mlmodel.stat().st_size > MAX_MLMODEL_BYTES:
-            raise ValueError("MLmodel too large")
-        data = yamlio.load(mlmodel.read_text(encoding="utf-8"))
-        if not isinstance(data, dict):
-            raise ValueError("not a mapping")
-    except (OSError, UnicodeDecodeError, yamlio.YAMLError, ValueError):
+    data = read_mlmodel(folder)
+    if data is None:
         ev.problem = "MLmodel unreadable"
         return ev
     flavors = data.get("flavors") if isinstance(data.get("flavors"), dict) else {}
     ev.flavors = sorted(str(f) for f in flavors)
     ev.mlflow_version = str(data.get("mlflow_version") or "") or None
-    sk = flavors.get("sklearn") if isinstance(flavors.get("sklearn"), dict) else {}
-    pyfunc = flavors.get("python_function") if isinstance(flavors.get("python_function"), dict) else {}
+    sk = _flavor(data, "sklearn")
     ev.sklearn_version = str(sk.get("sklearn_version") or "") or None
     ev.serialization_format = str(sk.get("serialization_format") or "") or None
-    named = sk.get("pickled_model") or pyfunc.get("model_path") or pyfunc.get("data")
-    candidates = [str(named)] if isinstance(named, str) and named else list(MODEL_FILES)
+    candidates = model_file_candidates(data)
     for name in candidates:
         path = folder / name
         if ".." in Path(name).parts or Path(name).is_absolute():
@@ -72,5 +94,5 @@ def describe_model(folder: Path, root: Path, kind: str, model_id: str | None = N
                 ev.problem = f"{name} is empty"
             ev.model_file = name
             return ev
-    ev.problem = f"no {candidates[0]}" if len(candidates) == 1 else "no model file"
+    ev.problem = missing_model_file(candidates)
     return ev

@@ -28,11 +28,10 @@ from urllib.parse import urlsplit
 from ..submission.paths import inside
 from ..submission.remote import RemoteSource
 from ..submission.snapshot import Rebaser
-from .artifacts import MAX_MLMODEL_BYTES, MODEL_FILES, describe_model
+from .artifacts import MAX_MLMODEL_BYTES, describe_model, missing_model_file, model_file_candidates, read_mlmodel
 from .estimators import annotate as annotate_estimators
 from .model import Evidence, ModelArtifactEv
 from .reader import Reader, _one_line, logged_model_id, _paged, collect, global_tracking_uri, quiet_mlflow
-from .. import yamlio
 
 SERVED_SCHEMES = ("mlflow-artifacts", "http", "https")
 #: Listing bounds: how deep below a run's artifact root an MLmodel is looked for, and how many
@@ -170,22 +169,14 @@ class ServerReader(_SharedStore, Reader):
             return ModelArtifactEv(kind, "", None, model_id=model_id, problem="artifact path leaves the grader's folder")
         ev = describe_model(folder, root, kind, model_id)
         if ev.problem not in ("MLmodel unreadable", "no MLmodel"):
-            self._model_file_from_listing(ev, folder / "MLmodel", files, uri, rel)
+            self._model_file_from_listing(ev, folder, files, uri, rel)
         self.source.remote_models[ev.path] = _Remote(uri, rel, kind, model_id)
         return ev
 
-    def _model_file_from_listing(self, ev: ModelArtifactEv, mlmodel: Path, files: dict[str, Any], uri: str,
+    def _model_file_from_listing(self, ev: ModelArtifactEv, folder: Path, files: dict[str, Any], uri: str,
                                  rel: str) -> None:
         """What describe_model would say if the model file were local: the listing tells."""
-        try:
-            data = yamlio.load(mlmodel.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, yamlio.YAMLError):
-            data = None
-        flavors = data.get("flavors") if isinstance(data, dict) and isinstance(data.get("flavors"), dict) else {}
-        sk = flavors.get("sklearn") if isinstance(flavors.get("sklearn"), dict) else {}
-        pyfunc = flavors.get("python_function") if isinstance(flavors.get("python_function"), dict) else {}
-        named = sk.get("pickled_model") or pyfunc.get("model_path") or pyfunc.get("data")
-        candidates = [str(named)] if isinstance(named, str) and named else list(MODEL_FILES)
+        candidates = model_file_candidates(read_mlmodel(folder) or {})
         for name in candidates:
             if not _safe_rel(name):
                 continue
@@ -202,7 +193,7 @@ class ServerReader(_SharedStore, Reader):
                 ev.problem = f"{name} is empty" if sizes[name.strip("/")] == 0 else None
                 return
         ev.model_file = None
-        ev.problem = f"no {candidates[0]}" if len(candidates) == 1 else "no model file"
+        ev.problem = missing_model_file(candidates)
 
     # ----------------------------------------------------------------- Reader overrides
 
