@@ -19,7 +19,8 @@ What it measures, in the same run and on the same machine:
    imports and fork server included), with the full default rubric and the sandboxed probe.
 4. **floor**: in this one warm process (MLflow imported, one untimed warm-up load), the time to
    load each student's Production model folder with ``mlflow.pyfunc.load_model`` and predict 5 rows.
-5. **single**: one ``grade SUBMISSION`` against one naive run on the same student (median of 3).
+5. **single**: one ``grade SUBMISSION`` against one naive run on the same student (medians of 5,
+   interleaved).
 6. **scale** (``--scale``): one file store with 100, 300, 1,000 runs (run folders and their logged
    models cloned with new ids from a small reference), graded in a warm process with the probe off.
 
@@ -281,16 +282,9 @@ def run_floor(students: list[Path]) -> tuple[float, list[float], float]:
     return sum(each), each, time.process_time() - cpu
 
 
-#: ``grade`` with the probe forked from the grader's own (warm) process, as batch workers do: what
-#: a single grade would cost if the probe runner forked instead of starting a new interpreter.
-GRADE_CLI_FORK_PROBE = [sys.executable, "-c", "import sys; from grader.batch import install_warm_probe; "
-                        "install_warm_probe(); from grader.cli import main; sys.exit(main())"]
-
-
-def run_single(student: Path, out: Path, fork_probe: bool = False) -> float:
+def run_single(student: Path, out: Path) -> float:
     started = time.perf_counter()
-    cli = GRADE_CLI_FORK_PROBE if fork_probe else GRADE_CLI
-    proc = subprocess.run([*cli, str(student), "-q", "--json", str(out)], capture_output=True, text=True,
+    proc = subprocess.run([*GRADE_CLI, str(student), "-q", "--json", str(out)], capture_output=True, text=True,
                           cwd=tempfile.gettempdir())
     elapsed = time.perf_counter() - started
     if proc.returncode not in (0, 1):
@@ -347,12 +341,12 @@ def clone_runs(src: Path, dst: Path, total_runs: int) -> Path:
 
 def run_scale(small_base: Path, sizes: list[int], work: Path) -> list[dict]:
     """``grade(store, probe=False)`` of stores with ``sizes`` runs, snapshot in the system temp dir
-    (what a single ``grade`` uses) and in the batch's scratch dir (/dev/shm when available)."""
+    (where it goes when ``TMPDIR`` is set) and in the default scratch dir (/dev/shm when it has room)."""
     import warnings
 
     warnings.simplefilter("ignore")
     from grader.api import grade
-    from grader.batch import scratch_root
+    from grader.submission.snapshot import scratch_root
 
     places = {"tmp": tempfile.gettempdir(), "scratch": scratch_root(1)}
     results = []
@@ -442,14 +436,14 @@ def main(argv=None) -> int:
             figures["naive_each_s"] = statistics.mean(naive_each)
             print(f"naive: {figures['naive_s']:.1f} s ({figures['naive_each_s']:.2f} s per student, one after the other)")
 
-            single = [run_single(students[0], work / "single.json") for _ in range(3)]
-            naive_one = [run_naive(students[0])[0] for _ in range(3)]
+            single, naive_one = [], []
+            for _ in range(5):  # interleaved, so that a burst of load on the machine hits both
+                single.append(run_single(students[0], work / "single.json"))
+                naive_one.append(run_naive(students[0])[0])
             figures["single_grade_s"] = statistics.median(single)
-            figures["single_fork_probe_s"] = statistics.median(
-                [run_single(students[0], work / "single.json", fork_probe=True) for _ in range(3)])
             figures["single_naive_s"] = statistics.median(naive_one)
-            print(f"single: grade {figures['single_grade_s']:.2f} s (probe forked from the grader: "
-                  f"{figures['single_fork_probe_s']:.2f} s) vs naive script {figures['single_naive_s']:.2f} s (medians of 3)")
+            print(f"single: grade {figures['single_grade_s']:.2f} s vs naive script {figures['single_naive_s']:.2f} s "
+                  "(medians of 5, interleaved)")
 
         sizes = [int(s) for s in args.scale.split(",") if s.strip()]
         if sizes:
@@ -510,17 +504,13 @@ def render(f: dict) -> str:
         single = f["single_grade_s"] / f["single_naive_s"]
         lines.append(f"- one `grade SUBMISSION` {f['single_grade_s']:.2f} s vs one naive script {f['single_naive_s']:.2f} s = "
                      f"**{single:.2f}x** (target <= 1.2x: {_verdict(single <= 1.2)})")
-        if "single_fork_probe_s" in f:
-            forked = f["single_fork_probe_s"] / f["single_naive_s"]
-            lines.append(f"- the same `grade` with the probe forked from the grader's warm process (not the default; "
-                         f"see the notes) {f['single_fork_probe_s']:.2f} s = **{forked:.2f}x** the naive script")
     lines.append(f"- batch rows in error: {f['batch_errors']}; flagged as copies: {f['batch_copies']}; "
                  f"model.predict passed: {f['batch_predict']}/{n}")
     if f.get("scale"):
         places = f["scale"][0]["places"]
         lines += ["", "Scale: one file store graded with the probe off, in a warm process (best of 2); the private "
-                      f"snapshot in `{places['tmp']}` (what a single `grade` uses) or in `{places['scratch']}` "
-                      "(what `grade --batch` uses):", "",
+                      f"snapshot in `{places['tmp']}` (where it goes when `TMPDIR` is set) or in `{places['scratch']}` "
+                      "(the default when it has room):", "",
                   f"| runs | seconds, snapshot in {places['tmp']} | ms per run | seconds, snapshot in {places['scratch']} | ms per run |",
                   "|---:|---:|---:|---:|---:|"]
         for s in f["scale"]:

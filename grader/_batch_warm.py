@@ -23,7 +23,7 @@ try:
 
         from . import api  # noqa: F401
         from .data import test_rows
-        from .probe import runner, worker  # noqa: F401
+        from .probe import fork, runner, unpickle, worker  # noqa: F401
         from .reports import render  # noqa: F401
 
         test_rows(5)
@@ -38,12 +38,6 @@ try:
             from sqlalchemy.orm import configure_mappers
 
             configure_mappers()
-        except Exception:  # noqa: BLE001
-            pass
-        try:  # the module -> package map pyfunc.load_model checks requirements with (about 0.8 s)
-            from mlflow.utils import requirements_utils
-
-            requirements_utils._init_packages_to_modules_map()
         except Exception:  # noqa: BLE001
             pass
         try:  # compile the report template once

@@ -14,14 +14,13 @@ from __future__ import annotations
 import os
 import time
 from datetime import date, datetime
-from pathlib import Path
 
 from . import __version__
 from .checks import evaluate
 from .checks.registry import production_version
 from .deadline import parse_deadline
 from .errors import GraderError, SubmissionError
-from .evidence.model import Evidence
+from .evidence.model import Evidence, ProbeEv
 from .probe import ProbeOptions, probe_model
 from .result import Result, RunRow, SubmissionInfo
 from .rubric import DEFAULT_RUBRIC, LANGS, Rubric, load_rubric
@@ -75,9 +74,9 @@ def grade(
                                   settings=settings, fetch=probe and _wants_probe(rubric))
         evidence.deadline_ms, evidence.graded_at_ms = deadline_ms, int(time.time() * 1000)
         if probe and _wants_probe(rubric):
-            evidence.probe = _probe(evidence, settings, snap.root, probe_options or ProbeOptions())
+            evidence.probe = _probe(evidence, settings, snap, probe_options or ProbeOptions())
         checks = evaluate(evidence, rubric, lang)
-        fingerprints = _fingerprints(evidence, snap.root)
+        fingerprints = _fingerprints(evidence, snap)
         info = SubmissionInfo(
             input=redact(os.fspath(submission)),
             store=snap.kind,
@@ -99,12 +98,12 @@ def grade(
     )
 
 
-def _fingerprints(evidence: Evidence, snapshot_root: Path) -> dict:
+def _fingerprints(evidence: Evidence, snap) -> dict:
     """Copy-detection facts, read from the snapshot while it exists (never fails a grade)."""
     from .fingerprints import collect_fingerprints
 
     try:
-        return collect_fingerprints(evidence, snapshot_root)
+        return collect_fingerprints(evidence, snap.root, snap.files.content)
     except Exception:  # noqa: BLE001 - a missing fingerprint only weakens copy detection
         return {}
 
@@ -113,7 +112,7 @@ def _wants_probe(rubric: Rubric) -> bool:
     return any(spec.id.startswith(("model.", "integrity.metrics")) for spec in rubric.checks)
 
 
-def _probe(evidence: Evidence, settings, snapshot_root: Path, options: ProbeOptions):
+def _probe(evidence: Evidence, settings, snap, options: ProbeOptions):
     """Probe the version graded as Production: the stage's, or with ``accept_alias: true`` in the
     rubric's settings the version ``@production``/``@champion`` points at (see production_version)."""
     if "registry" in evidence.errors:
@@ -121,7 +120,12 @@ def _probe(evidence: Evidence, settings, snapshot_root: Path, options: ProbeOpti
     version = production_version(evidence, settings)
     if version is None:
         return None
-    return probe_model(version.model, snapshot_root, options)
+    if version.model is not None and version.model.path:
+        try:
+            snap.files.materialize(snap.root / version.model.path)  # the one model folder that is loaded
+        except SubmissionError as exc:
+            return ProbeEv(ok=False, error=str(exc), error_kind="missing", model_path=version.model.path)
+    return probe_model(version.model, snap.root, options)
 
 
 def _run_rows(evidence: Evidence, settings) -> list[RunRow]:

@@ -27,12 +27,9 @@ moved into place at the end, so an interrupted batch leaves the previous results
 Speed: each student is graded in its own process, forked from a fork server that imported MLflow
 and scikit-learn once (:mod:`grader._batch_warm`), so no student pays the 3 to 5 s of imports;
 at most ``jobs`` run at once (default: the usable cores). The model probe is forked from that warm
-process as well instead of starting a fresh interpreter (``warm_probe``, :func:`install_warm_probe`):
-same sandbox (the probe runner's own limits, namespaces, seccomp and Landlock rules, applied in the
-forked child), none of the imports. One difference: the forked child starts with the grader's
-address space mapped (about 1.7 GB of virtual memory), which counts against the probe's
-``memory_mb`` limit (8 GiB by default). Private snapshots go to ``/dev/shm`` when it has room
-(:func:`scratch_root`). A student that takes longer than ``student_timeout`` is killed (with
+student process in turn (:mod:`grader.probe.fork`: same sandbox, none of the imports). Private
+snapshots go to ``/dev/shm`` when it has room
+(:func:`~grader.submission.snapshot.scratch_root`). A student that takes longer than ``student_timeout`` is killed (with
 everything it started) and gets an error row. Figures: ``benchmarks/RESULTS.md``.
 
 Copy detection (see :func:`detect_copies`): students whose stores share run ids (random UUIDs) are
@@ -52,7 +49,6 @@ import os
 import shutil
 import signal
 import statistics
-import sys
 import tempfile
 import time
 import traceback
@@ -68,6 +64,7 @@ from . import __version__
 from .errors import GraderError
 from .result import PASSING, CheckResult, Result, SubmissionInfo
 from .rubric import DEFAULT_RUBRIC, Rubric, load_rubric
+from .submission.snapshot import scratch_root
 
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz", ".tar", ".zip")
 MARKER = ".mlflow-grader-batch"
@@ -327,8 +324,6 @@ def _grade_one(task: dict[str, Any]) -> dict[str, Any]:
     from .errors import SubmissionError
     from .reports import render
 
-    if task["warm_probe"]:
-        install_warm_probe()
     started = time.perf_counter()
     try:
         extra = {"deadline": task["deadline"]} if task.get("deadline") is not None else {}
@@ -349,178 +344,6 @@ def _one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[0][:300]}" if text else type(exc).__name__
 
 
-# --------------------------------------------------------------------------- warm probe
-
-
-class _ForkedWorker:
-    """A ``subprocess.Popen`` look-alike for ``python -m grader.probe.worker REQUEST``: the child is
-    forked from this (warm) process and runs the worker's ``main`` without exec, after applying
-    exactly what the probe runner asked for (cwd, environment, standard streams, ``preexec_fn``
-    with its limits and sandbox), and with every other inherited file descriptor closed."""
-
-    def __init__(self, args, *, cwd=None, env=None, stdin=None, stdout=None, stderr=None, close_fds=True,
-                 preexec_fn=None):
-        import subprocess
-
-        self.args = args
-        self.returncode: int | None = None
-        self._timeout_error = subprocess.TimeoutExpired
-        streams = [self._fd(s) for s in (stdin, stdout, stderr)]
-        for stream in (sys.stdout, sys.stderr):
-            try:
-                stream.flush()
-            except Exception:  # noqa: BLE001
-                pass
-        pid = os.fork()
-        if pid == 0:  # pragma: no cover - runs in the forked child, which never returns
-            self._run_child(streams, cwd, env, preexec_fn)
-        self.pid = pid
-        try:
-            self._pidfd: int | None = os.pidfd_open(pid)
-        except (AttributeError, OSError):
-            self._pidfd = None
-
-    @staticmethod
-    def _fd(spec) -> int | None:
-        import subprocess
-
-        if spec is None:
-            return None
-        if spec == subprocess.DEVNULL:
-            return -1
-        if spec == subprocess.STDOUT:
-            return 1
-        if isinstance(spec, int):
-            return spec
-        return spec.fileno()
-
-    def _run_child(self, streams, cwd, env, preexec_fn) -> None:  # pragma: no cover - child side
-        code = 1
-        try:
-            import gc
-
-            gc.disable()  # no finalizer may close a descriptor number that gets reused below
-            null = os.open(os.devnull, os.O_RDWR)
-            for target, fd in enumerate(streams):
-                if fd is not None:
-                    os.dup2(null if fd == -1 else fd, target)
-            os.closerange(3, _max_fd())
-            for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGPIPE):
-                signal.signal(sig, signal.SIG_DFL)
-            if cwd is not None:
-                os.chdir(cwd)
-            if env is not None:
-                os.environ.clear()
-                os.environ.update(env)
-            if preexec_fn is not None:
-                preexec_fn()
-            tempfile.tempdir = None
-            sys.dont_write_bytecode = True
-            sys.argv = [str(self.args[0]), str(self.args[-1])]
-            from .probe import worker
-
-            code = worker.main() or 0
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else 1
-        except BaseException:  # noqa: BLE001
-            try:
-                traceback.print_exc()
-            except BaseException:  # noqa: BLE001
-                pass
-            code = 1
-        finally:
-            try:
-                sys.stderr.flush()
-            except BaseException:  # noqa: BLE001
-                pass
-            os._exit(code)
-
-    def poll(self) -> int | None:
-        if self.returncode is None:
-            try:
-                pid, status = os.waitpid(self.pid, os.WNOHANG)
-            except ChildProcessError:
-                pid, status = self.pid, None
-            if pid:
-                self.returncode = os.waitstatus_to_exitcode(status) if status is not None else -signal.SIGKILL
-                if self._pidfd is not None:
-                    os.close(self._pidfd)
-                    self._pidfd = None
-        return self.returncode
-
-    def wait(self, timeout: float | None = None) -> int:
-        if timeout is None:
-            while self.poll() is None:
-                try:
-                    _, status = os.waitpid(self.pid, 0)
-                    self.returncode = os.waitstatus_to_exitcode(status)
-                except ChildProcessError:
-                    self.returncode = -signal.SIGKILL
-            return self.returncode
-        import select
-
-        deadline = time.monotonic() + timeout
-        delay = 0.001
-        while self.poll() is None:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise self._timeout_error(self.args, timeout)
-            if self._pidfd is not None:  # wakes up the moment the child exits
-                select.select([self._pidfd], [], [], remaining)
-            else:
-                time.sleep(min(delay, remaining))
-                delay = min(delay * 2, 0.02)
-        return self.returncode
-
-    def kill(self) -> None:
-        if self.poll() is None:
-            try:
-                os.kill(self.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-
-    terminate = kill
-
-
-def _max_fd() -> int:
-    try:
-        return min(os.sysconf("SC_OPEN_MAX"), 1 << 20)
-    except (ValueError, OSError):
-        return 4096
-
-
-def install_warm_probe() -> bool:
-    """In this process only: make :mod:`grader.probe.runner` fork its worker from this process
-    (MLflow and scikit-learn already imported) instead of starting a new interpreter. Any other
-    command the runner starts goes to the real ``subprocess.Popen``. False when not possible."""
-    import subprocess
-    import types
-
-    if not hasattr(os, "fork") or not sys.platform.startswith("linux"):
-        return False
-    try:
-        from .probe import runner
-    except Exception:  # noqa: BLE001
-        return False
-    if getattr(runner, "subprocess", None) is not subprocess:
-        return getattr(getattr(runner, "subprocess", None), "_grader_warm", False)
-
-    def popen(args, **kwargs):
-        allowed = {"cwd", "env", "stdin", "stdout", "stderr", "close_fds", "preexec_fn"}
-        is_worker = (isinstance(args, (list, tuple)) and len(args) == 4 and list(args[1:3]) == ["-m", "grader.probe.worker"]
-                     and set(kwargs) <= allowed and subprocess.PIPE not in (kwargs.get("stdin"), kwargs.get("stdout"), kwargs.get("stderr")))
-        if not is_worker:
-            return subprocess.Popen(args, **kwargs)
-        return _ForkedWorker(args, **kwargs)
-
-    shim = types.ModuleType("subprocess")
-    shim.__dict__.update(vars(subprocess))
-    shim.Popen = popen
-    shim._grader_warm = True
-    runner.subprocess = shim
-    return True
-
-
 # --------------------------------------------------------------------------- the pool
 
 
@@ -532,25 +355,6 @@ def _context():
         return ctx
     except ValueError:  # pragma: no cover - platforms without fork server
         return multiprocessing.get_context("spawn")
-
-
-def scratch_root(jobs: int) -> str:
-    """Where the students' private snapshots go: ``/dev/shm`` when ``TMPDIR`` is not set and that
-    tmpfs has room for ``jobs`` snapshots of the largest size a snapshot accepts (4 GiB each), else
-    the temp dir. Snapshots are copied and removed once per student: on a disk, creating and
-    removing thousands of small files costs seconds (measured: a 1,000-run store, 20 s to copy and
-    8 s to remove on this machine's /tmp, 4 s and 0.8 s on /dev/shm)."""
-    shm = Path("/dev/shm")
-    if "TMPDIR" not in os.environ and shm.is_dir() and os.access(shm, os.W_OK | os.X_OK):
-        try:
-            stats = os.statvfs(shm)
-            from .submission.snapshot import MAX_BYTES
-
-            if stats.f_bavail * stats.f_frsize >= jobs * MAX_BYTES + 1024**3:
-                return str(shm)
-        except (OSError, ImportError):
-            pass
-    return tempfile.gettempdir()
 
 
 def default_jobs() -> int:
@@ -922,7 +726,6 @@ def grade_batch(
     probe: bool = True,
     progress: ProgressCallback | None = None,
     student_timeout: float | None = None,
-    warm_probe: bool = True,
     scratch_dir: str | os.PathLike | None = None,
     deadline=None,
 ) -> BatchResult:
@@ -930,11 +733,10 @@ def grade_batch(
     ``summary.html`` into ``out_dir`` (see the module docstring for the layout).
 
     ``jobs``: students graded at once (default: the usable cores). ``student_timeout``: seconds one
-    student may take in all (default: twice the probe timeout plus 60 s). ``warm_probe``: fork the
-    model probe from the warm student process (default) instead of a new interpreter. Raises
+    student may take in all (default: twice the probe timeout plus 60 s). Raises
     :class:`BatchError` when the batch cannot run at all; a student that cannot be graded only gets
     an ``error`` row. ``progress(done, total, not_passed, row)`` is called after each student.
-    ``scratch_dir``: where the private snapshots go (default: :func:`scratch_root`). ``deadline``:
+    ``scratch_dir``: where the private snapshots go (default: :func:`~grader.submission.snapshot.scratch_root`). ``deadline``:
     the class's deadline, as :func:`grader.api.grade` takes it (checked once here, before any student).
 
     Students are graded in processes started by :mod:`multiprocessing` (fork server): as with any
@@ -976,7 +778,7 @@ def grade_batch(
             workdir.mkdir()
             tasks.append({"slug": entry.slug, "path": str(entry.path), "rubric": rubric, "lang": lang, "probe": probe,
                           "deadline": deadline,
-                          "probe_options": probe_options, "warm_probe": warm_probe, "workdir": str(workdir),
+                          "probe_options": probe_options, "workdir": str(workdir),
                           "report_dir": str(staging / "students" / entry.slug)})
         rows: dict[str, StudentRow] = {}
         failures = 0
@@ -1023,4 +825,4 @@ def _write_error_reports(folder: Path, entry: Entry, reason: str, rubric: Rubric
     (folder / "report.html").write_text(render(result, "html"), encoding="utf-8")
 
 
-__all__ = ["BatchError", "BatchResult", "StudentRow", "detect_copies", "discover", "grade_batch", "install_warm_probe"]
+__all__ = ["BatchError", "BatchResult", "StudentRow", "detect_copies", "discover", "grade_batch"]

@@ -48,8 +48,11 @@ def file_digest(path: Path) -> tuple[str, int] | None:
         return None
 
 
-def collect_fingerprints(evidence: Any, snapshot_root: Path) -> dict[str, Any]:
-    """Run ids and model-file digests of ``evidence`` (a :class:`grader.evidence.model.Evidence`)."""
+def collect_fingerprints(evidence: Any, snapshot_root: Path, content=None) -> dict[str, Any]:
+    """Run ids and model-file digests of ``evidence`` (a :class:`grader.evidence.model.Evidence`).
+
+    ``content(path)`` says where a file's bytes are (a snapshot's ``files.content``); by default
+    the file itself."""
     runs = [*evidence.runs, *evidence.deleted_runs]
     owners: dict[tuple[str, str], dict[str, list[str]]] = {}
     for run in runs:
@@ -64,7 +67,8 @@ def collect_fingerprints(evidence: Any, snapshot_root: Path) -> dict[str, Any]:
                 entry["versions"].append(f"{version.name} v{version.version}")
     models = []
     for (path, name), owner in sorted(owners.items()):
-        found = file_digest(Path(snapshot_root) / path / name)
+        file = Path(snapshot_root) / path / name
+        found = file_digest(content(file) if content is not None else file)
         if found is None:
             continue
         digest, size = found

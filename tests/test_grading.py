@@ -178,3 +178,52 @@ def test_submission_forms(form, reference_store_file, reference_store_sqlite):
     assert statuses.pop("integrity.metrics") == "skip"  # needs the probe too
     assert statuses.pop("notebook.final_cell") == "warn"  # no notebook next to the store
     assert set(statuses.values()) == {"pass"}
+
+
+# --------------------------------------------------------------------------- model files left in place
+
+
+def _outcome(result):
+    return [(c.id, c.status, c.points, c.message, c.evidence.get("predictions")) for c in result.checks]
+
+
+@pytest.mark.parametrize("backend", ["file", "sqlite"])
+def test_model_files_left_in_place_grade_exactly_like_a_full_copy(backend, reference_store, monkeypatch):
+    """The snapshot copies a model file only when it is loaded (all of them here: DEFER_BYTES=1):
+    checks, messages, predictions, estimator classes and copy fingerprints are those of a full copy."""
+    from grader.submission import snapshot
+
+    src = reference_store(backend)
+    before = tree_digest(src)
+    monkeypatch.setattr(snapshot, "DEFER_BYTES", 10**12)
+    full = grade(src, lang="en")
+    monkeypatch.setattr(snapshot, "DEFER_BYTES", 1)
+    deferred = grade(src, lang="en")
+    assert _outcome(deferred) == _outcome(full)
+    assert full.passed and deferred.fingerprints == full.fingerprints
+    assert len(full.fingerprints["models"]) >= 10
+    assert tree_digest(src) == before
+
+
+def test_deferred_model_files_are_placeholders_until_materialized(reference_store_file, tmp_path, monkeypatch):
+    from grader.submission import locate, make_snapshot, snapshot
+
+    src = tmp_path / "sub"
+    shutil.copytree(reference_store_file, src, symlinks=True)
+    monkeypatch.setattr(snapshot, "DEFER_BYTES", 1)
+    with make_snapshot(locate(src), workdir=tmp_path) as snap:
+        deferred = dict(snap.files.deferred)
+        models = [p for p in deferred if p.name == "model.pkl"]
+        assert len(models) >= 10 and all(p.parent.joinpath("MLmodel").is_file() for p in deferred)
+        for placeholder, original in deferred.items():
+            assert snap.root in placeholder.parents and src in original.parents
+            assert placeholder.stat().st_size == original.stat().st_size  # sizes as in the submission
+            assert snap.files.content(placeholder) == original
+        first, second = models[0], models[1]
+        snap.files.materialize(first.parent)
+        assert first.read_bytes() == deferred[first].read_bytes()
+        assert snap.files.content(first) == first and first not in snap.files.deferred
+        deferred[second].write_bytes(b"changed meanwhile")
+        with pytest.raises(snapshot.SubmissionError, match="changed while it was being graded"):
+            snap.files.materialize(second.parent)
+    assert not snap.root.exists()

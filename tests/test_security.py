@@ -1,10 +1,11 @@
-"""The model probe on hostile models: the static scan refuses, the sandbox contains.
+"""The model probe on hostile models: the checks refuse, the sandbox contains.
 
 * A planted pickle payload (``os.system("touch /tmp/PWNED-...")``) never runs, through every entry
   point (folder, ``mlruns/``, ``mlflow.db``, zip, tgz, ``file:`` URI), and ``model.predict`` says why.
-* The allowlist lets every real scikit-learn model through (reference stores, protocols 2 to 5,
-  cloudpickle) and refuses the classic gadgets (``exec``, ``eval``, ``getattr``, ``subprocess``,
-  cloudpickle's by-value functions, memo tricks, ``MLmodel`` code and loader tricks, skops types).
+* The checking unpickler lets every real scikit-learn model through (reference stores, protocols 2
+  to 5, cloudpickle) and refuses the classic gadgets (``exec``, ``eval``, ``getattr``, ``subprocess``,
+  cloudpickle's by-value functions, memo tricks, joblib's raw arrays); the static checks refuse
+  ``MLmodel`` code and loader tricks and untrusted skops types. Both launchers (fork, spawn).
 * With ``trust_pickles`` the payload runs, inside the sandbox: no network, no credentials in the
   environment, no writes or reads outside its temp dir, no signal to the grader; a memory hog, a
   sleeper (and its grandchild) and a segfault each end as that check's ``error``.
@@ -32,7 +33,8 @@ from grader.api import grade
 from grader.evidence.model import ModelArtifactEv
 from grader.probe import ProbeOptions, probe_model
 from grader.probe.runner import landlock_abi
-from grader.probe.scan import allowed, pickle_globals, scan_model_dir
+from grader.probe.scan import scan_model_dir
+from grader.probe.unpickle import Refused, checked_loads, checked_unpickling
 from helpers import load_fixtures_modules, tree_digest
 
 _, variants = load_fixtures_modules()
@@ -159,7 +161,21 @@ def test_trusted_payload_runs_only_inside_the_sandbox(planted):
     assert not planted["marker"].exists(), "the trusted payload wrote outside the sandbox"
 
 
-# --------------------------------------------------------------------------- the static scan
+@linux
+@pytest.mark.parametrize("launcher", ["fork", "spawn"])
+def test_probe_refuses_payload_while_loading(tmp_path, launcher):
+    """The refusal comes from the worker's checking unpickler, with either launcher; nothing runs."""
+    marker = _marker()
+    model = _model_folder(tmp_path, pickle.dumps(System(f"touch {marker}")))
+    assert scan_model_dir(tmp_path / "m") is None  # pickles are checked while they load, not before
+    ev = probe_model(model, tmp_path, ProbeOptions(timeout=60, launcher=launcher))
+    assert not ev.ok and ev.error_kind == "refused", (ev.error_kind, ev.error)
+    assert "model.pkl would import posix.system" in ev.error and "allowlist" in ev.error
+    assert ev.details["launcher"] == launcher
+    assert not marker.exists(), "the payload ran"
+
+
+# --------------------------------------------------------------------------- the checks before and while loading
 
 
 def _sklearn_pickles():
@@ -189,12 +205,35 @@ def test_reference_models_pass_the_scan(reference_store_file, reference_store_sq
         assert scan_model_dir(folder) is None, folder
 
 
-def test_sklearn_models_pass_the_scan(tmp_path):
+def test_sklearn_models_pass_the_checking_unpickler():
+    import numpy as np
+
+    probe = np.random.RandomState(2).rand(4, 3)
     for name, data in _sklearn_pickles():
-        path = tmp_path / f"{name}.pkl"
-        path.write_bytes(data)
-        bad = [g for g in pickle_globals(path) if not allowed(*g)]
-        assert not bad, (name, bad)
+        model, expected = checked_loads(data), pickle.loads(data)
+        assert type(model) is type(expected), name
+        assert np.allclose(model.predict(probe), expected.predict(probe)), name
+
+
+def test_reference_model_files_pass_the_checking_unpickler(reference_store_file, reference_store_sqlite):
+    files = [p for store in (reference_store_file, reference_store_sqlite) for p in store.rglob("model.pkl")]
+    assert len(files) >= 10
+    for path in files:
+        assert checked_loads(path.read_bytes(), path.name) is not None, path
+
+
+def test_checked_unpickling_covers_pickle_and_cloudpickle_and_restores_them():
+    import cloudpickle
+
+    originals = (pickle.load, pickle.loads, cloudpickle.load, cloudpickle.loads)
+    payload = pickle.dumps(System("id"))
+    with checked_unpickling("model.pkl") as guard:
+        for load in (pickle.loads, cloudpickle.loads, lambda d: pickle.load(io.BytesIO(d)), lambda d: cloudpickle.load(io.BytesIO(d))):
+            with pytest.raises(Refused, match="model.pkl would import posix.system"):
+                load(payload)
+        assert pickle.loads(pickle.dumps([1, {"a": 2}])) == [1, {"a": 2}]
+    assert guard.calls == 5
+    assert (pickle.load, pickle.loads, cloudpickle.load, cloudpickle.loads) == originals
 
 
 def _stack_global_via_memo(module: str, name: str) -> bytes:
@@ -228,23 +267,29 @@ HOSTILE_PICKLES = {
 
 
 @pytest.mark.parametrize("case", sorted(HOSTILE_PICKLES))
-def test_scan_refuses_hostile_pickles(tmp_path, case):
+def test_checking_unpickler_refuses_hostile_pickles(case):
     make, named = HOSTILE_PICKLES[case]
     data = make()
     pickletools.dis(io.BytesIO(data), out=io.StringIO())  # a well-formed pickle, not garbage
-    _model_folder(tmp_path, data)
-    refusal = scan_model_dir(tmp_path / "m")
-    assert refusal and refusal.startswith("refused:") and named in refusal, refusal
+    with pytest.raises(Refused) as refused:
+        checked_loads(data, "model.pkl")
+    refusal = str(refused.value)
+    assert refusal.startswith("refused: model.pkl") and named in refusal, refusal
     assert "\n" not in refusal
-    assert scan_model_dir(tmp_path / "m", trust_pickles=True) is None
 
 
-def test_scan_refuses_compressed_joblib_payload(tmp_path):
+def test_joblib_files_are_refused_or_unreadable_never_run(tmp_path):
     import zlib
 
-    _model_folder(tmp_path, zlib.compress(pickle.dumps(System("id"))), file="model.joblib")
-    refusal = scan_model_dir(tmp_path / "m")
-    assert refusal and "system" in refusal
+    import joblib
+    import numpy as np
+
+    path = tmp_path / "model.joblib"
+    joblib.dump({"coef": np.arange(5.0)}, path)
+    with pytest.raises(Refused, match="joblib.dump"):
+        checked_loads(path.read_bytes())
+    with pytest.raises(pickle.UnpicklingError):  # compressed: pickle.load cannot even start
+        checked_loads(zlib.compress(pickle.dumps(System("id"))))
 
 
 def test_garbage_model_file_is_left_to_the_loader(tmp_path):
@@ -334,7 +379,8 @@ raise RuntimeError("OBS" + json.dumps(r, separators=(",", ":")))
 
 
 @linux
-def test_sandbox_isolation(tmp_path, listener, monkeypatch):
+@pytest.mark.parametrize("launcher", ["fork", "spawn"])
+def test_sandbox_isolation(launcher, tmp_path, listener, monkeypatch):
     for name in ("GITHUB_TOKEN", "MLFLOW_TRACKING_PASSWORD", "AWS_SECRET_ACCESS_KEY", "AWS_ACCESS_KEY_ID"):
         monkeypatch.setenv(name, "leak-me")
     secret = tmp_path / "secret.txt"
@@ -348,7 +394,7 @@ def test_sandbox_isolation(tmp_path, listener, monkeypatch):
     root = tmp_path / "snap"
     model = _model_folder(root, pickle.dumps(Exec(code)))
     try:
-        ev = probe_model(model, root, ProbeOptions(trust_pickles=True, timeout=60))
+        ev = probe_model(model, root, ProbeOptions(trust_pickles=True, timeout=60, launcher=launcher))
     finally:
         unix_server.close()
     assert ev.error_kind == "load" and "OBS" in (ev.error or ""), ev.error
@@ -372,9 +418,10 @@ def test_sandbox_isolation(tmp_path, listener, monkeypatch):
 
 
 @linux
-def test_memory_hog_is_an_error(tmp_path):
+@pytest.mark.parametrize("launcher", ["fork", "spawn"])
+def test_memory_hog_is_an_error(launcher, tmp_path):
     model = _model_folder(tmp_path, pickle.dumps(Exec("x = bytearray(20 * 1024**3)")))
-    ev = probe_model(model, tmp_path, ProbeOptions(trust_pickles=True, timeout=60, memory_mb=4096))
+    ev = probe_model(model, tmp_path, ProbeOptions(trust_pickles=True, timeout=60, memory_mb=4096, launcher=launcher))
     assert not ev.ok and ev.error_kind == "crash", (ev.error_kind, ev.error)
     assert "memory" in ev.error and "4096 MiB" in ev.error
     result_status = _model_predict_status(ev)
@@ -382,14 +429,15 @@ def test_memory_hog_is_an_error(tmp_path):
 
 
 @linux
-def test_sleeper_and_its_grandchild_hit_the_timeout(tmp_path):
+@pytest.mark.parametrize("launcher", ["fork", "spawn"])
+def test_sleeper_and_its_grandchild_hit_the_timeout(launcher, tmp_path):
     tag = uuid.uuid4().hex
     code = (f"import subprocess, sys, time\n"
             f"subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(120)', '{tag}'])\n"
             f"time.sleep(120)\n")
     model = _model_folder(tmp_path, pickle.dumps(Exec(code)))
     started = time.monotonic()
-    ev = probe_model(model, tmp_path, ProbeOptions(trust_pickles=True, timeout=6))
+    ev = probe_model(model, tmp_path, ProbeOptions(trust_pickles=True, timeout=6, launcher=launcher))
     assert time.monotonic() - started < 20
     assert ev.error_kind == "timeout" and "6 s" in ev.error
     assert _model_predict_status(ev) == "error"
@@ -398,9 +446,10 @@ def test_sleeper_and_its_grandchild_hit_the_timeout(tmp_path):
 
 
 @linux
-def test_segfault_is_an_error(tmp_path):
+@pytest.mark.parametrize("launcher", ["fork", "spawn"])
+def test_segfault_is_an_error(launcher, tmp_path):
     model = _model_folder(tmp_path, pickle.dumps(Exec("import ctypes; ctypes.string_at(0)")))
-    ev = probe_model(model, tmp_path, ProbeOptions(trust_pickles=True, timeout=60))
+    ev = probe_model(model, tmp_path, ProbeOptions(trust_pickles=True, timeout=60, launcher=launcher))
     assert ev.error_kind == "crash" and "SIGSEGV" in ev.error and "segmentation fault" in ev.error
     assert _model_predict_status(ev) == "error"
 

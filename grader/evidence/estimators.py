@@ -77,13 +77,19 @@ def estimator_class(model_dir: Path, model_file: str | None) -> str | None:
         return None
 
 
-def annotate(models, root: Path) -> None:
-    """Set ``estimator_class`` on each :class:`ModelArtifactEv` in ``models`` (paths under ``root``)."""
+def annotate(models, root: Path, content=None) -> None:
+    """Set ``estimator_class`` on each :class:`ModelArtifactEv` in ``models`` (paths under ``root``).
+
+    ``content(path)`` says where a file's bytes are (a snapshot's ``files.content``: the original
+    of a model file the snapshot did not copy); by default the file itself.
+    """
     seen: dict[str, str | None] = {}
     for model in models:
         if model is None or model.estimator_class or not model.model_file or not model.path:
             continue
         key = f"{model.path}/{model.model_file}"
         if key not in seen:
-            seen[key] = estimator_class(Path(root) / model.path, model.model_file)
+            path = Path(root) / model.path / model.model_file
+            path = content(path) if content is not None else path
+            seen[key] = estimator_class(path.parent, path.name)
         model.estimator_class = seen[key]

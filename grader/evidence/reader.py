@@ -182,7 +182,7 @@ class Reader:
             folder = self._dir(self._artifact_uris.get(run.run_id))
             found = [describe_model(f, root, "run-artifact") for f in find_mlmodels(folder, root)] if folder else []
             run.models = by_run.get(run.run_id, []) + found
-        annotate_estimators([m for r in (*self.ev.runs, *self.ev.deleted_runs) for m in r.models], root)
+        annotate_estimators([m for r in (*self.ev.runs, *self.ev.deleted_runs) for m in r.models], root, self.snap.files.content)
 
     def _registered_models(self) -> list[Any]:
         """The registered models to read (all of a submission's; a shared server's reader keeps fewer)."""

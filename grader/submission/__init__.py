@@ -18,7 +18,7 @@ from pathlib import Path
 
 from .archive import extract_archive, is_archive, remove_extracted
 from .locate import Located, _from_uri, locate
-from .snapshot import Snapshot, make_snapshot
+from .snapshot import ModelFiles, Snapshot, make_snapshot
 
 
 def open_submission(submission: str | os.PathLike, experiment_hint: str | None = None,
@@ -33,11 +33,11 @@ def open_submission(submission: str | os.PathLike, experiment_hint: str | None =
         located = locate(extracted.root, experiment_hint)
         located.input = text
         located.notes += [f"extracted from {path.name} ({extracted.files} files)", *extracted.notes]
-        return make_snapshot(located, workdir=workdir)
+        return make_snapshot(located, workdir=workdir, defer_models=False)  # the extraction is removed below
     finally:
         remove_extracted(extracted)  # the snapshot is a full private copy: the extraction is not needed
 
 
 from .remote import RemoteSource, open_source  # noqa: E402 - remote.py imports open_submission lazily
 
-__all__ = ["Located", "RemoteSource", "Snapshot", "locate", "make_snapshot", "open_source", "open_submission"]
+__all__ = ["Located", "ModelFiles", "RemoteSource", "Snapshot", "locate", "make_snapshot", "open_source", "open_submission"]

@@ -214,9 +214,11 @@ def _extract_tar(path: Path, writer: _Writer, out: Extracted) -> None:
 
 
 def extract_archive(path: str | os.PathLike, workdir: str | os.PathLike | None = None) -> Extracted:
-    """Extract ``path`` into a new private folder under ``workdir`` (or the system temp dir)."""
+    """Extract ``path`` into a new private folder under ``workdir`` (default: :func:`.snapshot.scratch_root`)."""
+    from .snapshot import scratch_root
+
     path = Path(path)
-    root = Path(tempfile.mkdtemp(prefix="mlflow-grader-archive-", dir=workdir))
+    root = Path(tempfile.mkdtemp(prefix="mlflow-grader-archive-", dir=workdir or scratch_root()))
     out = Extracted(root=root / "submission")
     out.root.mkdir()
     try:

@@ -47,6 +47,7 @@ from typing import Any, Mapping
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
 from ..errors import SubmissionError
+from .snapshot import ModelFiles
 
 SERVER_SCHEMES = ("http", "https")
 POSTGRES_SCHEMES = ("postgresql", "postgres", "postgresql+psycopg2")
@@ -162,6 +163,8 @@ class RemoteSource:
     rebaser: Any = None
     #: server: a model described from its listing -> where to download it (see grader.evidence.remote).
     remote_models: dict[str, Any] = field(default_factory=dict)
+    #: Everything here is a real file (downloaded or copied): nothing is deferred.
+    files: ModelFiles = field(default_factory=ModelFiles)
     _env: _Env = field(default_factory=_Env, repr=False)
 
     def layout(self) -> str:
