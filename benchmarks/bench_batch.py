@@ -16,9 +16,11 @@ What it measures, in the same run and on the same machine:
    (``search_runs`` ordered by rmse_test, ``get_latest_versions(stage Production)``, compare run ids),
    loads ``models:/housing-best/Production`` and predicts 5 test rows.
 3. **batch**: ``grade --batch CLASS --out OUT -j JOBS`` as a user runs it (a fresh process: its own
-   imports and fork server included), with the full default rubric and the sandboxed probe.
+   imports and fork server included), with the full default rubric and the sandboxed probe; and
+   again with the rubric minus ``integrity.metrics``, whose probe predicts 5 rows, not 4,128.
 4. **floor**: in this one warm process (MLflow imported, one untimed warm-up load), the time to
-   load each student's Production model folder with ``mlflow.pyfunc.load_model`` and predict 5 rows.
+   load each student's Production model folder with ``mlflow.pyfunc.load_model`` and predict 5 rows;
+   and again predicting the whole test split, as the grader's probe does for ``integrity.metrics``.
 5. **single**: one ``grade SUBMISSION`` against one naive run on the same student (medians of 5,
    interleaved).
 6. **scale** (``--scale``): one file store with 100, 300, 1,000 runs (run folders and their logged
@@ -222,11 +224,12 @@ def run_naive(student: Path) -> tuple[float, dict, float]:
     return elapsed, json.loads(proc.stdout.strip().splitlines()[-1]), cpu
 
 
-def run_batch(klass: Path, out: Path, jobs: int) -> tuple[float, list[dict], float]:
+def run_batch(klass: Path, out: Path, jobs: int, rubric: Path | None = None) -> tuple[float, list[dict], float]:
     import csv
 
     started, cpu = time.perf_counter(), children_cpu()
-    proc = subprocess.run([*GRADE_CLI, "--batch", str(klass), "--out", str(out), "-j", str(jobs), "-q"],
+    extra = ["--rubric", str(rubric)] if rubric else []
+    proc = subprocess.run([*GRADE_CLI, "--batch", str(klass), "--out", str(out), "-j", str(jobs), "-q", *extra],
                           capture_output=True, text=True, cwd=tempfile.gettempdir())
     elapsed = time.perf_counter() - started
     reap_orphans()
@@ -235,6 +238,18 @@ def run_batch(klass: Path, out: Path, jobs: int) -> tuple[float, list[dict], flo
         raise RuntimeError(f"grade --batch failed ({proc.returncode}): {proc.stderr.strip()[-500:]}")
     with open(out / "gradebook.csv", newline="", encoding="utf-8") as fh:
         return elapsed, list(csv.DictReader(fh)), cpu
+
+
+def rubric_without_metrics(work: Path) -> Path:
+    """The shipped rubric without ``integrity.metrics``: the only check that needs the probe to
+    predict the whole test split (4,128 rows) instead of the homework's 5."""
+    import yaml
+
+    data = yaml.safe_load((REPO / "rubrics" / "homework-195.yaml").read_text(encoding="utf-8"))
+    data["checks"] = [c for c in data["checks"] if c["id"] != "integrity.metrics"]
+    path = work / "rubric-without-integrity-metrics.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return path
 
 
 def production_model_dir(student: Path) -> Path:
@@ -262,15 +277,18 @@ def production_model_dir(student: Path) -> Path:
     raise FileNotFoundError(f"no Production model folder in {student}")
 
 
-def run_floor(students: list[Path]) -> tuple[float, list[float], float]:
+def run_floor(students: list[Path], whole_split: bool = False) -> tuple[float, list[float], float]:
+    """Load each Production model and predict 5 test rows (the homework's final cell), or with
+    ``whole_split`` the 4,128 rows of the test split (what the grader's probe predicts, because
+    ``integrity.metrics`` recomputes rmse_test and r2_test on them)."""
     import warnings
 
     warnings.simplefilter("ignore")
     import mlflow.pyfunc
 
-    from grader.data import test_rows
+    from grader.data import test_rows, test_split
 
-    rows = test_rows(5)
+    rows = test_split()[0] if whole_split else test_rows(5)
     folders = [production_model_dir(s) for s in students]
     mlflow.pyfunc.load_model(str(folders[0])).predict(rows)  # warm-up, untimed
     each = []
@@ -412,6 +430,10 @@ def main(argv=None) -> int:
         floor, each, floor_cpu = run_floor(students)
         figures["floor_s"], figures["floor_cpu"] = floor, floor_cpu
         print(f"floor: {floor:.1f} s ({statistics.mean(each):.2f} s per model, one warm process)", flush=True)
+        floor_split, each_split, floor_split_cpu = run_floor(students, whole_split=True)
+        figures["floor_split_s"], figures["floor_split_cpu"] = floor_split, floor_split_cpu
+        print(f"floor predicting the whole test split: {floor_split:.1f} s ({statistics.mean(each_split):.2f} s per model)",
+              flush=True)
 
         batch_s, rows, batch_cpu = run_batch(work / "class", work / "out", args.jobs)
         figures["batch_cpu"] = batch_cpu
@@ -421,6 +443,11 @@ def main(argv=None) -> int:
                        batch_predict=sum(1 for r in rows if r.get("model.predict_status") == "pass"))
         print(f"batch: {batch_s:.1f} s (-j {args.jobs}; {statuses.count('error')} error rows, {copies} flagged as copies, "
               f"model.predict passed for {figures['batch_predict']}/{len(rows)})", flush=True)
+        shutil.rmtree(work / "out", ignore_errors=True)
+        letter_s, letter_rows, letter_cpu = run_batch(work / "class", work / "out", args.jobs, rubric_without_metrics(work))
+        figures.update(letter_s=letter_s, letter_cpu=letter_cpu,
+                       letter_predict=sum(1 for r in letter_rows if r.get("model.predict_status") == "pass"))
+        print(f"batch without integrity.metrics (5 rows predicted): {letter_s:.1f} s", flush=True)
 
         if not args.skip_naive:
             naive_each, naive_cpu = [], 0.0
@@ -487,8 +514,14 @@ def render(f: dict) -> str:
                      f"{f['naive_s'] / n:.2f} | {f['naive_cpu']:.1f} | {f['naive_cpu'] / n:.2f} |")
     lines.append(f"| `grade --batch -j {f['jobs']}` (whole command) | {f['batch_s']:.1f} | {f['batch_s'] / n:.2f} | "
                  f"{f['batch_cpu']:.1f} | {f['batch_cpu'] / n:.2f} |")
-    lines.append(f"| floor: load + predict the Production models, one warm process | {f['floor_s']:.1f} | "
+    if "letter_s" in f:
+        lines.append(f"| `grade --batch -j {f['jobs']}` with the rubric minus `integrity.metrics` (the probe predicts 5 rows) | "
+                     f"{f['letter_s']:.1f} | {f['letter_s'] / n:.2f} | {f['letter_cpu']:.1f} | {f['letter_cpu'] / n:.2f} |")
+    lines.append(f"| floor: load the Production models + predict 5 rows, one warm process | {f['floor_s']:.1f} | "
                  f"{f['floor_s'] / n:.2f} | {f['floor_cpu']:.1f} | {f['floor_cpu'] / n:.2f} |")
+    if "floor_split_s" in f:
+        lines.append(f"| floor as the probe predicts: the whole test split (4,128 rows) | {f['floor_split_s']:.1f} | "
+                     f"{f['floor_split_s'] / n:.2f} | {f['floor_split_cpu']:.1f} | {f['floor_split_cpu'] / n:.2f} |")
     lines.append("")
     jobs = min(f["jobs"], f["cores"] or 1)
     if "naive_s" in f:
@@ -500,6 +533,15 @@ def render(f: dict) -> str:
     lines.append(f"- batch / floor = **{over_floor:.2f}x** wall (target <= 1.5x: {_verdict(over_floor <= 1.5)}); "
                  f"in CPU seconds {f['batch_cpu'] / f['floor_cpu']:.2f}x, so on an idle machine with {jobs} cores "
                  f"about {f['batch_cpu'] / jobs / f['floor_cpu']:.2f}x")
+    if "letter_s" in f:
+        letter = f["letter_s"] / f["floor_s"]
+        lines.append(f"- batch without `integrity.metrics` / floor = **{letter:.2f}x** wall (target <= 1.5x: "
+                     f"{_verdict(letter <= 1.5)}); in CPU seconds on {jobs} cores about "
+                     f"{f['letter_cpu'] / jobs / f['floor_cpu']:.2f}x")
+    if "floor_split_s" in f:
+        like = f["batch_s"] / f["floor_split_s"]
+        lines.append(f"- batch / the floor predicting what the probe predicts = **{like:.2f}x** wall; in CPU seconds on "
+                     f"{jobs} cores about {f['batch_cpu'] / jobs / f['floor_split_cpu']:.2f}x")
     if "single_grade_s" in f:
         single = f["single_grade_s"] / f["single_naive_s"]
         lines.append(f"- one `grade SUBMISSION` {f['single_grade_s']:.2f} s vs one naive script {f['single_naive_s']:.2f} s = "

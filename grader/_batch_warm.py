@@ -1,11 +1,13 @@
 """Imported once by batch grading's fork server (:mod:`grader.batch`): pays MLflow's and
 scikit-learn's import cost, and reads the homework's test rows, before any student is forked.
+MLflow's SQL stores are :mod:`grader._batch_warm_sql`'s, imported only for classes that may use them.
 
 Importing this module never raises: a failure here only makes each student pay the imports.
 """
 
 from __future__ import annotations
 
+import gc
 import warnings
 
 WARM = False
@@ -26,18 +28,22 @@ try:
         from .probe import fork, runner, unpickle, worker  # noqa: F401
         from .reports import render  # noqa: F401
 
-        test_rows(5)
-        for name in ("mlflow.store.tracking.sqlalchemy_store", "mlflow.store.model_registry.sqlalchemy_store",
-                     "mlflow.store.tracking.file_store", "mlflow.store.model_registry.file_store",
-                     "grader.checks", "grader.evidence.reader", "grader.reports.html"):
+        rows = test_rows(5)
+        for name in ("mlflow.store.tracking.file_store", "mlflow.store.model_registry.file_store",
+                     "grader.checks", "grader.evidence.reader", "grader.fingerprints", "grader.reports.html"):
             try:
                 __import__(name)
             except Exception:  # noqa: BLE001
                 pass
-        try:  # SQLAlchemy configures MLflow's ORM mappers on first use (about 0.5 s)
-            from sqlalchemy.orm import configure_mappers
+        try:  # what the first set_tracking_uri imports (MLflow's tracing and OpenTelemetry metrics)
+            from .evidence.reader import global_tracking_uri
 
-            configure_mappers()
+            with global_tracking_uri("file:///nonexistent-mlflow-grader-warm-up"):
+                pass
+        except Exception:  # noqa: BLE001
+            pass
+        try:  # what scikit-learn imports on a first predict from a DataFrame (narwhals, validation)
+            sklearn.linear_model.LinearRegression().fit(rows, range(len(rows))).predict(rows)
         except Exception:  # noqa: BLE001
             pass
         try:  # compile the report template once
@@ -49,3 +55,7 @@ try:
     WARM = True
 except BaseException:  # noqa: BLE001 - never take the fork server down
     WARM = False
+
+# What is loaded now stays as it is in every student: the garbage collector of a forked student need
+# not visit (and so copy, page by page) the fork server's objects.
+gc.freeze()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import time
+from dataclasses import replace
 from datetime import date, datetime
 
 from . import __version__
@@ -20,7 +21,7 @@ from .checks import evaluate
 from .checks.registry import production_version
 from .deadline import parse_deadline
 from .errors import GraderError, SubmissionError
-from .evidence.model import Evidence, ProbeEv
+from .evidence.model import Evidence
 from .probe import ProbeOptions, probe_model
 from .result import Result, RunRow, SubmissionInfo
 from .rubric import DEFAULT_RUBRIC, LANGS, Rubric, load_rubric
@@ -74,7 +75,10 @@ def grade(
                                   settings=settings, fetch=probe and _wants_probe(rubric))
         evidence.deadline_ms, evidence.graded_at_ms = deadline_ms, int(time.time() * 1000)
         if probe and _wants_probe(rubric):
-            evidence.probe = _probe(evidence, settings, snap, probe_options or ProbeOptions())
+            # The whole test split only when a check uses its metrics (the 5 rows are a slice of it).
+            whole_split = any(spec.id == "integrity.metrics" for spec in rubric.checks)
+            options = replace(probe_options or ProbeOptions(), whole_split=whole_split)
+            evidence.probe = _probe(evidence, settings, snap, options)
         checks = evaluate(evidence, rubric, lang)
         fingerprints = _fingerprints(evidence, snap)
         info = SubmissionInfo(
@@ -120,12 +124,7 @@ def _probe(evidence: Evidence, settings, snap, options: ProbeOptions):
     version = production_version(evidence, settings)
     if version is None:
         return None
-    if version.model is not None and version.model.path:
-        try:
-            snap.files.materialize(snap.root / version.model.path)  # the one model folder that is loaded
-        except SubmissionError as exc:
-            return ProbeEv(ok=False, error=str(exc), error_kind="missing", model_path=version.model.path)
-    return probe_model(version.model, snap.root, options)
+    return probe_model(version.model, snap.root, options, files=snap.files)
 
 
 def _run_rows(evidence: Evidence, settings) -> list[RunRow]:

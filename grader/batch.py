@@ -347,11 +347,12 @@ def _one_line(exc: BaseException) -> str:
 # --------------------------------------------------------------------------- the pool
 
 
-def _context():
-    """A fork server that imported MLflow once, or (where there is none) spawn."""
+def _context(sql: bool = True):
+    """A fork server that imported MLflow once (and its SQL stores when ``sql``), or (where there is
+    no fork server) spawn. The preload applies when this process starts its fork server."""
     try:
         ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["grader._batch_warm"])
+        ctx.set_forkserver_preload(["grader._batch_warm", *(["grader._batch_warm_sql"] if sql else [])])
         return ctx
     except ValueError:  # pragma: no cover - platforms without fork server
         return multiprocessing.get_context("spawn")
@@ -364,9 +365,37 @@ def default_jobs() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _run_pool(tasks: list[dict[str, Any]], jobs: int, timeout: float, on_done: Callable[[dict, dict], None]) -> None:
-    """Run each task in its own process, ``jobs`` at a time; ``on_done(task, message)`` in order of completion."""
-    ctx = _context()
+def may_use_database(path: Path) -> bool:
+    """Whether a submission may hold a SQLite store (an archive, or a ``*.db`` file in its first two
+    levels): then the fork server also imports MLflow's SQL stores (about 2 s, see
+    :mod:`grader._batch_warm_sql`), which a class of ``mlruns/`` folders never uses. A miss only costs
+    speed: a student whose store the fork server did not preload imports it in its own process."""
+    if not path.is_dir() or path.is_symlink():
+        return True
+    from .submission.locate import DB_SUFFIXES, SKIP_DIRS
+
+    folders = [path]
+    for depth in range(2):
+        below = []
+        for folder in folders:
+            try:
+                entries = list(os.scandir(folder))
+            except OSError:
+                continue
+            for entry in entries:
+                if entry.name.endswith(DB_SUFFIXES) and entry.is_file(follow_symlinks=False):
+                    return True
+                if entry.is_dir(follow_symlinks=False) and entry.name not in SKIP_DIRS:
+                    below.append(entry.path)
+        folders = below
+    return False
+
+
+def _run_pool(tasks: list[dict[str, Any]], jobs: int, timeout: float, on_done: Callable[[dict, dict], None],
+              sql: bool = True) -> None:
+    """Run each task in its own process, ``jobs`` at a time; ``on_done(task, message)`` in order of
+    completion. ``sql``: preload MLflow's SQL stores in the fork server."""
+    ctx = _context(sql)
     pending = deque(tasks)
     running: dict[Any, tuple[dict, Any, float]] = {}  # conn -> (task, process, deadline)
     started: dict[Any, float] = {}
@@ -794,7 +823,7 @@ def grade_batch(
             if progress is not None:
                 progress(len(rows), len(entries), failures, row)
 
-        _run_pool(tasks, min(jobs, len(tasks)), timeout, done)
+        _run_pool(tasks, min(jobs, len(tasks)), timeout, done, sql=any(may_use_database(e.path) for e in entries))
         ordered = [rows[e.slug] for e in entries]
         copies = detect_copies(ordered)
         batch = BatchResult(submissions, out, rubric.id, [s.id for s in rubric.checks], ordered, copies, ignored,

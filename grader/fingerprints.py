@@ -22,7 +22,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-FULL_HASH_BYTES = 32 * 1024**2
+FULL_HASH_BYTES = 4 * 1024**2  # the sample reads 3 MiB: above this, sampling is cheaper
 EDGE = 1024**2
 BLOCK = 64 * 1024
 BLOCKS = 16

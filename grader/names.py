@@ -8,6 +8,7 @@ uses the names that were graded.
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 from .errors import GraderError
@@ -32,9 +33,19 @@ def with_names(rubric: Rubric, experiment: str | None = None, model_name: str | 
     return replace(rubric, settings={**rubric.settings, **changes}, checks=checks)
 
 
+def hiding_classmates(rubric: Rubric, pattern: str | None) -> Rubric:
+    """``rubric`` for one student of a class sharing a store, whose experiments follow ``pattern``
+    (``homework-195-{student}``): its ``hide_experiments`` setting makes sure no report names another
+    student's experiment (``runs.count`` lists the experiments it found when the student's is missing)."""
+    if not pattern or STUDENT_FIELD not in pattern:
+        return rubric
+    regex = "^" + re.escape(pattern).replace(re.escape(STUDENT_FIELD), ".+") + "$"
+    return replace(rubric, settings={**rubric.settings, "hide_experiments": regex})
+
+
 def for_student(pattern: str | None, student: str) -> str | None:
     """``homework-195-{student}`` -> ``homework-195-ana``."""
     return pattern.replace(STUDENT_FIELD, student) if pattern is not None else None
 
 
-__all__ = ["STUDENT_FIELD", "for_student", "with_names"]
+__all__ = ["STUDENT_FIELD", "for_student", "hiding_classmates", "with_names"]

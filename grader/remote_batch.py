@@ -36,7 +36,7 @@ from .batch import (
     finish_batch,
 )
 from .errors import SubmissionError
-from .names import STUDENT_FIELD, for_student, with_names
+from .names import STUDENT_FIELD, for_student, hiding_classmates, with_names
 from .rubric import DEFAULT_RUBRIC, Rubric, load_rubric
 
 MAX_STUDENTS = 5000
@@ -120,7 +120,7 @@ def grade_class(
         failures = 0
         for entry in entries:
             exp, model = for_student(experiment, entry.student), for_student(model_name, entry.student)
-            student_rubric = with_names(rubric, experiment=exp, model_name=model)
+            student_rubric = hiding_classmates(with_names(rubric, experiment=exp, model_name=model), experiment)
             folder = staging / "students" / entry.slug
             t0 = time.perf_counter()
             try:

@@ -12,8 +12,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Mapping
 
-import yaml
 
+from . import yamlio
 from .errors import RubricError
 
 LANGS = ("es", "en")
@@ -78,8 +78,8 @@ def load_rubric(ref: str | Path = DEFAULT_RUBRIC) -> Rubric:
             raise RubricError(f"unknown rubric {ref!r} (shipped rubrics: {known}; or give a YAML file path)")
         text, source = res.read_text(encoding="utf-8"), f"{ref} (shipped)"
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
+        data = yamlio.load(text)
+    except yamlio.YAMLError as exc:
         raise RubricError(f"rubric {source} is not valid YAML: {str(exc).splitlines()[0]}") from None
     return parse_rubric(data, source)
 

@@ -44,6 +44,7 @@ from grader.batch import (
     discover,
     grade_batch,
     gradebook_csv,
+    may_use_database,
     scratch_root,
 )
 from grader.probe import ProbeOptions
@@ -195,6 +196,8 @@ def test_warm_probe_predicts_like_the_reference_and_stays_sandboxed(klass):
     assert check["evidence"]["predictions"] == pytest.approx(expected)
     isolation = check["evidence"].get("isolation", {})
     assert "namespace" in isolation.get("network", "") or "Landlock" in isolation.get("network", ""), isolation
+    assert check["evidence"]["launcher"] == "fork"  # from the warm student process, not a new interpreter
+    assert check["evidence"]["load_ms"] > 0 and check["evidence"]["predict_ms"] > 0
 
 
 def test_summary_has_pass_rates_links_copies_and_no_scripts(klass):
@@ -365,6 +368,19 @@ def _row(student, run_ids=(), models=()):
                                                for d in models]})
 
 
+def test_sql_stores_are_preloaded_only_for_classes_that_may_use_them(tmp_path, reference_store_file, reference_store_sqlite):
+    assert may_use_database(reference_store_sqlite) and not may_use_database(reference_store_file)
+    nested = tmp_path / "ana" / "homework"
+    nested.mkdir(parents=True)
+    (nested / "mlflow.db").write_bytes(b"")
+    assert may_use_database(tmp_path / "ana")
+    (tmp_path / "beto" / ".venv").mkdir(parents=True)
+    (tmp_path / "beto" / ".venv" / "x.db").write_bytes(b"")  # a folder the grader never reads
+    assert not may_use_database(tmp_path / "beto")
+    (tmp_path / "carla.zip").write_bytes(b"PK")  # an archive: its content is not known yet
+    assert may_use_database(tmp_path / "carla.zip")
+
+
 def test_detect_copies_strong_weak_and_common():
     rows = [_row("a", ["r1", "r2"], ["m-common", "m-ab"]), _row("b", ["r1"], ["m-common", "m-ab"]),
             _row("c", ["r3"], ["m-common"]), _row("d", ["r4"], ["m-common", "m-de"]), _row("e", ["r5"], ["m-de"]),
@@ -387,3 +403,28 @@ def test_gradebook_cells_cannot_be_formulas():
     header, line = list(csv.reader(io.StringIO(text)))
     cells = dict(zip(header, line))
     assert cells["student"] == "'=HYPERLINK(\"x\")" and cells["error"] == "'@SUM(1)"
+
+
+#: What makes MLflow turn its telemetry off by itself (mlflow.telemetry.utils): a user's shell has none.
+_CI_MARKERS = {"CI", "GITHUB_ACTIONS", "CIRCLECI", "GITLAB_CI", "JENKINS_URL", "TRAVIS", "TF_BUILD", "BUILDKITE",
+               "BITBUCKET_BUILD_NUMBER", "CODEBUILD_BUILD_ARN", "TEAMCITY_VERSION", "CLOUD_RUN_EXECUTION",
+               "MLFLOW_DISABLE_TELEMETRY", "DO_NOT_TRACK"}
+
+
+def test_probe_is_forked_in_a_users_shell_too(tmp_path, reference_store_file):
+    """Outside CI and test runners MLflow 3 starts a telemetry thread in each student process; the
+    grader keeps telemetry off (grading is offline), so the probe is still forked, not spawned."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k not in _CI_MARKERS and not k.startswith(("PYTEST", "RUNBOT_"))}
+    subs = tmp_path / "subs"
+    shutil.copytree(reference_store_file, subs / "ana", symlinks=True)
+    cli = [sys.executable, "-c", "import sys; from grader.cli import main; sys.exit(main())"]
+    done = subprocess.run([*cli, "--batch", str(subs), "--out", str(tmp_path / "out"), "-j", "1", "-q"],
+                          env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert done.returncode in (0, 1), done.stderr[-2000:]
+    report = json.loads((tmp_path / "out" / "students" / "ana" / "report.json").read_text())
+    check = next(c for c in report["checks"] if c["id"] == "model.predict")
+    assert check["status"] == "pass" and check["evidence"]["launcher"] == "fork", check

@@ -88,6 +88,8 @@ def test_case(check_id, case):
         assert "{" not in result.message, f"unfilled placeholder: {result.message}"
         for needle in case["expect"].get("message_contains", []):
             assert needle in result.message, result.message
+        for needle in case["expect"].get("message_lacks", []):
+            assert needle not in result.message and needle not in str(result.evidence), result.message
         assert result.points == (result.max_points if result.status in ("pass", "warn") else 0)
 
 

@@ -205,25 +205,31 @@ def test_model_files_left_in_place_grade_exactly_like_a_full_copy(backend, refer
     assert tree_digest(src) == before
 
 
-def test_deferred_model_files_are_placeholders_until_materialized(reference_store_file, tmp_path, monkeypatch):
+def test_deferred_model_files_are_placeholders_of_their_originals(reference_store_file, tmp_path, monkeypatch):
     from grader.submission import locate, make_snapshot, snapshot
 
-    src = tmp_path / "sub"
-    shutil.copytree(reference_store_file, src, symlinks=True)
     monkeypatch.setattr(snapshot, "DEFER_BYTES", 1)
-    with make_snapshot(locate(src), workdir=tmp_path) as snap:
+    with make_snapshot(locate(reference_store_file), workdir=tmp_path) as snap:
         deferred = dict(snap.files.deferred)
         models = [p for p in deferred if p.name == "model.pkl"]
         assert len(models) >= 10 and all(p.parent.joinpath("MLmodel").is_file() for p in deferred)
         for placeholder, original in deferred.items():
-            assert snap.root in placeholder.parents and src in original.parents
+            assert snap.root in placeholder.parents and reference_store_file in original.parents
             assert placeholder.stat().st_size == original.stat().st_size  # sizes as in the submission
             assert snap.files.content(placeholder) == original
-        first, second = models[0], models[1]
-        snap.files.materialize(first.parent)
-        assert first.read_bytes() == deferred[first].read_bytes()
-        assert snap.files.content(first) == first and first not in snap.files.deferred
-        deferred[second].write_bytes(b"changed meanwhile")
-        with pytest.raises(snapshot.SubmissionError, match="changed while it was being graded"):
-            snap.files.materialize(second.parent)
+        folder = models[0].parent
+        assert snap.files.originals_under(folder) == {p: o for p, o in deferred.items() if p.parent == folder}
     assert not snap.root.exists()
+
+
+def test_probe_predicts_the_whole_split_only_for_integrity_metrics(reference_store_sqlite, core_rubric_file):
+    """integrity.metrics needs the 4,128 test rows; without it in the rubric the probe predicts the
+    homework's 5 rows, and model.predict judges exactly the same predictions."""
+    full = grade(reference_store_sqlite, lang="en")
+    core = grade(reference_store_sqlite, core_rubric_file, lang="en")
+    full_check = next(c for c in full.checks if c.id == "model.predict")
+    core_check = next(c for c in core.checks if c.id == "model.predict")
+    assert full_check.status == core_check.status == "pass"
+    assert core_check.evidence["predictions"] == full_check.evidence["predictions"]
+    assert full_check.evidence["test_metrics"]["n_rows"] == 4128
+    assert "test_metrics" not in core_check.evidence

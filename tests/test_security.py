@@ -152,6 +152,41 @@ def test_planted_payload_never_runs(planted, entry):
 
 @linux
 @needs_landlock
+@pytest.mark.parametrize("launcher", ["fork", "spawn"])
+def test_model_file_left_in_the_submission_is_read_only_to_the_probe(tmp_path, monkeypatch, launcher):
+    """The probe loads a model file the snapshot did not copy from the submission itself: a payload
+    (trusted, so it runs) can read it through its link, and can neither write it nor read a sibling."""
+    from grader.submission import snapshot
+
+    monkeypatch.setattr(snapshot, "DEFER_BYTES", 1)
+    sub = tmp_path / "sub"
+    (sub / "mlruns" / "0" / "r" / "artifacts" / "model").mkdir(parents=True)
+    folder = sub / "mlruns" / "0" / "r" / "artifacts" / "model"
+    (folder.parent / "secret.txt").write_text("s3cr3t")
+    code = ("import json, os\nr = {}\np = os.path.join(os.environ['HOME'], 'model', 'model.pkl')\n"
+            "r['link'] = os.path.islink(p)\n"
+            "for name, f in (('read', lambda: open(p, 'rb').read(1)), ('write', lambda: open(p, 'ab').write(b'x')),\n"
+            "                ('sibling', lambda: open(os.path.join(os.path.dirname(os.path.realpath(p)), '..', 'secret.txt')).read())):\n"
+            "    try:\n        f(); r[name] = 'OK'\n    except BaseException as e:\n        r[name] = type(e).__name__\n"
+            "raise RuntimeError('OBS' + json.dumps(r))\n")
+    (folder / "MLmodel").write_text(MLMODEL.format(file="model.pkl", fmt="cloudpickle"))
+    (folder / "model.pkl").write_bytes(pickle.dumps(Exec(code)))
+    before = tree_digest(sub)
+    files = snapshot.ModelFiles()
+    root = tmp_path / "snap"
+    snapshot._copy_tree(sub, root, snapshot._Budget(), files=files)
+    placeholder = root / "mlruns" / "0" / "r" / "artifacts" / "model" / "model.pkl"
+    assert files.content(placeholder) == folder / "model.pkl"
+    model = ModelArtifactEv(kind="run-artifact", path="mlruns/0/r/artifacts/model", model_file="model.pkl")
+    ev = probe_model(model, root, ProbeOptions(trust_pickles=True, timeout=60, launcher=launcher), files=files)
+    assert ev.error_kind == "load" and "OBS" in (ev.error or ""), ev.error
+    seen = json.loads(ev.error.split("OBS", 1)[1])
+    assert seen == {"link": True, "read": "OK", "write": "PermissionError", "sibling": "PermissionError"}, seen
+    assert tree_digest(sub) == before
+
+
+@linux
+@needs_landlock
 def test_trusted_payload_runs_only_inside_the_sandbox(planted):
     """--trust-pickles skips the refusal; the payload runs, but cannot write outside its temp dir."""
     result = grade(planted["file"], lang="en", probe_options=ProbeOptions(trust_pickles=True, timeout=60))
@@ -173,6 +208,28 @@ def test_probe_refuses_payload_while_loading(tmp_path, launcher):
     assert "model.pkl would import posix.system" in ev.error and "allowlist" in ev.error
     assert ev.details["launcher"] == launcher
     assert not marker.exists(), "the payload ran"
+
+
+@linux
+def test_auto_launcher_forks_only_a_single_threaded_grader(tmp_path):
+    """A thread running in the grader (its locks could be held at the fork) means a new interpreter."""
+    import threading
+
+    model = _model_folder(tmp_path, pickle.dumps([1.0]))
+    assert probe_model(model, tmp_path, ProbeOptions(timeout=60)).details["launcher"] == (
+        "fork" if threading.active_count() == 1 else "spawn")
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait)
+    thread.start()
+    try:
+        ev = probe_model(model, tmp_path, ProbeOptions(timeout=60))
+    finally:
+        stop.set()
+        thread.join()
+    assert ev.details["launcher"] == "spawn"
+    assert ev.error_kind == "predict"  # a list is no model: loaded, then failed to predict
+    with pytest.raises(ValueError, match="unknown probe launcher"):
+        probe_model(model, tmp_path, ProbeOptions(launcher="thread"))
 
 
 # --------------------------------------------------------------------------- the checks before and while loading

@@ -292,9 +292,11 @@ def test_class_on_one_server(server, tmp_path):
     assert _statuses(ana)["runs.count"] == "pass" and _statuses(ana)["registry.best_run"] == "pass"
     assert _statuses(beto)["runs.count"] == "fail"
     assert carla["checks"][0]["evidence"]["key"] == "missing_experiment"
-    # A shared server: no student's report names another student's registered model.
-    for student, others in (("ana", ("housing-best-beto",)), ("beto", ("housing-best-ana",)),
-                            ("carla", ("housing-best-ana", "housing-best-beto"))):
+    assert carla["checks"][0]["evidence"]["hidden_experiments"] >= 2  # ana's and beto's, not named
+    assert "homework-195-ana" not in carla["checks"][0]["message"]
+    # A shared server: no student's report names another student's registered model or experiment.
+    for student, others in (("ana", ("housing-best-beto", "homework-195-beto")), ("beto", ("housing-best-ana", "homework-195-ana")),
+                            ("carla", ("housing-best-ana", "housing-best-beto", "homework-195-ana", "homework-195-beto"))):
         text = (out / "students" / student / "report.json").read_text()
         assert not any(other in text for other in others), student
     assert "housing-best-beto" in _check(beto, "registry.production")["message"]

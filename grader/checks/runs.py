@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import re
 
 from ..evidence.model import Evidence, RunEv
 from .base import Outcome, Settings, check, failed, passed, skipped, warned
@@ -15,15 +16,20 @@ def counted_runs(ev: Evidence, s: Settings) -> list[RunEv]:
     return [r for r in ev.runs if r.status.upper() in statuses]
 
 
-def _missing_experiment(ev: Evidence) -> Outcome:
+def _missing_experiment(ev: Evidence, s: Settings) -> Outcome:
     names = [e.name for e in ev.experiments if e.lifecycle_stage == "active"]
-    close = difflib.get_close_matches(ev.experiment_name, names, n=3, cutoff=0.6)
     deleted = [e.name for e in ev.experiments if e.lifecycle_stage != "active" and e.name == ev.experiment_name]
     if deleted:
         return failed("experiment_deleted", experiment=ev.experiment_name)
+    hide = s.get("hide_experiments")  # a class on one shared store: never name a classmate's experiment
+    if hide:
+        pattern = re.compile(str(hide))
+        hidden = [n for n in names if pattern.match(n)]
+        names = [n for n in names if n not in hidden]
+    close = difflib.get_close_matches(ev.experiment_name, names, n=3, cutoff=0.6)
     return failed(
         "missing_experiment",
-        evidence={"experiments": names, "close_matches": close},
+        evidence={"experiments": names, "close_matches": close, **({"hidden_experiments": len(hidden)} if hide else {})},
         experiment=ev.experiment_name,
         found=names or "-",
         close=close or "-",
@@ -44,7 +50,7 @@ def runs_count(ev: Evidence, s: Settings) -> Outcome:
     ``with mlflow.start_run():`` block end normally, and do not delete runs you need.
     """
     if ev.experiment is None:
-        return _missing_experiment(ev)
+        return _missing_experiment(ev, s)
     runs = counted_runs(ev, s)
     n, need = len(runs), int(s["min_runs"])
     others = sorted({r.status for r in ev.runs} - {r.status for r in runs})

@@ -16,8 +16,10 @@ grade), or a new ``python -m grader.probe.worker``. Either way, what the child g
   ``docker.sock`` or an ssh agent are not cut off by a network namespace);
 - Landlock file-system rules: writes only inside its own temp dir (and ``/dev/null``), reads only
   from the Python installation, the grader, the system folders (``/usr``, ``/lib``, ``/etc``...), a few
-  ``/proc`` files and its own ``/proc/<pid>``, the model folder and its temp dir: not the instructor's
-  home, not the grader's ``/proc/<pid>/environ``, not the rest of the snapshot, not other temp files.
+  ``/proc`` files and its own ``/proc/<pid>``, the model folder and its temp dir, and (read-only) the
+  original files of the model that the snapshot did not copy: not the instructor's home, not the
+  grader's ``/proc/<pid>/environ``, not the rest of the snapshot nor of the submission, not other
+  temp files.
   With ABI >= 6 it also cannot signal processes outside its sandbox (the grader). While the child
   lives the grader is not dumpable, so even without Landlock a same-user child cannot read its
   environment nor write its memory through ``/proc``;
@@ -132,6 +134,9 @@ class ProbeOptions:
     memory_mb: int = 8192
     trust_pickles: bool = False
     rows: int = 5
+    #: Predict the whole test split (4,128 rows: ``integrity.metrics`` recomputes rmse/r2 on it), or
+    #: only its first ``rows`` (the homework's final cell) when no check needs more.
+    whole_split: bool = True
     isolate_network: bool = True
     #: Landlock file-system rules (Linux); off only for debugging.
     isolate_files: bool = True
@@ -202,7 +207,8 @@ def _read_roots(model_dir: Path, home: Path) -> tuple[list[str], list[str]]:
 class _Plan:
     """Everything the child needs to restrict itself, computed in the parent (nothing to import after fork)."""
 
-    def __init__(self, options: ProbeOptions, model_dir: Path, home: Path, forked: bool = False) -> None:
+    def __init__(self, options: ProbeOptions, model_dir: Path, home: Path, forked: bool = False,
+                 read_files: tuple[str, ...] = ()) -> None:
         self.memory_mb = options.memory_mb
         #: RLIMIT_AS: a forked child starts with the grader's mappings, which the model's budget excludes.
         self.address_space = options.memory_mb * 1024**2 + (_mapped_bytes() if forked else 0) if options.memory_mb else 0
@@ -211,6 +217,7 @@ class _Plan:
         self.abi = landlock_abi() if self.libc is not None else 0
         self.isolate_files = options.isolate_files and self.abi >= 1
         self.read_roots, self.list_roots = _read_roots(model_dir, home)
+        self.read_files = read_files  # single files (the model's originals), never followed if a link
         self.seccomp = _socket_filter() if self.isolate_network else None
         self.home = str(home)
         self.report = str(home / "isolation.json")
@@ -305,9 +312,9 @@ def _landlock(libc, plan: _Plan, state: dict) -> bool:
     if ruleset < 0:
         return False
     try:
-        def allow(path: str, access: int) -> None:
+        def allow(path: str, access: int, follow: bool = True) -> None:
             try:
-                fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
+                fd = os.open(path, os.O_PATH | os.O_CLOEXEC | (0 if follow else os.O_NOFOLLOW))
             except OSError:
                 return
             try:
@@ -322,6 +329,8 @@ def _landlock(libc, plan: _Plan, state: dict) -> bool:
                 allow(root, FS_READ)
             for root in plan.list_roots:
                 allow(root, FS_READ_DIR)
+            for file in plan.read_files:
+                allow(file, FS_READ_FILE, follow=False)
             for entry in (*PROC_READ, f"/proc/{os.getpid()}"):  # getpid(): the child, before exec
                 allow(entry, FS_READ if os.path.isdir(entry) else FS_READ_FILE)
             allow(plan.home, FS_READ | write)
@@ -346,8 +355,13 @@ def _child_env(home: Path) -> dict[str, str]:
     return env
 
 
-def probe_model(model: ModelArtifactEv | None, snapshot_root: Path, options: ProbeOptions = ProbeOptions()) -> ProbeEv:
-    """Load the model at ``model.path`` (inside the snapshot) and predict the homework's test rows."""
+def probe_model(model: ModelArtifactEv | None, snapshot_root: Path, options: ProbeOptions = ProbeOptions(),
+                files=None) -> ProbeEv:
+    """Load the model at ``model.path`` (inside the snapshot) and predict the homework's test rows.
+
+    ``files``: the snapshot's :class:`~grader.submission.snapshot.ModelFiles`, when some model files
+    were left in the submission: the child then loads a folder of its own (see :func:`_model_view`).
+    """
     graded_with = _versions()
     made_with = {k: v for k, v in (("mlflow", model and model.mlflow_version), ("scikit-learn", model and model.sklearn_version)) if v}
     if model is None or not model.path:
@@ -361,7 +375,7 @@ def probe_model(model: ModelArtifactEv | None, snapshot_root: Path, options: Pro
     from .scan import scan_model_dir
 
     started = time.perf_counter()
-    refusal = scan_model_dir(folder, model, trust_pickles=options.trust_pickles)
+    refusal = scan_model_dir(folder, model, trust_pickles=options.trust_pickles, content=files.content if files else None)
     scan_ms = round((time.perf_counter() - started) * 1000, 1)
     if refusal:
         return ProbeEv(ok=False, error=refusal, error_kind="refused", details={"scan_ms": scan_ms}, **base)
@@ -373,15 +387,21 @@ def probe_model(model: ModelArtifactEv | None, snapshot_root: Path, options: Pro
     with tempfile.TemporaryDirectory(prefix="mlflow-grader-probe-", ignore_cleanup_errors=True) as tmp:
         home = Path(tmp)
         request, result, errfile = home / "request.json", home / "result.json", home / "stderr.txt"
+        originals = files.originals_under(folder) if files is not None else {}
+        try:
+            model_dir = _model_view(folder, originals, home / "model") if originals else folder
+        except OSError as exc:
+            return ProbeEv(ok=False, error=f"{model.path}: {exc}", error_kind="missing", **base)
         # The whole test split: its first rows are the homework's final cell, all of it gives the
         # metrics that integrity.metrics compares with the logged ones.
+        x_probe = x_test if options.whole_split else x_test.head(options.rows)
         request.write_text(json.dumps({
-            "model_dir": str(folder), "columns": list(x_test.columns), "rows": x_test.to_numpy().tolist(),
+            "model_dir": str(model_dir), "columns": list(x_probe.columns), "rows": x_probe.to_numpy().tolist(),
             "result": str(result), "trust_pickles": options.trust_pickles, "model_file": model.model_file,
             "pickled": (model.serialization_format or "pickle") in ("pickle", "cloudpickle"),
         }))
         forked = _use_fork(options.launcher)
-        plan = _Plan(options, folder, home, forked=forked)
+        plan = _Plan(options, model_dir, home, forked=forked, read_files=tuple(str(o) for o in originals.values()))
         dumpable = _undumpable(plan.libc)  # the grader's /proc/<pid>/environ and mem: not for the child
         try:
             with open(errfile, "wb") as err:
@@ -416,11 +436,42 @@ def probe_model(model: ModelArtifactEv | None, snapshot_root: Path, options: Pro
     if not isinstance(predictions, list):
         predictions = []
     details["output_type"] = str(payload.get("output_type", ""))[:100]
-    if len(predictions) == len(x_test):
+    timings = payload.get("timings") if isinstance(payload.get("timings"), dict) else {}
+    for key in ("load_ms", "predict_ms"):
+        if isinstance(timings.get(key), (int, float)) and not isinstance(timings.get(key), bool):
+            details[key] = float(timings[key])
+    if options.whole_split and len(predictions) == len(x_test):
         details["test_metrics"] = _test_metrics(predictions, y_test)
         predictions = predictions[: options.rows]
     return ProbeEv(ok=True, predictions=predictions[:1000], n_rows=options.rows, duration_ms=elapsed,
                    details=details, **base)
+
+
+def _model_view(folder: Path, originals: dict[Path, Path], view: Path) -> Path:
+    """A model folder for the child, in its temp dir: the snapshot's small files copied, and a link
+    to the original for each file the snapshot left in the submission (the sandbox may read those
+    originals, and nothing else of the submission; it can write none of them). Saves copying the
+    one large file that is loaded (226 MiB for the reference's forest). Raises ``OSError`` when an
+    original is no longer the regular file of the size the snapshot saw."""
+    import shutil
+    import stat
+
+    view.mkdir()
+    for path in sorted(folder.rglob("*")):
+        target = view / path.relative_to(folder)
+        if path.is_symlink():
+            continue
+        if path.is_dir():
+            target.mkdir(parents=True, exist_ok=True)
+        elif path in originals:
+            original = originals[path]
+            info = os.lstat(original)
+            if not stat.S_ISREG(info.st_mode) or info.st_size != path.stat().st_size:
+                raise OSError(f"{path.name} changed in the submission while it was being graded")
+            target.symlink_to(original)
+        elif path.is_file():
+            shutil.copyfile(path, target)
+    return view
 
 
 def _use_fork(launcher: str) -> bool:

@@ -223,11 +223,13 @@ def _check_mlmodel(folder: Path, data: dict) -> tuple[str | None, list[tuple[Pat
     return None, loaded
 
 
-def scan_model_dir(folder: Path, model: ModelArtifactEv | None = None, trust_pickles: bool = False) -> str | None:
+def scan_model_dir(folder: Path, model: ModelArtifactEv | None = None, trust_pickles: bool = False,
+                   content=None) -> str | None:
     """A one-line reason to refuse loading ``folder``, or None when it may be handed to the probe
     (whose unpickler still checks every import of a pickle, see :mod:`grader.probe.unpickle`).
 
-    With ``trust_pickles`` nothing is refused (the probe still runs in its sandbox).
+    With ``trust_pickles`` nothing is refused (the probe still runs in its sandbox). ``content(path)``
+    says where a file's bytes are (a snapshot's ``files.content``); by default the file itself.
     """
     if trust_pickles:
         return None
@@ -240,7 +242,7 @@ def scan_model_dir(folder: Path, model: ModelArtifactEv | None = None, trust_pic
         return refusal
     for path, fmt in dict(loaded).items():
         if fmt == "skops":
-            refusal = _check_skops(path, path.name)
+            refusal = _check_skops(content(path) if content is not None else path, path.name)
             if refusal:
                 return refusal
     return None

@@ -13,6 +13,7 @@ import logging
 import math
 import os
 import sys
+import time
 import warnings
 
 
@@ -46,6 +47,7 @@ def run(request: dict) -> dict:
     warnings.simplefilter("ignore")
     logging.disable(logging.CRITICAL)
     os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
+    started = time.perf_counter()
     try:
         import numpy as np
         import pandas as pd
@@ -70,13 +72,15 @@ def run(request: dict) -> dict:
         if refusal:
             return {"ok": False, "stage": "refused", "error": refusal}
         return {"ok": False, "stage": "load", "error": _line(exc)}
+    loaded = time.perf_counter()
     try:
         frame = pd.DataFrame(request["rows"], columns=request["columns"])
         output = model.predict(frame)
         values = np.asarray(output, dtype=object).ravel().tolist()
     except BaseException as exc:  # noqa: BLE001
         return {"ok": False, "stage": "predict", "error": _line(exc)}
-    return {"ok": True, "predictions": [_plain(v) for v in values], "output_type": type(output).__name__}
+    timings = {"load_ms": round(1000 * (loaded - started), 1), "predict_ms": round(1000 * (time.perf_counter() - loaded), 1)}
+    return {"ok": True, "predictions": [_plain(v) for v in values], "output_type": type(output).__name__, "timings": timings}
 
 
 def main() -> int:

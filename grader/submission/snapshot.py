@@ -13,7 +13,8 @@ model per run (the reference: 13 files, 452 MiB) and grading loads one; the rest
 hashed (copy detection) and peeked at (the estimator class). In the copy each such file is a
 sparse placeholder of the original's size, so that MLflow and the reader see the store as it is;
 whoever reads the content asks :meth:`ModelFiles.content` for the original (read-only), and the
-probe's model folder is copied for real (:meth:`ModelFiles.materialize`) before it is loaded.
+probe loads the one model it runs from the original files (:meth:`ModelFiles.originals_under`),
+which its sandbox may read and not write (see :mod:`grader.probe.runner`).
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ import hashlib
 import os
 import shutil
 import sqlite3
-import stat
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,23 +62,10 @@ class ModelFiles:
         """Where the bytes of ``path`` (a file of the copy) can be read: the original when deferred."""
         return self.deferred.get(Path(path), Path(path))
 
-    def materialize(self, folder: Path) -> None:
-        """Copy, for real, every deferred file under ``folder`` (raises :class:`SubmissionError`)."""
+    def originals_under(self, folder: Path) -> dict[Path, Path]:
+        """The deferred files under ``folder``: placeholder in the copy -> original file."""
         folder = Path(folder)
-        for placeholder in [p for p in self.deferred if folder in p.parents]:
-            original = self.deferred[placeholder]
-            size = placeholder.stat().st_size
-            try:
-                fd = os.open(original, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-            except OSError as exc:
-                raise SubmissionError(f"cannot read {original}: {exc.strerror or exc}") from None
-            with os.fdopen(fd, "rb") as src:
-                info = os.fstat(fd)
-                if not stat.S_ISREG(info.st_mode) or info.st_size != size:
-                    raise SubmissionError(f"{original} changed while it was being graded")
-                with open(placeholder, "r+b") as dst:
-                    shutil.copyfileobj(src, dst, 1024**2)
-            del self.deferred[placeholder]
+        return {p: o for p, o in self.deferred.items() if folder in p.parents}
 
 
 @dataclass
