@@ -147,7 +147,7 @@ def _run_batch(options: dict, *, out_dir, rubric, lang, timeout, trust_pickles, 
 @click.option("--out", "out_dir", metavar="DIR", help="Write report.json and report.html into DIR (with --batch: the class's reports).")
 @click.option("--student", is_flag=True, help="Student view in every output: hidden checks show their points, not their content.")
 @click.option("--timeout", type=float, default=60.0, show_default=True, help="Seconds the model probe may take.")
-@click.option("--trust-pickles", is_flag=True, help="Load pickled models even if the static scan refuses them (still sandboxed).")
+@click.option("--trust-pickles", is_flag=True, help="Load pickled models even if the allowlist refuses them (still sandboxed).")
 @click.option("--no-probe", is_flag=True, help="Do not load the model (model.predict is skipped).")
 @click.option("--deadline", metavar="ISO", help="Deadline, e.g. 2026-06-30T23:59 or 2026-06-30 (end of that day), local "
               "time unless an offset is given: integrity.timeline flags runs and registry changes after it.")

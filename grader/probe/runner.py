@@ -2,8 +2,8 @@
 
 The child is forked from the grader when it can be (``ProbeOptions.launcher``, see
 :mod:`grader.probe.fork`: MLflow and scikit-learn are imported already, which saves 2 to 3 s per
-grade), or a new ``python -m grader.probe.worker``. Either way, what the child gets (Linux; each step is best effort and what took effect is recorded in
-``ProbeEv.details["isolation"]``):
+grade), or a new ``python -m grader.probe.worker``. Either way, what the child gets (Linux; each
+step is best effort and what took effect is recorded in ``ProbeEv.details["isolation"]``):
 
 - its own session and process group (killed as a whole on timeout and after it exits), and
   ``PDEATHSIG``: it dies with the grader;
@@ -211,7 +211,7 @@ class _Plan:
                  read_files: tuple[str, ...] = ()) -> None:
         self.memory_mb = options.memory_mb
         #: RLIMIT_AS: a forked child starts with the grader's mappings, which the model's budget excludes.
-        self.address_space = options.memory_mb * 1024**2 + (_mapped_bytes() if forked else 0) if options.memory_mb else 0
+        self.address_space = (options.memory_mb * 1024**2 + (_mapped_bytes() if forked else 0)) if options.memory_mb else 0
         self.isolate_network = options.isolate_network and sys.platform.startswith("linux")
         self.libc = _libc() if sys.platform.startswith("linux") else None
         self.abi = landlock_abi() if self.libc is not None else 0
