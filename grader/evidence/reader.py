@@ -230,30 +230,49 @@ class Reader:
             return None
 
     def _version_model(self, mv: Any, model_id: str | None) -> ModelArtifactEv | None:
-        """Where the version's model lives in the snapshot, as ``models:/NAME/STAGE`` would resolve it."""
-        root = self.snap.root
+        """Where the version's model lives, as ``models:/NAME/STAGE`` would resolve it: its LoggedModel
+        (MLflow 3), else the ``runs:/RUN/PATH`` it names, else its storage location or source.
+
+        The order is MLflow's; where each candidate is looked up is the three hooks below, which
+        :class:`grader.evidence.remote.ServerReader` answers over HTTP instead of in the snapshot."""
         source = str(mv.source or "")
         model_id = logged_model_id(source, model_id)
         if model_id:
             if model_id in self.logged:
                 return self.logged[model_id]
             try:
-                lm = self.client.get_logged_model(model_id)
-                folder = self._dir(lm.artifact_location)
-                if folder:
-                    return describe_model(folder, root, "logged-model", model_id)
-            except Exception:
+                found = self._logged_model_at(self.client.get_logged_model(model_id).artifact_location, model_id)
+                if found is not None:
+                    return found
+            except Exception:  # noqa: BLE001 - fall back on the other fields
                 pass
         run_ref = re.fullmatch(r"runs:/([0-9a-zA-Z]+)/(.+)", source)
-        if run_ref and run_ref.group(1) in self._artifact_uris:
-            run_root = self._dir(self._artifact_uris[run_ref.group(1)])
-            folder = run_root / run_ref.group(2) if run_root else None
-            if folder is not None and inside(folder, root) and (folder / "MLmodel").is_file():
-                return describe_model(folder, root, "run-artifact")
-        for uri in (getattr(mv, "storage_location", None), source):
+        if run_ref:
+            found = self._run_model_at(run_ref.group(1), run_ref.group(2))
+            if found is not None:
+                return found
+        return self._stored_model_at(getattr(mv, "storage_location", None), source)
+
+    def _logged_model_at(self, location: str | None, model_id: str) -> ModelArtifactEv | None:
+        """The LoggedModel whose artifacts are at ``location``, or None when it is not there."""
+        folder = self._dir(location)
+        return describe_model(folder, self.snap.root, "logged-model", model_id) if folder else None
+
+    def _run_model_at(self, run_id: str, rel: str) -> ModelArtifactEv | None:
+        """The model at ``rel`` in run ``run_id``'s artifacts, or None when it is not there."""
+        root = self.snap.root
+        run_root = self._dir(self._artifact_uris[run_id]) if run_id in self._artifact_uris else None
+        folder = run_root / rel if run_root else None
+        if folder is not None and inside(folder, root) and (folder / "MLmodel").is_file():
+            return describe_model(folder, root, "run-artifact")
+        return None
+
+    def _stored_model_at(self, storage_location: str | None, source: str) -> ModelArtifactEv | None:
+        """The model at the version's storage location or source (the last resort), or None."""
+        for uri in (storage_location, source):
             folder = self._dir(uri)
             if folder is not None and (folder / "MLmodel").is_file():
-                return describe_model(folder, root, "run-artifact")
+                return describe_model(folder, self.snap.root, "run-artifact")
         return None
 
     def detect_layout(self) -> None:

@@ -31,7 +31,7 @@ from ..submission.snapshot import Rebaser
 from .artifacts import MAX_MLMODEL_BYTES, describe_model, missing_model_file, model_file_candidates, read_mlmodel
 from .estimators import annotate as annotate_estimators
 from .model import Evidence, ModelArtifactEv
-from .reader import Reader, _one_line, logged_model_id, _paged, collect, global_tracking_uri, quiet_mlflow
+from .reader import Reader, _one_line, _paged, collect, global_tracking_uri, quiet_mlflow
 
 SERVED_SCHEMES = ("mlflow-artifacts", "http", "https")
 #: Listing bounds: how deep below a run's artifact root an MLmodel is looked for, and how many
@@ -220,35 +220,31 @@ class ServerReader(_SharedStore, Reader):
             run.models = by_run.get(run.run_id, []) + found
 
     def _version_model(self, mv: Any, model_id: str | None) -> ModelArtifactEv | None:
-        """The version's model as ``models:/NAME/STAGE`` would resolve it, described remotely (only
-        for the graded model: another one's is not needed, and costs requests)."""
+        """As :meth:`Reader._version_model`, described remotely, and only for the graded model
+        (another one's is not needed, and costs requests)."""
         if mv.name != self.ev.model_name:
             return None
-        source = str(mv.source or "")
-        model_id = logged_model_id(source, model_id)
-        if model_id:
-            if model_id in self.logged:
-                return self.logged[model_id]
+        return super()._version_model(mv, model_id)
+
+    def _logged_model_at(self, location: str | None, model_id: str) -> ModelArtifactEv | None:
+        return self.remote_model(location, "", "logged-model", model_id)
+
+    def _run_model_at(self, run_id: str, rel: str) -> ModelArtifactEv | None:
+        if not _safe_rel(rel):
+            return None
+        uri = self._artifact_uris.get(run_id)
+        if uri is None:
             try:
-                lm = self.client.get_logged_model(model_id)
-                return self.remote_model(lm.artifact_location, "", "logged-model", model_id)
-            except Exception:  # noqa: BLE001 - fall back on the other fields
-                pass
-        run_ref = re.fullmatch(r"runs:/([0-9a-zA-Z]+)/(.+)", source)
-        if run_ref and _safe_rel(run_ref.group(2)):
-            run_id, rel = run_ref.group(1), run_ref.group(2).strip("/")
-            uri = self._artifact_uris.get(run_id)
-            if uri is None:
-                try:
-                    uri = self.client.get_run(run_id).info.artifact_uri
-                except Exception:  # noqa: BLE001
-                    uri = None
-            if uri is not None:
-                return self.remote_model(uri, rel, "run-artifact")
-        for uri in (getattr(mv, "storage_location", None), source):
+                uri = self.client.get_run(run_id).info.artifact_uri
+            except Exception:  # noqa: BLE001
+                return None
+        return self.remote_model(uri, rel.strip("/"), "run-artifact")
+
+    def _stored_model_at(self, storage_location: str | None, source: str) -> ModelArtifactEv | None:
+        for uri in (storage_location, source):
             if uri and self.served(uri):
                 return self.remote_model(uri, "", "run-artifact")
-        first = getattr(mv, "storage_location", None) or source
+        first = storage_location or source
         return ModelArtifactEv("run-artifact", "", None, problem=self._not_served(first)) if first else None
 
 
