@@ -26,11 +26,13 @@ moved into place at the end, so an interrupted batch leaves the previous results
 
 Speed: each student is graded in its own process, forked from a fork server that imported MLflow
 and scikit-learn once (:mod:`grader._batch_warm`), so no student pays the 3 to 5 s of imports;
-at most ``jobs`` run at once (default: the usable cores). The model probe is forked from that warm
-student process in turn (:mod:`grader.probe.fork`: same sandbox, none of the imports). Private
-snapshots go to ``/dev/shm`` when it has room
-(:func:`~grader.submission.snapshot.scratch_root`). A student that takes longer than ``student_timeout`` is killed (with
-everything it started) and gets an error row. Figures: ``benchmarks/RESULTS.md``.
+at most ``jobs`` run at once (default: the usable cores). MLflow's SQL stores are preloaded too when
+a submission may hold a database (:func:`may_use_database`). The model probe is forked from the
+warm student process in turn (:mod:`grader.probe.fork`: same sandbox, none of the imports).
+Private snapshots go to ``/dev/shm`` when it has room
+(:func:`~grader.submission.snapshot.scratch_root`). A student that takes longer than
+``student_timeout`` is killed (with everything it started) and gets an error row. Figures:
+``benchmarks/RESULTS.md``.
 
 Copy detection (see :func:`detect_copies`): students whose stores share run ids (random UUIDs) are
 listed in each other's ``suspected_copy_of``; students who only hold identical model files go to

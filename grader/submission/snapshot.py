@@ -40,7 +40,7 @@ MAX_FILE_BYTES = 1024**3
 MAX_META_BYTES = 1024**2
 MAX_COPY_DEPTH = 64
 NOTEBOOK_MAX_BYTES = 20 * 1024**2
-#: Files of a model folder (one holding an ``MLmodel``) from this size on are copied only when loaded.
+#: Files of a model folder (one holding an ``MLmodel``) from this size on are not copied (:class:`ModelFiles`).
 DEFER_BYTES = 1024**2
 
 
@@ -80,7 +80,7 @@ class Snapshot:
     notebooks: list[Path] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     skipped_links: int = 0
-    #: Model files not copied until they are loaded (see the module docstring).
+    #: Large model files left in the submission, read there in place (see the module docstring).
     files: ModelFiles = field(default_factory=ModelFiles)
 
     @property
@@ -423,7 +423,7 @@ def _copy_notebooks(located: Located, snap: Snapshot, budget: _Budget) -> None:
 def make_snapshot(located: Located, workdir: str | os.PathLike | None = None, defer_models: bool = True) -> Snapshot:
     """Copy the located store (and notebooks) into a new private folder and rebase its paths.
 
-    ``defer_models``: leave large model files in the submission until they are loaded (see
+    ``defer_models``: leave large model files in the submission, to be read there in place (see
     :class:`ModelFiles`); only for a submission that outlives the snapshot (not an extracted archive).
     """
     root = Path(tempfile.mkdtemp(prefix="mlflow-grader-", dir=workdir or scratch_root()))
