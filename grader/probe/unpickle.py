@@ -15,11 +15,12 @@ other code. ``skops`` files are not pickles; :mod:`grader.probe.scan` checks the
 
 Two refusals besides "not on the allowlist":
 
-* joblib's array wrappers (``joblib.numpy_pickle.NumpyArrayWrapper``...): the file was written by ``joblib.dump``; ``pickle.load``
-  would read its raw array bytes as pickle opcodes (arbitrary code in a crafted file);
+* joblib's array wrappers (``joblib.numpy_pickle.NumpyArrayWrapper``...): the file was written by
+  ``joblib.dump``; ``pickle.load`` would read its raw array bytes as pickle opcodes (arbitrary code
+  in a crafted file);
 * a load that never reached the checked unpickler although the model is a pickle: refused after
   the fact by the worker (:attr:`Guard.calls`), so that a change in how MLflow loads can never
-  silently turn the check off.
+  silently turn the check off (what such a load ran, it ran inside the sandbox).
 """
 
 from __future__ import annotations
