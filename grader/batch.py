@@ -368,29 +368,15 @@ def default_jobs() -> int:
 
 
 def may_use_database(path: Path) -> bool:
-    """Whether a submission may hold a SQLite store (an archive, or a ``*.db`` file in its first two
-    levels): then the fork server also imports MLflow's SQL stores (about 2 s, see
+    """Whether a submission may hold a SQLite store (an archive, or a file named like a database in
+    its first two levels): then the fork server also imports MLflow's SQL stores (about 1 s, see
     :mod:`grader._batch_warm_sql`), which a class of ``mlruns/`` folders never uses. A miss only costs
     speed: a student whose store the fork server did not preload imports it in its own process."""
     if not path.is_dir() or path.is_symlink():
         return True
-    from .submission.locate import DB_SUFFIXES, SKIP_DIRS
+    from .submission.locate import database_files, walk_folders
 
-    folders = [path]
-    for depth in range(2):
-        below = []
-        for folder in folders:
-            try:
-                entries = list(os.scandir(folder))
-            except OSError:
-                continue
-            for entry in entries:
-                if entry.name.endswith(DB_SUFFIXES) and entry.is_file(follow_symlinks=False):
-                    return True
-                if entry.is_dir(follow_symlinks=False) and entry.name not in SKIP_DIRS:
-                    below.append(entry.path)
-        folders = below
-    return False
+    return any(database_files(folder) for folder in walk_folders(path, max_depth=1))
 
 
 def _run_pool(tasks: list[dict[str, Any]], jobs: int, timeout: float, on_done: Callable[[dict, dict], None],

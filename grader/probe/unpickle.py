@@ -38,9 +38,12 @@ class Refused(pickle.UnpicklingError):
 
 
 class CheckedUnpickler(pickle.Unpickler):
-    """A :class:`pickle.Unpickler` that refuses any import :func:`~grader.probe.scan.allowed` refuses."""
+    """A :class:`pickle.Unpickler` that refuses any import :func:`~grader.probe.scan.allowed` refuses;
+    ``label`` names the file in the refusal."""
 
-    label = "the model file"
+    def __init__(self, file, *, label: str = "the model file", **options) -> None:
+        super().__init__(file, **options)
+        self.label = label
 
     def find_class(self, module: str, name: str):
         if module in ("joblib.numpy_pickle", "joblib.numpy_pickle_compat"):
@@ -63,15 +66,13 @@ class Guard:
 def checked_unpickling(label: str = "the model file") -> Iterator[Guard]:
     """Within the block, ``pickle.load``/``loads`` and ``cloudpickle.load``/``loads`` check every import."""
     guard = Guard()
-    unpickler = type("CheckedUnpickler", (CheckedUnpickler,), {"label": label})
 
-    def load(file, *, fix_imports=True, encoding="ASCII", errors="strict", buffers=None):
+    def load(file, **options):  # pickle.load's keywords: fix_imports, encoding, errors, buffers
         guard.calls += 1
-        return unpickler(file, fix_imports=fix_imports, encoding=encoding, errors=errors, buffers=buffers).load()
+        return CheckedUnpickler(file, label=label, **options).load()
 
-    def loads(data, /, *, fix_imports=True, encoding="ASCII", errors="strict", buffers=None):
-        guard.calls += 1
-        return unpickler(io.BytesIO(data), fix_imports=fix_imports, encoding=encoding, errors=errors, buffers=buffers).load()
+    def loads(data, /, **options):
+        return load(io.BytesIO(data), **options)
 
     modules = [pickle]
     try:
@@ -92,4 +93,4 @@ def checked_unpickling(label: str = "the model file") -> Iterator[Guard]:
 
 def checked_loads(data: bytes, label: str = "the model file"):
     """Unpickle ``data`` with the allowlist (raises :class:`Refused`)."""
-    return type("CheckedUnpickler", (CheckedUnpickler,), {"label": label})(io.BytesIO(data)).load()
+    return CheckedUnpickler(io.BytesIO(data), label=label).load()

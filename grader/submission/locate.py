@@ -86,14 +86,14 @@ def has_experiment(store: Path, kind: str, name: str) -> bool:
         return False
 
 
-def _walk(base: Path):
-    """Breadth-first folders under ``base`` (no symlinks, bounded depth and size)."""
+def walk_folders(base: Path, max_depth: int = MAX_DEPTH):
+    """Breadth-first folders under ``base``, itself first (no symlinks, bounded depth and size)."""
     queue = [(base, 0)]
     seen = 0
     while queue:
         folder, depth = queue.pop(0)
         yield folder
-        if depth >= MAX_DEPTH:
+        if depth >= max_depth:
             continue
         try:
             children = sorted(os.scandir(folder), key=lambda e: e.name)
@@ -105,6 +105,16 @@ def _walk(base: Path):
                 return
             if entry.is_dir(follow_symlinks=False) and entry.name not in SKIP_DIRS:
                 queue.append((Path(entry.path), depth + 1))
+
+
+def database_files(folder: Path) -> list[Path]:
+    """The files directly in ``folder`` named like a database (``.db``, ``.sqlite``...), links never
+    followed; their content is not looked at (:func:`is_sqlite` does)."""
+    try:
+        return [Path(e.path) for e in os.scandir(folder)
+                if e.name.lower().endswith(DB_SUFFIXES) and e.is_file(follow_symlinks=False)]
+    except OSError:
+        return []
 
 
 def _from_uri(text: str) -> Path | None:
@@ -141,15 +151,10 @@ def locate(submission: str | os.PathLike, experiment_hint: str | None = None) ->
 
     file_stores: list[Path] = []
     databases: list[Path] = []
-    for folder in _walk(path):
+    for folder in walk_folders(path):
         if folder != path and looks_like_file_store(folder):
             file_stores.append(folder)
-        try:
-            for entry in os.scandir(folder):
-                if entry.is_file(follow_symlinks=False) and entry.name.lower().endswith(DB_SUFFIXES) and is_sqlite(Path(entry.path)):
-                    databases.append(Path(entry.path))
-        except OSError:
-            continue
+        databases += [db for db in database_files(folder) if is_sqlite(db)]
     # A file store nested inside another one's artifacts is not a store of its own.
     file_stores = [s for s in file_stores if not any(o in s.parents for o in file_stores)]
     if not file_stores and not databases:
