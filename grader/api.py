@@ -27,6 +27,7 @@ from .result import Result, RunRow, SubmissionInfo
 from .rubric import DEFAULT_RUBRIC, LANGS, Rubric, load_rubric
 from .evidence.remote import collect_source
 from .names import with_names
+from .submission.limits import check_snapshot
 from .submission.remote import open_source, redact
 
 
@@ -42,6 +43,7 @@ def grade(
     experiment: str | None = None,
     model_name: str | None = None,
     artifacts: str | os.PathLike | None = None,
+    store: str | os.PathLike | None = None,
 ) -> Result:
     """Grade one submission (a folder, ``mlruns/``, ``mlflow.db``, or a ``file:``/``sqlite:`` URI).
 
@@ -58,6 +60,10 @@ def grade(
     PostgreSQL backend store (``postgresql://``, read-only; its artifacts from ``artifacts``, a
     folder); see :mod:`grader.submission.remote`. ``experiment``/``model_name`` override the
     rubric's names (a shared server gives each student their own).
+
+    A folder holding several stores is graded on the one that holds the rubric's experiment (the
+    one with most runs in it; else the one with most runs): the report says which, and lists the
+    others. ``store`` (a path inside the submission) picks one instead.
     """
     if lang not in LANGS:
         raise GraderError(f"unknown language {lang!r} (use one of: {', '.join(LANGS)})")
@@ -70,7 +76,11 @@ def grade(
     rubric = with_names(rubric, experiment=experiment, model_name=model_name)
     settings = rubric.settings
     experiment = str(settings.get("experiment", "homework-195"))
-    with open_source(submission, experiment_hint=experiment, workdir=workdir, artifacts=artifacts) as snap:
+    with open_source(submission, experiment_hint=experiment, workdir=workdir, artifacts=artifacts, store=store) as snap:
+        # Before MLflow reads the copy: bounded runs/rows, no YAML alias bomb (see submission.limits).
+        limit_notes = check_snapshot(snap)
+        if limit_notes:
+            snap.notes.extend(limit_notes)
         evidence = collect_source(snap, experiment, str(settings.get("model_name", "housing-best")), str(settings.get("metric", "rmse_test")),
                                   settings=settings, fetch=probe and _wants_probe(rubric))
         evidence.deadline_ms, evidence.graded_at_ms = deadline_ms, int(time.time() * 1000)
@@ -86,7 +96,10 @@ def grade(
             store=snap.kind,
             mlflow_layout=evidence.layout,
             tracking_uri_kind=snap.kind if snap.kind in ("sqlite", "server", "postgresql") else "file",
-            notes=list(dict.fromkeys(evidence.notes)),
+            notes=list(dict.fromkeys([*_notices(snap, lang, experiment), *evidence.notes])),
+            mlflow_version=_written_by(evidence, settings),
+            schema_revision=getattr(snap, "schema_revision", ""),
+            stores=_stores_seen(snap),
         )
     return Result(
         grader_version=__version__,
@@ -100,6 +113,53 @@ def grade(
         duration_ms=(time.perf_counter() - started) * 1000,
         fingerprints=fingerprints,
     )
+
+
+def _notices(snap, lang: str, experiment: str) -> list[str]:
+    """The snapshot's notes in the catalogue's words, in ``lang``: which store was graded among
+    several, partial hand-ins."""
+    from .catalogue import text
+
+    notes = [text(key, lang, **params) for key, params in getattr(snap, "notices", ())]
+    located = getattr(snap, "located", None)
+    stores = getattr(located, "stores", [])
+    if len(stores) > 1 and located.chosen_by:
+        graded = stores[0]
+        why = text(f"store.why.{located.chosen_by}", lang, experiment=experiment,
+                   runs=graded.runs_in(experiment) if located.chosen_by == "experiment" else graded.runs)
+        others = [text("store.summary", lang, path=_store_path(other.path, located.base),
+                       experiments=", ".join(text("store.experiment_runs", lang, name=n, runs=r)
+                                             for n, r in other.experiments.items()) or text("store.no_runs", lang))
+                  for other in stores[1:]]
+        notes.insert(0, text("store.graded", lang, n=len(stores), graded=_store_path(graded.path, located.base),
+                             why=why, others="; ".join(others)))
+    return notes
+
+
+def _store_path(path, base) -> str:
+    try:
+        return str(path.relative_to(base)) or "."
+    except ValueError:
+        return path.name
+
+
+def _stores_seen(snap) -> list[dict]:
+    located = getattr(snap, "located", None)
+    stores = getattr(located, "stores", [])
+    return [{"path": _store_path(st.path, located.base), "kind": st.kind, "experiments": dict(st.experiments),
+             "graded": i == 0} for i, st in enumerate(stores)]
+
+
+def _written_by(evidence: Evidence, settings) -> str:
+    """The MLflow version that wrote the store, from its models' ``MLmodel`` (the Production
+    model's first, else the most common among the runs' models); "" when none says."""
+    from collections import Counter
+
+    version = production_version(evidence, settings) if "registry" not in evidence.errors else None
+    if version is not None and version.model is not None and version.model.mlflow_version:
+        return version.model.mlflow_version
+    counts = Counter(m.mlflow_version for r in evidence.runs for m in r.models if m.mlflow_version)
+    return counts.most_common(1)[0][0] if counts else ""
 
 
 def _fingerprints(evidence: Evidence, snap) -> dict:

@@ -55,23 +55,24 @@ import tempfile
 import time
 import traceback
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from itertools import combinations
 from multiprocessing.connection import wait as wait_any
 from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import quote
 
-from . import __version__
+from . import __version__, lms
 from .errors import GraderError
+from .reports.safe import display_name, unicode
 from .result import PASSING, CheckResult, Result, SubmissionInfo
 from .rubric import DEFAULT_RUBRIC, Rubric, load_rubric
+from .submission.archive import ARCHIVE_SUFFIXES, archive_stem
 from .submission.snapshot import scratch_root
 
-ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz", ".tar", ".zip")
 MARKER = ".mlflow-grader-batch"
 STAGING_PREFIX = ".mlflow-grader-batch-staging-"
-OWNED = ("students", "gradebook.csv", "summary.html")
+OWNED = ("students", "gradebook.csv", "summary.html", ".mlflow-grader-rows.json")
 IGNORED_NAMES = {"__MACOSX"}
 #: Exit codes of a batch: 0 every student graded and passed, 1 some student failed or could not be
 #: graded (an ``error`` row), 2 the batch itself could not run.
@@ -91,6 +92,8 @@ class Entry:
     name: str  # the child's file name
     path: Path
     slug: str  # safe folder name under out/students/
+    lms: str = ""  # "moodle" | "canvas" when the id came from an LMS download's names (grader.lms)
+    lms_id: str = ""  # the LMS's id in that download: Moodle's participant, Canvas's user
 
 
 @dataclass
@@ -111,6 +114,7 @@ class StudentRow:
     same_models_as: list[str] = field(default_factory=list)  # identical model files only (weaker)
     copy_evidence: list[str] = field(default_factory=list)
     detail: str = ""  # traceback of an internal error (not in the gradebook)
+    lms_id: str = ""  # the LMS's id from the download's names (see grader.lms)
 
     @property
     def graded(self) -> bool:
@@ -204,11 +208,8 @@ ProgressCallback = Callable[[int, int, int, StudentRow], None]
 
 
 def student_id(name: str) -> str:
-    lower = name.lower()
-    for suffix in ARCHIVE_SUFFIXES:
-        if lower.endswith(suffix) and len(name) > len(suffix):
-            return name[: -len(suffix)]
-    return name
+    """The student id of a child of the submissions folder: its name without an archive suffix."""
+    return archive_stem(name)
 
 
 def _safe(name: str) -> str:
@@ -218,7 +219,8 @@ def _safe(name: str) -> str:
     return out
 
 
-def discover(submissions_dir: Path, out_dir: Path | None = None) -> tuple[list[Entry], list[tuple[str, str]]]:
+def discover(submissions_dir: Path, out_dir: Path | None = None,
+             scratch: Path | None = None) -> tuple[list[Entry], list[tuple[str, str]]]:
     """The students in ``submissions_dir`` (sorted by id) and the children that were ignored (with why)."""
     try:
         children = sorted(os.scandir(submissions_dir), key=lambda e: e.name)
@@ -237,25 +239,36 @@ def discover(submissions_dir: Path, out_dir: Path | None = None) -> tuple[list[E
             ignored.append((name, "the output folder"))
         elif child.is_dir(follow_symlinks=False):
             found.append((name, child))
-        elif child.is_file(follow_symlinks=False) and name.lower().endswith(ARCHIVE_SUFFIXES):
+        elif child.is_file(follow_symlinks=False) and (name.lower().endswith(ARCHIVE_SUFFIXES) or lms.lms_file(name)):
             found.append((student_id(name), child))
         else:
             ignored.append((name, "not a folder nor an archive"))
+    # Moodle's and Canvas's download layouts name the student; a folder holding one archive is that
+    # archive; a Canvas student's loose files are put together in ``scratch`` (see grader.lms).
+    resolved, lms_ignored = lms.resolve([lms.Found(sid, child.name, Path(child.path)) for sid, child in found], scratch)
+    ignored += lms_ignored
     ids_taken: set[str] = set()
     slugs_taken: set[str] = set()
     entries = []
-    for sid, child in sorted(found, key=lambda item: (item[0], item[1].name)):
+    for sid, child in sorted(((f.student, f) for f in resolved), key=lambda item: (item[0], item[1].name)):
+        # The id is shown and written everywhere: bytes that are not UTF-8 become U+FFFD, controls go
+        # (display_name); the path keeps the real name.
+        sid = display_name(sid)
         if sid in ids_taken:  # ana/ and ana.zip: the second keeps its full name
-            sid = child.name
+            sid = display_name(child.name)
+        base, k = sid, 1
+        while sid in ids_taken:  # two names that differ only in undecodable bytes
+            k += 1
+            sid = f"{base}-{k}"
         ids_taken.add(sid)
         slug, n = _safe(sid), 1
         while slug.casefold() in slugs_taken:
             n += 1
             slug = f"{_safe(sid)}-{n}"
         slugs_taken.add(slug.casefold())
-        entries.append(Entry(sid, child.name, Path(child.path), slug))
+        entries.append(Entry(sid, child.name, Path(child.path), slug, child.lms, child.lms_id))
     entries.sort(key=lambda e: e.student)
-    return entries, ignored
+    return entries, [(display_name(name), why) for name, why in ignored]
 
 
 # --------------------------------------------------------------------------- output folder
@@ -548,6 +561,7 @@ def detect_copies(rows: list[StudentRow]) -> CopyReport:
 
 def _csv_text(value: str) -> str:
     """A text cell that a spreadsheet will not run as a formula."""
+    value = unicode(value)
     return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
@@ -561,14 +575,14 @@ def gradebook_csv(rows: list[StudentRow], check_ids: list[str]) -> str:
     header = ["student", "score", "max_score", "status"]
     for cid in check_ids:
         header += [f"{cid}_points", f"{cid}_status"]
-    writer.writerow(header + ["error", "suspected_copy_of", "same_models_as", "copy_evidence"])
+    writer.writerow(header + ["error", "suspected_copy_of", "same_models_as", "copy_evidence", "feedback"])
     for row in rows:
         line = [_csv_text(row.student), _num(row.score), _num(row.max_score), row.status]
         for cid in check_ids:
             status, points = row.checks.get(cid, ("skip", 0.0))
             line += [_num(points), status]
         line += [_csv_text(row.error), _csv_text(";".join(row.suspected_copy_of)), _csv_text(";".join(row.same_models_as)),
-                 _csv_text("; ".join(row.copy_evidence))]
+                 _csv_text("; ".join(row.copy_evidence)), _csv_text(lms.feedback(row))]
         writer.writerow(line)
     return out.getvalue()
 
@@ -745,6 +759,8 @@ def grade_batch(
     student_timeout: float | None = None,
     scratch_dir: str | os.PathLike | None = None,
     deadline=None,
+    gradebook: lms.GradebookOptions | None = None,
+    only: str | None = None,
 ) -> BatchResult:
     """Grade every submission in ``submissions_dir`` and write reports, ``gradebook.csv`` and
     ``summary.html`` into ``out_dir`` (see the module docstring for the layout).
@@ -755,6 +771,10 @@ def grade_batch(
     an ``error`` row. ``progress(done, total, not_passed, row)`` is called after each student.
     ``scratch_dir``: where the private snapshots go (default: :func:`~grader.submission.snapshot.scratch_root`). ``deadline``:
     the class's deadline, as :func:`grader.api.grade` takes it (checked once here, before any student).
+    ``submissions_dir`` may be one archive holding every student (an LMS's bulk download).
+    ``gradebook``: the format of ``gradebook.csv`` (:class:`grader.lms.GradebookOptions`: native,
+    Moodle's or Canvas's import format, with a roster). ``only``: regrade that one student (their id
+    or folder name) into the previous batch's ``out_dir``: only their reports and gradebook row change.
 
     Students are graded in processes started by :mod:`multiprocessing` (fork server): as with any
     use of it, a script that calls this function must do so under ``if __name__ == "__main__":``.
@@ -764,9 +784,9 @@ def grade_batch(
     started = time.perf_counter()
     submissions = Path(submissions_dir).expanduser()
     out = Path(out_dir).expanduser().absolute()
-    if not submissions.is_dir():
+    if not submissions.is_dir() and not (submissions.is_file() and lms.is_archive_name(submissions.name)):
         raise BatchError(f"submissions folder not found: {submissions_dir}" if not submissions.exists()
-                         else f"--batch needs a folder of submissions, not a file: {submissions_dir}")
+                         else f"--batch needs a folder of submissions or one archive of them, not: {submissions_dir}")
     submissions = submissions.absolute()
     if out == submissions or out in submissions.parents:  # a re-run replaces out/students/...
         raise BatchError("--out must not be the submissions folder nor one of its parents")
@@ -781,13 +801,18 @@ def grade_batch(
     probe_options = probe_options or ProbeOptions()
     jobs = max(1, int(jobs or default_jobs()))
     timeout = float(student_timeout) if student_timeout else 2 * float(probe_options.timeout) + 60.0
-    entries, ignored = discover(submissions, out)
-    if not entries:
-        raise BatchError(f"no submissions in {submissions_dir}: expected one folder or archive per student")
-    previous = _prepare_out(out)
-    staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=out))
+    gradebook = gradebook or lms.GradebookOptions()
     scratch = Path(tempfile.mkdtemp(prefix="mlflow-grader-batch-", dir=scratch_dir or scratch_root(jobs)))
+    staging = None
     try:
+        entries, ignored = discover(_class_folder(submissions, scratch), out, scratch / "lms")
+        if not entries:
+            raise BatchError(f"no submissions in {submissions_dir}: expected one folder or archive per student")
+        kept: list[StudentRow] = []
+        if only is not None:  # regrade one student into the previous batch's results
+            kept, gradebook, entries = _only(out, only, entries, rubric, gradebook)
+        previous = _prepare_out(out)
+        staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=out))
         by_slug = {e.slug: e for e in entries}
         tasks = []
         for i, entry in enumerate(entries):
@@ -804,6 +829,7 @@ def grade_batch(
             nonlocal failures
             entry = by_slug[task["slug"]]
             row = _row_from_message(entry, message, rubric)
+            row.lms_id = entry.lms_id
             if row.status == "error":
                 _write_error_reports(staging / "students" / entry.slug, entry, row.error, rubric, lang)
             rows[entry.slug] = row
@@ -813,22 +839,36 @@ def grade_batch(
 
         _run_pool(tasks, min(jobs, len(tasks)), timeout, done, sql=any(may_use_database(e.path) for e in entries))
         ordered = [rows[e.slug] for e in entries]
-        copies = detect_copies(ordered)
+        if only is None:
+            copies = detect_copies(ordered)
+        else:  # the other students keep their rows (copy columns included) and their reports
+            regraded = {r.slug for r in ordered}
+            ordered = sorted(kept + ordered, key=lambda r: r.student)
+            for row in kept:
+                if (out / "students" / row.slug).is_dir():
+                    shutil.copytree(out / "students" / row.slug, staging / "students" / row.slug)
+            fresh = [replace(r, suspected_copy_of=[], same_models_as=[], copy_evidence=[]) for r in ordered]
+            copies = detect_copies(fresh)  # the summary's pairs, over the whole class
+            for row, new in zip(ordered, fresh):
+                if row.slug in regraded:
+                    row.suspected_copy_of, row.same_models_as, row.copy_evidence = (
+                        new.suspected_copy_of, new.same_models_as, new.copy_evidence)
         batch = BatchResult(submissions, out, rubric.id, [s.id for s in rubric.checks], ordered, copies, ignored,
                             time.perf_counter() - started, jobs)
-        return finish_batch(batch, staging, previous, rubric, lang, started)
+        return finish_batch(batch, staging, previous, rubric, lang, started, gradebook=gradebook)
     finally:
-        _remove(staging)
+        if staging is not None:
+            _remove(staging)
         shutil.rmtree(scratch, ignore_errors=True)
 
 
 def finish_batch(batch: "BatchResult", staging: Path, previous: bool, rubric: Rubric, lang: str,
-                 started: float) -> "BatchResult":
+                 started: float, gradebook: lms.GradebookOptions | None = None) -> "BatchResult":
     """Write the gradebook and the summary next to the students' reports, then publish the staging
     folder over ``batch.out_dir`` (what a previous batch wrote there is replaced)."""
-    (staging / "gradebook.csv").write_text(gradebook_csv(batch.rows, batch.check_ids), encoding="utf-8")
+    _write_gradebook(batch, staging, gradebook or lms.GradebookOptions())
     batch.duration_s = time.perf_counter() - started
-    (staging / "summary.html").write_text(render_summary(batch, rubric, lang), encoding="utf-8")
+    (staging / "summary.html").write_text(unicode(render_summary(batch, rubric, lang)), encoding="utf-8")
     _publish(staging, batch.out_dir, previous)
     return batch
 
@@ -840,6 +880,75 @@ def _write_error_reports(folder: Path, entry: Entry, reason: str, rubric: Rubric
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "report.json").write_text(render(result, "json"), encoding="utf-8")
     (folder / "report.html").write_text(render(result, "html"), encoding="utf-8")
+
+
+# --------------------------------------------------------------------------- LMS downloads, gradebooks, --only
+
+INDEX = ".mlflow-grader-rows.json"  # out/.mlflow-grader-rows.json: every row, for --only (not a report)
+
+
+def _class_folder(submissions: Path, scratch: Path) -> Path:
+    """The folder holding the class: ``submissions`` itself, or what one archive of it extracts to."""
+    if submissions.is_dir():
+        return submissions
+    from .submission.archive import extract_archive
+
+    try:
+        extracted = extract_archive(submissions, scratch)
+    except GraderError as exc:
+        raise BatchError(f"cannot open {submissions.name}: {exc}") from None
+    return lms.class_root(extracted.root)
+
+
+def _write_gradebook(batch: BatchResult, staging: Path, options: lms.GradebookOptions) -> None:
+    """``gradebook.csv`` in the chosen format, and :data:`INDEX` (every row: what ``--only`` reads back)."""
+    if options.format == "native":
+        text = gradebook_csv(batch.rows, batch.check_ids)
+    else:
+        text = lms.render_gradebook(batch.rows, options.format, options.roster_rows(), options.column or batch.rubric_id)
+    (staging / "gradebook.csv").write_text(text, encoding="utf-8")
+    rows = []
+    for row in batch.rows:
+        data = asdict(row)
+        data.pop("detail", None)
+        rows.append(data)
+    index = {"tool": "mlflow-grader", "version": __version__, "rubric_id": batch.rubric_id,
+             "check_ids": batch.check_ids, "gradebook": options.to_dict(), "rows": rows}
+    # ASCII JSON: a folder name with bytes that are not UTF-8 (lone surrogates) round-trips as \udcXX.
+    (staging / INDEX).write_text(json.dumps(index, ensure_ascii=True, indent=1), encoding="utf-8")
+
+
+def _only(out: Path, only: str, entries: list[Entry], rubric: Rubric,
+          gradebook: lms.GradebookOptions) -> tuple[list[StudentRow], lms.GradebookOptions, list[Entry]]:
+    """For ``--only NAME``: the previous batch's other rows, the gradebook options (the previous
+    batch's unless given), and the one entry to grade."""
+    path = out / INDEX
+    if not (out / MARKER).is_file() or not path.is_file():
+        raise BatchError(f"--only regrades one student into a previous batch's results: {out} holds none "
+                         f"(run the whole batch into it first)")
+    try:
+        index = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise BatchError(f"cannot read {path}: {exc}") from None
+    if index.get("rubric_id") != rubric.id or index.get("check_ids") != [s.id for s in rubric.checks]:
+        raise BatchError(f"--only needs the rubric of the previous batch ({index.get('rubric_id')}), not {rubric.id}")
+    wanted = only.casefold()
+    matches = [e for e in entries if wanted in (e.student.casefold(), e.slug.casefold(), e.name.casefold())]
+    if len(matches) != 1:
+        known = ", ".join(e.student for e in entries[:20])
+        raise BatchError(f"--only {only!r}: {'no' if not matches else 'more than one'} such student in the "
+                         f"submissions (students: {known}{', ...' if len(entries) > 20 else ''})")
+    entry = matches[0]
+    kept = []
+    for data in index.get("rows", []):
+        data = dict(data)
+        data["checks"] = {k: (v[0], float(v[1])) for k, v in (data.get("checks") or {}).items()}
+        row = StudentRow(**{k: v for k, v in data.items() if k in StudentRow.__dataclass_fields__})
+        if row.slug != entry.slug:
+            kept.append(row)
+    if gradebook.format == "native" and not gradebook.roster and index.get("gradebook"):
+        gradebook = lms.GradebookOptions.from_dict(index["gradebook"])
+    return kept, gradebook, [entry]
 
 
 __all__ = ["BatchError", "BatchResult", "StudentRow", "detect_copies", "discover", "grade_batch"]

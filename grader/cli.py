@@ -8,7 +8,9 @@ carries another format, the terminal summary goes to stderr (``-q`` drops it). `
 ``--html``, ``--junit``, ``--markdown`` and ``--out`` write files besides. ``--format gradescope
 --json FILE`` writes Gradescope's results.json to FILE (and the summary to stdout) instead of the
 grader's JSON report. ``--student`` renders every output from the student view (hidden checks keep
-their points, lose their content); ``classroom``, ``markdown`` and ``gradescope`` always do.
+their points, lose their content); ``classroom50``, ``classroom``, ``markdown`` and ``gradescope`` always do.
+``--format classroom50`` writes Classroom 50's ``result.json`` and ``release-body.md`` into ``--out``
+(default: the current folder) and keeps the summary on stdout.
 """
 
 from __future__ import annotations
@@ -20,15 +22,33 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .errors import GraderError
+from .errors import GraderError, localized
 
 EXIT_USAGE = 2
-OUTPUT_FORMATS = ("text", "json", "html", "markdown", "classroom", "gradescope", "junit")
+OUTPUT_FORMATS = ("text", "json", "html", "markdown", "classroom", "classroom50", "gradescope", "junit")
+
+
+def _say(text: str, err: bool = True) -> None:
+    """One line for the terminal (progress, errors): a student's name or message may hold escape
+    sequences (clear the screen, set the window title) or bytes that are not UTF-8; see
+    :func:`grader.reports.safe.terminal`."""
+    from .reports.safe import terminal
+
+    click.echo(terminal(text, one_line=True), err=err)
+
+
+def _echo_output(text: str, err: bool = False) -> None:
+    """A whole report on stdout/stderr: when that is a terminal, without escape sequences."""
+    from .reports.safe import terminal, unicode
+
+    stream = click.get_text_stream("stderr" if err else "stdout")
+    text = terminal(text) if stream.isatty() else unicode(text)
+    click.echo(text, nl=False, err=err)
 
 
 def _write(text: str, target: str) -> None:
     if target == "-":
-        click.echo(text, nl=False)
+        _echo_output(text)
     else:
         path = Path(target)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -78,7 +98,7 @@ def _run_class(submission, options: dict, *, out_dir, rubric, lang, timeout, tru
     def progress(done: int, total: int, failures: int, row) -> None:
         if not quiet:
             line = f"[{done}/{total}] {row.student}: {row.status} {row.score:g}/{row.max_score:g} ({row.duration_s:.1f} s)"
-            click.echo(line + (f" - {row.error}" if row.error else ""), err=True)
+            _say(line + (f" - {row.error}" if row.error else ""))
 
     batch = grade_class(submission, out_dir, students, experiment=options.get("experiment"),
                         model_name=options.get("model_name"), rubric=rubric, lang=lang, probe=not no_probe,
@@ -87,7 +107,7 @@ def _run_class(submission, options: dict, *, out_dir, rubric, lang, timeout, tru
     if not quiet:
         click.echo(f"Graded {len(batch.rows)} students in {batch.duration_s:.1f} s: {batch.n_passed} passed, "
                    f"{batch.n_failed} failed, {batch.n_errors} could not be graded.", err=True)
-        click.echo(f"-> {batch.summary}", err=True)
+        _say(f"-> {batch.summary}")
     return batch.exit_code
 
 
@@ -111,16 +131,28 @@ def _run_batch(options: dict, *, out_dir, rubric, lang, timeout, trust_pickles, 
                                                  item_show_func=lambda item: item, width=24)
                 state["bar"].__enter__()
             state["bar"].label = f"Grading ({failures} not passed)"
-            state["bar"].update(1, f"{row.student}: {row.status}")
+            from .reports.safe import terminal
+
+            state["bar"].update(1, terminal(f"{row.student}: {row.status}", one_line=True))
         else:
             score = f"{row.score:g}/{row.max_score:g}"
             line = f"[{done}/{total}] {row.student}: {row.status} {score} ({row.duration_s:.1f} s)"
-            click.echo(line + (f" - {row.error}" if row.error else ""), err=True)
+            _say(line + (f" - {row.error}" if row.error else ""))
 
+    from .lms import GradebookOptions, read_roster
+
+    if options.get("roster"):
+        try:
+            read_roster(options["roster"])  # a bad roster is the instructor's error: before any grading
+        except ValueError as exc:
+            raise click.UsageError(str(exc)) from None
+    gradebook = GradebookOptions(options.get("gradebook_format") or "native", options.get("roster") or "",
+                                 options.get("lms_assignment") or "")
     try:
         batch = grade_batch(options["batch_dir"], out_dir, rubric, jobs=options.get("jobs"), lang=lang,
                             probe_options=ProbeOptions(timeout=timeout, trust_pickles=trust_pickles), probe=not no_probe,
-                            progress=progress, student_timeout=options.get("student_timeout"), deadline=deadline)
+                            progress=progress, student_timeout=options.get("student_timeout"), deadline=deadline,
+                            gradebook=gradebook, only=options.get("only"))
     finally:
         if state["bar"] is not None:
             state["bar"].__exit__(None, None, None)
@@ -129,7 +161,7 @@ def _run_batch(options: dict, *, out_dir, rubric, lang, timeout, trust_pickles, 
         click.echo(f"Graded {len(batch.rows)} submissions in {batch.duration_s:.1f} s ({batch.jobs} jobs): "
                    f"{batch.n_passed} passed, {batch.n_failed} failed, {batch.n_errors} could not be graded"
                    + (f"; {copies} suspected cop{'y' if copies == 1 else 'ies'}" if copies else "") + ".", err=True)
-        click.echo(f"-> {batch.summary}", err=True)
+        _say(f"-> {batch.summary}")
     return batch.exit_code
 
 
@@ -146,7 +178,11 @@ def _run_batch(options: dict, *, out_dir, rubric, lang, timeout, trust_pickles, 
 @click.option("--markdown", "markdown_out", metavar="FILE", help="Write the Markdown summary (student view) to FILE.")
 @click.option("--out", "out_dir", metavar="DIR", help="Write report.json and report.html into DIR (with --batch: the class's reports).")
 @click.option("--student", is_flag=True, help="Student view in every output: hidden checks show their points, not their content.")
-@click.option("--timeout", type=float, default=60.0, show_default=True, help="Seconds the model probe may take.")
+@click.option("--timeout", type=float, default=60.0, show_default=True,
+              help="Seconds the model probe may take (the whole grade: --grade-timeout).")
+@click.option("--grade-timeout", type=click.FloatRange(min=1), metavar="SECONDS", default=None,
+              help="Seconds the whole grade may take (copy, MLflow, checks, probe): past it, exit 2 with one line. "
+                   "With --batch: per student, as --student-timeout.  [default: 600, or --timeout + 120 if more]")
 @click.option("--trust-pickles", is_flag=True, help="Load pickled models even if the allowlist refuses them (still sandboxed).")
 @click.option("--no-probe", is_flag=True, help="Do not load the model (model.predict is skipped).")
 @click.option("--deadline", metavar="ISO", help="Deadline, e.g. 2026-06-30T23:59 or 2026-06-30 (end of that day), local "
@@ -155,17 +191,29 @@ def _run_batch(options: dict, *, out_dir, rubric, lang, timeout, trust_pickles, 
 @click.option("--explain", "explain", metavar="CHECK_ID", help="Print what a check verifies and how to pass it.")
 @click.option("-q", "--quiet", is_flag=True, help="No terminal summary.")
 @click.option("--batch", "batch_dir", metavar="DIR", expose_value=False, callback=_stash_batch_option,
-              help="Grade every submission in DIR (one folder or archive per student) into --out: reports, gradebook.csv, summary.html.")
+              help="Grade every submission in DIR (one folder or archive per student; or one archive of them all, such as a "
+                   "Moodle or Canvas bulk download) into --out: reports, gradebook.csv, summary.html.")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), metavar="N", expose_value=False, callback=_stash_batch_option,
               help="With --batch: students graded at once.  [default: the number of cores]")
 @click.option("--student-timeout", type=click.FloatRange(min=1), metavar="SECONDS", expose_value=False,
               callback=_stash_batch_option,
               help="With --batch: seconds one student may take in all.  [default: 2 x --timeout + 60]")
+@click.option("--gradebook-format", type=click.Choice(["native", "moodle", "canvas"]), expose_value=False,
+              callback=_stash_batch_option,
+              help="With --batch: gradebook.csv in Moodle's (grading worksheet) or Canvas's import format.  [default: native]")
+@click.option("--roster", metavar="FILE", expose_value=False, callback=_stash_batch_option,
+              help="With --batch: CSV mapping students (column student) to LMS ids (lms_id, name, email, sis_user_id...).")
+@click.option("--lms-assignment", metavar="COLUMN", expose_value=False, callback=_stash_batch_option,
+              help="With --gradebook-format canvas: the assignment's column, e.g. 'Homework 195 (4567)'.  [default: the rubric id]")
+@click.option("--only", metavar="NAME", expose_value=False, callback=_stash_batch_option,
+              help="With --batch: regrade only this student into the existing --out (their reports and gradebook row).")
 @click.option("--experiment", metavar="NAME", expose_value=False, callback=_stash_remote_option,
               help="Grade experiment NAME instead of the rubric's (a shared server gives each student their own); "
                    "with --students, a pattern such as 'homework-195-{student}'.")
 @click.option("--model-name", metavar="NAME", expose_value=False, callback=_stash_remote_option,
               help="Registered model to grade instead of the rubric's; with --students it may hold {student}.")
+@click.option("--store", metavar="PATH", expose_value=False, callback=_stash_remote_option,
+              help="The store to grade when SUBMISSION holds several (a path inside it, e.g. mlflow.db or copy/mlruns).")
 @click.option("--artifacts", metavar="DIR", expose_value=False, callback=_stash_remote_option,
               help="With a postgresql:// SUBMISSION: the folder holding the experiments' artifacts.")
 @click.option("--students", metavar="ID,ID,...", expose_value=False, callback=_stash_remote_option,
@@ -174,7 +222,7 @@ def _run_batch(options: dict, *, out_dir, rubric, lang, timeout, trust_pickles, 
               help="Like --students, one student id per line.")
 @click.version_option(__version__, prog_name="mlflow-grader")
 def grade_command(submission, rubric, lang, fmt, json_out, html_out, junit_out, markdown_out, out_dir, student, timeout,
-                  trust_pickles, no_probe, demo, explain, quiet, deadline=None):
+                  trust_pickles, no_probe, demo, explain, quiet, deadline=None, grade_timeout=None):
     """Grade an MLflow homework SUBMISSION: a folder holding mlruns/ and/or mlflow.db, an mlruns/
     folder, an mlflow.db file, or a file:/sqlite: URI; or, read-only, a tracking server
     (http(s)://HOST:PORT; credentials from MLFLOW_TRACKING_USERNAME/PASSWORD or TOKEN) or a
@@ -202,10 +250,14 @@ def grade_command(submission, rubric, lang, fmt, json_out, html_out, junit_out, 
             raise click.UsageError(f"{', '.join(others)} cannot go with --batch (it writes its reports into --out)")
         if any(click.get_current_context().meta.get(REMOTE_META, {}).values()):
             raise click.UsageError("--experiment, --model-name, --artifacts and --students do not go with --batch")
+        if grade_timeout and not batch_options.get("student_timeout"):
+            batch_options = {**batch_options, "student_timeout": grade_timeout}
         return _run_batch(batch_options, out_dir=out_dir, rubric=rubric, lang=lang, timeout=timeout,
                           trust_pickles=trust_pickles, no_probe=no_probe, quiet=quiet, deadline=deadline)
-    if any(batch_options.get(name) is not None for name in ("jobs", "student_timeout")):
-        raise click.UsageError("-j/--jobs and --student-timeout go with --batch")
+    if any(batch_options.get(name) is not None for name in ("jobs", "student_timeout", "gradebook_format", "roster",
+                                                             "lms_assignment", "only")):
+        raise click.UsageError("-j/--jobs, --student-timeout, --gradebook-format, --roster, --lms-assignment and "
+                               "--only go with --batch")
     remote = click.get_current_context().meta.get(REMOTE_META, {})
     if remote.get("students") or remote.get("students_file"):
         if demo or fmt != "text" or any((json_out, html_out, junit_out, markdown_out, student)):
@@ -230,15 +282,30 @@ def grade_command(submission, rubric, lang, fmt, json_out, html_out, junit_out, 
 
     if demo:
         submission, out_dir = _build_demo(out_dir, quiet or fmt != "text")
+    from .errors import SubmissionError
+    from .watchdog import DEFAULT_GRADE_TIMEOUT, GradeTimeout, time_limit
+
     try:
-        result = grade(submission, rubric, lang=lang, probe=not no_probe,
-                       probe_options=ProbeOptions(timeout=timeout, trust_pickles=trust_pickles), deadline=deadline,
-                       experiment=remote.get("experiment"), model_name=remote.get("model_name"),
-                       artifacts=remote.get("artifacts"))
+        try:
+            with time_limit(grade_timeout or max(DEFAULT_GRADE_TIMEOUT, timeout + 120)):
+                result = grade(submission, rubric, lang=lang, probe=not no_probe,
+                               probe_options=ProbeOptions(timeout=timeout, trust_pickles=trust_pickles),
+                               deadline=deadline, experiment=remote.get("experiment"),
+                               model_name=remote.get("model_name"), artifacts=remote.get("artifacts"),
+                               store=remote.get("store"))
+        except GradeTimeout as exc:  # a submission that cannot be graded in time: exit 2, one line
+            raise SubmissionError(str(exc)) from None
     except GraderError as exc:
-        _report_ungradable(exc, rubric, lang, "gradescope" if gradescope_file else fmt, gradescope_file)
+        exc.lang = lang  # type: ignore[attr-defined]  # main() says it in the user's language
+        _report_ungradable(exc, rubric, lang, "gradescope" if gradescope_file else fmt,
+                           gradescope_file or (out_dir or "." if fmt == "classroom50" else None))
         raise
     view = result.for_students() if student else result
+    if fmt == "classroom50":  # Classroom 50 reads two files: ./result.json and ./release-body.md (or in --out)
+        from .reports import classroom50
+
+        classroom50.write_files(result, out_dir or ".")
+        fmt = "text"
 
     if out_dir:
         _write(render(view, "json"), str(Path(out_dir) / "report.json"))
@@ -249,17 +316,17 @@ def grade_command(submission, rubric, lang, fmt, json_out, html_out, junit_out, 
             _write(render(view, name), target)
     summary_to_stderr = fmt != "text"
     if fmt != "text":
-        click.echo(render(view, fmt), nl=False)
+        _echo_output(render(view, fmt))
     if not quiet:
-        click.echo(render(view, "text"), nl=False, err=summary_to_stderr)
+        _echo_output(render(view, "text"), err=summary_to_stderr)
         if out_dir:
-            click.echo(f"-> {Path(out_dir) / 'report.html'}", err=summary_to_stderr)
+            _say(f"-> {Path(out_dir) / 'report.html'}", err=summary_to_stderr)
     return result.exit_code
 
 
 def _report_ungradable(exc: GraderError, rubric: str, lang: str, fmt: str, target: str | None) -> None:
     """A gradebook format still gets a result (0 points) when the submission cannot be graded."""
-    if fmt not in ("classroom", "gradescope"):
+    if fmt not in ("classroom", "classroom50", "gradescope"):
         return
     from .errors import SubmissionError
     from .reports import classroom, gradescope
@@ -267,7 +334,11 @@ def _report_ungradable(exc: GraderError, rubric: str, lang: str, fmt: str, targe
 
     if not isinstance(exc, SubmissionError):
         return  # a rubric or usage problem is the instructor's: no grade at all
-    if fmt == "classroom":
+    if fmt == "classroom50":
+        from .reports import classroom50
+
+        classroom50.write_error_files(str(exc), load_rubric(rubric), target or ".", lang)
+    elif fmt == "classroom":
         max_score = sum(spec.points for spec in load_rubric(rubric).checks)
         click.echo(classroom.encode(classroom.error_payload(str(exc), max_score)))
     else:
@@ -294,17 +365,17 @@ def main(argv: list[str] | None = None) -> int:
         click.echo("grade: aborted", err=True)
         code = EXIT_USAGE
     except click.ClickException as exc:
-        click.echo(f"grade: error: {exc.format_message()}", err=True)
+        _say(f"grade: error: {exc.format_message()}")
         code = EXIT_USAGE
     except GraderError as exc:
-        click.echo(f"grade: error: {exc}", err=True)
+        _say(f"grade: error: {localized(exc, getattr(exc, 'lang', 'en'))}")
         code = EXIT_USAGE
     except KeyboardInterrupt:
         click.echo("grade: interrupted", err=True)
         code = 130
     except Exception as exc:  # never a traceback for a user
         line = str(exc).strip().splitlines()
-        click.echo(f"grade: internal error: {type(exc).__name__}: {line[0] if line else ''}", err=True)
+        _say(f"grade: internal error: {type(exc).__name__}: {line[0] if line else ''}")
         code = EXIT_USAGE
     return 0 if code is None else code
 

@@ -15,3 +15,23 @@ class SubmissionError(GraderError):
 
 class RubricError(GraderError):
     """The rubric cannot be loaded (unknown id, bad YAML, unknown check id, bad settings)."""
+
+
+def localized(exc: BaseException, lang: str) -> str:
+    """The message of ``exc`` in ``lang`` when it was raised with a catalogue key, else as it is."""
+    key = getattr(exc, "key", None)
+    if key:
+        from .catalogue import text
+
+        return text(key, lang, **getattr(exc, "params", {}))
+    return str(exc)
+
+
+def keyed(cls: type[GraderError], key: str, **params: object) -> GraderError:
+    """An error of ``cls`` whose message comes from the catalogue (:mod:`grader.catalogue`): its
+    English text is the exception's own message, and :func:`localized` gives it in any language."""
+    from .catalogue import text
+
+    error = cls(text(key, "en", **params))
+    error.key, error.params = key, params  # type: ignore[attr-defined]
+    return error

@@ -50,6 +50,9 @@ class CheckResult:
     evidence: dict[str, Any] = field(default_factory=dict)
     visibility: str = "visible"
     duration_ms: float = 0.0
+    #: Whether this check decides the submission's pass (the rubric's ``required``); every check's
+    #: points count toward the score either way.
+    required: bool = True
 
     @property
     def passed(self) -> bool:
@@ -79,9 +82,19 @@ class SubmissionInfo:
 
     input: str
     store: str  # "file" | "sqlite" | "server" | "postgresql" | "none"
-    mlflow_layout: str  # "2.x" | "3.x" | "unknown"
+    #: The artifact layout: "2.x" (models in each run's artifacts: MLflow 1.x and 2.x write it),
+    #: "3.x" (LoggedModels) or "unknown". Not the version that wrote the store: see ``mlflow_version``.
+    mlflow_layout: str
     tracking_uri_kind: str = ""
     notes: list[str] = field(default_factory=list)
+    #: The MLflow version that wrote the store, as its models' ``MLmodel`` say (the Production
+    #: model's first); "" when no model says.
+    mlflow_version: str = ""
+    #: A SQLite store's Alembic revision as handed in ("" for other stores).
+    schema_revision: str = ""
+    #: Every store found in the submission, the graded one first: ``{"path", "kind", "experiments":
+    #: {name: active runs}, "graded"}``. One entry when there was nothing to choose.
+    stores: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -129,11 +142,17 @@ class Result:
 
     @property
     def passed(self) -> bool:
+        """Whether every required check passed (checks with ``required: false`` earn points only)."""
+        return all(c.passed for c in self.checks if c.required)
+
+    @property
+    def all_passed(self) -> bool:
+        """Whether every check passed, required or not."""
         return all(c.passed for c in self.checks)
 
     @property
     def exit_code(self) -> int:
-        """0 when every check passed, 1 otherwise (2 is for submissions that cannot be graded)."""
+        """0 when every required check passed, 1 otherwise (2 is for submissions that cannot be graded)."""
         return 0 if self.passed else 1
 
     @property

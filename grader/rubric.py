@@ -32,6 +32,9 @@ class CheckSpec:
     hint: Mapping[str, str]
     messages: Mapping[str, Mapping[str, str]]
     visibility: str = "visible"
+    #: Whether the check decides the pass: ``passed`` and the exit code follow the required checks;
+    #: the score counts every check.
+    required: bool = True
 
 
 @dataclass(frozen=True)
@@ -123,6 +126,9 @@ def parse_rubric(data: Any, source: str = "<dict>") -> Rubric:
         visibility = str(raw.get("visibility", "visible"))
         if visibility not in VISIBILITIES:
             raise RubricError(f"rubric {source}: check {cid!r}: visibility must be one of {VISIBILITIES}")
+        required = raw.get("required", True)
+        if not isinstance(required, bool):
+            raise RubricError(f"rubric {source}: check {cid!r}: required must be true or false, not {required!r}")
         messages = {str(k): _texts(v, f"{cid}.messages.{k}") for k, v in (raw.get("messages") or {}).items()}
         checks.append(
             CheckSpec(
@@ -133,6 +139,7 @@ def parse_rubric(data: Any, source: str = "<dict>") -> Rubric:
                 hint=_texts(raw.get("hint"), f"{cid}.hint"),
                 messages=messages,
                 visibility=visibility,
+                required=required,
             )
         )
     messages = {str(k): _texts(v, f"messages.{k}") for k, v in (data.get("messages") or {}).items()}

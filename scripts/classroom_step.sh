@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# The grading step of action.yml (GitHub Classroom), kept in a file so that tests can run it
-# outside GitHub with fake GITHUB_OUTPUT / GITHUB_STEP_SUMMARY files.
+# The grading step of action.yml, kept in a file so that tests can run it outside GitHub with fake
+# GITHUB_OUTPUT / GITHUB_STEP_SUMMARY files. It serves plain GitHub Actions (summary, report files;
+# action.yml's next steps add the annotations and apply fail-on) and, LEGACY, the payload of GitHub
+# Classroom's reporter (GitHub Classroom ended on 2026-08-28; see docs/integrations.md).
 #
 # Reads (environment; action.yml maps its inputs to these):
 #   GRADER_PATH        the submission inside the checkout (default: .)
@@ -13,11 +15,15 @@
 #   GRADE              the grade command (default: grade)
 #   PYTHON             the Python that has the grader (default: python), to read the score
 # Writes:
-#   $GITHUB_OUTPUT        result=<base64 Classroom JSON>, score, max-score, report-dir
+#   $GITHUB_OUTPUT        score, max-score, passed (true|false: the grade's verdict, which follows
+#                         the rubric's required checks), report-dir, report-json, and
+#                         result=<base64 Classroom reporter JSON> (LEGACY)
 #   $GITHUB_STEP_SUMMARY  the Markdown summary (appended)
 # Everything students can read (log, summary, artifact) is the student view (--student).
-# Exits 0 whenever a result was produced, even for a failing grade: the reporter step that
-# follows turns a failed or errored result into a failed job, after sending the points.
+# Exits 0 whenever it ran, even for a failing grade: action.yml fails the job later, per its
+# `fail-on` input, after the annotations and the artifact upload.
+# The log is sanitised: a line whose first non-blank characters are `::` or `##[` (a workflow
+# command, which a student's run name could smuggle in) gets a visible `» ` in front.
 set -uo pipefail
 
 path="${GRADER_PATH:-.}"
@@ -38,7 +44,7 @@ rm -f "$report_dir/result.b64" "$report_dir/summary.md" "$report_dir/report.html
     --format classroom --json "$report_dir/report.json" --html "$report_dir/report.html" \
     --markdown "$report_dir/summary.md" ${GRADER_ARGS:-} >"$report_dir/result.b64" 2>"$report_dir/grade.log"
 rc=$?
-cat "$report_dir/grade.log" >&2
+sed -E 's/^([[:space:]]*)(::|##\[)/\1» \2/' "$report_dir/grade.log" >&2
 echo "grade exited with $rc" >&2
 
 result="$(tr -d '\r\n' <"$report_dir/result.b64")"
@@ -50,15 +56,18 @@ fi
 
 score=""
 max_score=""
+passed="false"
 if [ -s "$report_dir/report.json" ]; then
-    read -r score max_score < <("${PYTHON:-python}" -c 'import json, sys; r = json.load(open(sys.argv[1])); print("%g %g" % (r["score"], r["max_score"]))' "$report_dir/report.json" 2>/dev/null || true)
+    read -r score max_score passed < <("${PYTHON:-python}" -c 'import json, sys; r = json.load(open(sys.argv[1])); print("%g %g %s" % (r["score"], r["max_score"], str(bool(r["passed"])).lower()))' "$report_dir/report.json" 2>/dev/null || true)
 fi
 
 {
     echo "result=$result"
     echo "score=$score"
     echo "max-score=$max_score"
+    echo "passed=${passed:-false}"
     echo "report-dir=$report_dir"
+    echo "report-json=$report_dir/report.json"
 } >>"$output_file"
 
 if [ -s "$report_dir/summary.md" ]; then

@@ -184,12 +184,14 @@ def allow_file_store(monkeypatch):
 
 @pytest.fixture(scope="session", autouse=True)
 def _committed_v2_stores_untouched():
-    """The committed 2.22 stores are inputs: fail the session if anything changed them."""
-    before = tree_digest(V2_STORES_DIR) if V2_STORES_DIR.is_dir() else None
+    """The committed stores (fixtures/stores: 2.22 and every other MLflow version) are inputs:
+    fail the session if anything changed them."""
+    stores = V2_STORES_DIR.parent
+    before = tree_digest(stores) if stores.is_dir() else None
     yield
     if before is not None:
-        after = tree_digest(V2_STORES_DIR)
-        assert after == before, f"{V2_STORES_DIR} was modified during the test session"
+        after = tree_digest(stores)
+        assert after == before, f"{stores} was modified during the test session"
 
 
 @pytest.fixture(scope="session", autouse=True)

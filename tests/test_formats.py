@@ -24,7 +24,7 @@ from jsonschema import Draft202012Validator
 
 from grader import cli
 from grader.api import grade
-from grader.reports import FORMATS, render
+from grader.reports import FORMATS, render, safe
 from grader.reports.classroom import classroom_payload
 from grader.reports.gradescope import gradescope_payload
 from grader.result import Result
@@ -435,10 +435,10 @@ def test_junit_failure_and_error_elements(failing):
 def test_markdown_contains_each_check(graded, capsys, cached_grade):
     code, out, err = run_cli(capsys, "sub", "--format", "markdown")
     assert code == 1
-    assert out.startswith(f"## {graded.rubric_title}")
+    assert out.startswith(f"## {safe.markdown(graded.rubric_title)}")
     assert "**Score: 11 / 14**" in out
-    for check in graded.checks:
-        assert check.title in out and f"`{check.id}`" in out
+    for check in graded.checks:  # escaped as Markdown: the title renders as itself (see test_report_safety)
+        assert safe.markdown(check.title) in out and f"`{check.id}`" in out
         assert f"{check.points:g}/{check.max_points:g}" in out
     assert "### What to fix" in out  # model.predict was skipped: its hint is there
 

@@ -295,3 +295,212 @@ def test_nesting_past_path_max_gives_a_report(store):
     finally:
         _remove_deep(base)
     assert not (base / DEEP_NAME).exists()
+
+
+# --------------------------------------------------------------------------- fuzzing: metadata, names, archives
+# (issue 12) Each example ends in a Result whose every report format is safe to show (Markdown with
+# no HTML/image/link of the student's, a terminal summary with no escape, JUnit that parses, UTF-8
+# everywhere), or in a one-line SubmissionError: never a traceback. On the committed 2.22 stores
+# (small: about a second per grade).
+
+from test_report_safety import (  # noqa: E402 - the checks of what a safe report is
+    HOSTILE,
+    assert_junit_valid,
+    assert_markdown_inert,
+    assert_terminal_inert,
+)
+
+from grader.reports import FORMATS, render  # noqa: E402
+
+
+def _reports_are_safe(outcome) -> None:
+    if isinstance(outcome, SubmissionError):
+        assert_terminal_inert(cli_line(outcome))
+        return
+    for name in FORMATS:
+        render(outcome, name).encode("utf-8")
+    assert_markdown_inert(render(outcome, "markdown"))
+    assert_terminal_inert(render(outcome, "text"))
+    assert_junit_valid(render(outcome, "junit"))
+
+
+def cli_line(exc: SubmissionError) -> str:
+    from grader.reports.safe import terminal
+
+    return terminal(f"grade: error: {exc}", one_line=True)
+
+
+RUN_KEYS = ("run_name", "status", "lifecycle_stage", "start_time", "end_time", "experiment_id", "run_id", "run_uuid",
+            "user_id", "artifact_uri", "tags")
+EXPERIMENT_KEYS = ("name", "artifact_location", "lifecycle_stage", "experiment_id", "creation_time")
+VERSION_KEYS = ("current_stage", "run_id", "source", "version", "name", "storage_location", "status")
+YAML_VALUES = st.one_of(
+    st.text(max_size=40).map(lambda t: __import__("json").dumps(t)),  # any string, as a YAML scalar
+    st.text(max_size=40),  # raw: often broken YAML
+    st.sampled_from(HOSTILE).map(lambda t: __import__("json").dumps(t)),
+    st.sampled_from(["[1, 2]", "{a: 1}", "&a [*a]", "*undefined", "~", "-1", "1e400", ".nan", "!!binary aGVsbG8=",
+                     "!!python/object/apply:os.system ['touch /tmp/pwned']", "'" + "x" * 5000 + "'",
+                     "[" + ",".join(["*b"] * 9) + "]", "2026-13-45", "0x7fffffffffffffffff"]),
+)
+
+
+def _set_key(meta: Path, key: str, value: str) -> None:
+    import re
+
+    text = meta.read_text(errors="replace")
+    line = f"{key}: {value}"
+    new, n = re.subn(rf"(?m)^{key}:.*$", lambda m: line, text, count=1)
+    meta.write_text(new if n else text + line + "\n")
+
+
+def _metas(root: Path) -> dict[str, list[Path]]:
+    metas = sorted(root.rglob("meta.yaml"))
+    return {
+        "run": [p for p in metas if "run_name:" in p.read_text(errors="replace") or p.parent.parent.name.isdigit()
+                and (p.parent / "params").is_dir()],
+        "experiment": [p for p in metas if p.parent.parent.name == "mlruns" and p.parent.name != "models"],
+        "version": [p for p in metas if p.parent.name.startswith("version-")],
+    }
+
+
+@pytest.fixture(scope="module")
+def v2_sources(v2_store_file, v2_store_sqlite):
+    return {"file": v2_store_file, "sqlite": v2_store_sqlite}
+
+
+metadata_edit = st.tuples(
+    st.sampled_from(["run", "experiment", "version", "tag", "param"]),
+    st.integers(min_value=0, max_value=10**6),
+    st.integers(min_value=0, max_value=10**6),
+    YAML_VALUES,
+    st.binary(max_size=60),
+)
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(edits=st.lists(metadata_edit, min_size=1, max_size=4))
+def test_fuzzed_store_metadata_gives_a_safe_report_or_exit_2(v2_sources, edits):
+    """meta.yaml fields (run names, stages, ids, paths), tags and params set to anything."""
+    with tempfile.TemporaryDirectory(prefix="hostile-meta-") as tmp:
+        root = _copy(v2_sources["file"], Path(tmp))
+        metas = _metas(root)
+        for kind, i, j, value, raw in edits:
+            if kind in ("tag", "param"):
+                folders = sorted(root.glob(f"mlruns/*/*/{kind}s"))
+                files = sorted(p for f in folders for p in f.iterdir() if p.is_file())
+                if files:
+                    files[i % len(files)].write_bytes(raw)
+                continue
+            keys = {"run": RUN_KEYS, "experiment": EXPERIMENT_KEYS, "version": VERSION_KEYS}[kind]
+            if metas[kind]:
+                _set_key(metas[kind][i % len(metas[kind])], keys[j % len(keys)], value)
+        before = tree_digest(root)
+        _reports_are_safe(_grade_safely(root))
+        assert tree_digest(root) == before
+        assert not Path("/tmp/pwned").exists()
+
+
+def _name_bytes():
+    return st.binary(min_size=1, max_size=24).filter(lambda b: b"/" not in b and b"\0" not in b and b not in (b".", b".."))
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(notebook=_name_bytes(), folder=_name_bytes(), content=st.sampled_from([b"{", b'{"cells": [], "nbformat": 4}', b"\xff"]))
+def test_fuzzed_file_names_give_a_safe_report(v2_sources, notebook, folder, content):
+    """A notebook and an artifact folder named with any bytes (invalid UTF-8, escapes, newlines)."""
+    with tempfile.TemporaryDirectory(prefix="hostile-names-") as tmp:
+        root = _copy(v2_sources["file"], Path(tmp))
+        with open(os.fsencode(root) + b"/" + notebook + b".ipynb", "wb") as fh:
+            fh.write(content)
+        artifacts = next(iter(sorted(root.glob("mlruns/*/*/artifacts"))))
+        weird = os.fsencode(artifacts) + b"/" + folder
+        os.makedirs(weird, exist_ok=True)
+        with open(weird + b"/MLmodel", "wb") as fh:
+            fh.write(b"flavors: {}\n")
+        _reports_are_safe(_grade_safely(root))
+
+
+@settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(names=st.lists(_name_bytes(), min_size=2, max_size=3, unique=True))
+def test_fuzzed_student_folder_names_never_cost_the_batch(v2_sources, names, capsys):
+    with tempfile.TemporaryDirectory(prefix="hostile-class-") as tmp:
+        subs = Path(tmp) / "subs"
+        subs.mkdir()
+        for name in names:
+            shutil.copytree(v2_sources["file"], os.fsdecode(os.fsencode(subs) + b"/" + name))
+        graded = [n for n in names if not n.startswith(b".") and n != b"__MACOSX"]
+        code = cli.main(["--batch", str(subs), "--out", str(Path(tmp) / "out"), "--no-probe", "-j", "2", "-q"])
+        err = capsys.readouterr().err
+        if not graded:
+            assert code == 2 and len(err.strip().splitlines()) == 1
+            return
+        assert code == 1, err
+        assert "internal error" not in err
+        rows = (Path(tmp) / "out" / "gradebook.csv").read_text(encoding="utf-8").splitlines()[1:]
+        assert len(rows) == len(graded), rows
+
+
+archive_member = st.tuples(
+    st.one_of(st.text(min_size=1, max_size=30), st.sampled_from(["../evil", "/abs/evil", "C:\\evil", "a/../../b",
+                                                                 "entrega/mlruns/\x1b[2J", "a\\..\\..\\b", "x" * 300])),
+    st.sampled_from(["file", "dir", "symlink", "hardlink", "fifo"]),
+    st.binary(max_size=200),
+)
+
+
+def _fuzz_archive(path: Path, store: Path, members, with_store: bool, kind: str) -> None:
+    import io
+    import tarfile
+    import zipfile
+
+    if kind == "zip":
+        with zipfile.ZipFile(path, "w") as zf:
+            if with_store:
+                for p in sorted(store.rglob("*")):
+                    zf.write(p, "entrega/" + p.relative_to(store).as_posix())
+            for name, typ, data in members:
+                if typ == "dir":
+                    zf.writestr(zipfile.ZipInfo(name.rstrip("/") + "/"), b"")
+                elif typ == "symlink":
+                    info = zipfile.ZipInfo(name)
+                    info.create_system, info.external_attr = 3, (0o120777 << 16)
+                    zf.writestr(info, data or b"/etc/passwd")
+                else:
+                    zf.writestr(name, data)
+        return
+    with tarfile.open(path, {"tgz": "w:gz", "tar": "w", "txz": "w:xz"}[kind], format=tarfile.GNU_FORMAT) as tf:
+        if with_store:
+            tf.add(store, arcname="entrega")
+        for name, typ, data in members:
+            info = tarfile.TarInfo(name)
+            info.type = {"file": tarfile.REGTYPE, "dir": tarfile.DIRTYPE, "symlink": tarfile.SYMTYPE,
+                         "hardlink": tarfile.LNKTYPE, "fifo": tarfile.FIFOTYPE}[typ]
+            if typ in ("symlink", "hardlink"):
+                info.linkname = data.decode("latin-1")[:100] or "/etc/passwd"
+            if typ == "file":
+                info.size = len(data)
+                tf.addfile(info, io.BytesIO(data))
+            else:
+                tf.addfile(info)
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(members=st.lists(archive_member, max_size=5), with_store=st.booleans(),
+       kind=st.sampled_from(["zip", "tgz", "tar", "txz"]), cut=st.one_of(st.none(), st.integers(min_value=0, max_value=4000)))
+def test_fuzzed_archives_give_a_result_or_exit_2(v2_sources, members, with_store, kind, cut):
+    with tempfile.TemporaryDirectory(prefix="hostile-archive-") as tmp:
+        path = Path(tmp) / f"ana.{kind}"
+        _fuzz_archive(path, v2_sources["file"], members, with_store, kind)
+        if cut is not None:  # truncated or damaged on the way
+            data = path.read_bytes()
+            path.write_bytes(data[: cut % (len(data) + 1)])
+        work = Path(tmp) / "work"
+        work.mkdir()
+        try:
+            outcome = grade(path, lang="en", probe=False, workdir=work)
+        except SubmissionError as exc:
+            assert "\n" not in str(exc) and str(exc)
+            outcome = exc
+        _reports_are_safe(outcome)
+        assert list(work.iterdir()) == [], "the extraction was left behind"
+        assert sorted(p.name for p in Path(tmp).iterdir()) == [path.name, "work"]

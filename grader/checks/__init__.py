@@ -54,6 +54,7 @@ def evaluate(evidence: Evidence, rubric: Rubric, lang: str = "es") -> list[Check
                 evidence={"key": outcome.key, **outcome.evidence},
                 visibility=spec.visibility,
                 duration_ms=round(elapsed, 3),
+                required=spec.required,
             )
         )
     return results

@@ -15,7 +15,8 @@ _GRADER_SIDE = {"timeout", "crash", "internal"}
 @check(
     "model.predict",
     settings={"rows": 5},
-    messages=("ok", "bad_output", "missing_model", "load_failed", "refused", "probe_error", "no_production", "not_probed"),
+    messages=("ok", "bad_output", "missing_model", "load_failed", "refused", "probe_error", "sandbox", "no_production",
+              "not_probed"),
     needs=("registry",),
 )
 def model_predict(ev: Evidence, s: Settings) -> Outcome:
@@ -43,6 +44,8 @@ def model_predict(ev: Evidence, s: Settings) -> Outcome:
             return failed("missing_model", evidence=evidence, error=error, **common)
         if probe.error_kind == "refused":
             return failed("refused", evidence=evidence, error=error, **common)
+        if probe.error_kind == "sandbox":  # the probe's sandbox refused something: the grader's problem
+            return errored("sandbox", evidence=evidence, error=error, **common)
         if probe.error_kind in _GRADER_SIDE:
             return errored("probe_error", evidence=evidence, error=error, **common)
         return failed("load_failed", evidence=evidence, error=error, **common)

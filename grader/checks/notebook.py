@@ -159,4 +159,6 @@ def notebook_final_cell(ev: Evidence, s: Settings) -> Outcome:
     evidence.update(params)
     if key == "ok":
         return passed(evidence=evidence, **common, **params)
+    if key == "no_outputs":  # the right cell, only not run or saved without outputs: it is there
+        return warned(key, evidence=evidence, **common, **params)
     return _by(severity, key, evidence=evidence, **common, **params)

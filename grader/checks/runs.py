@@ -11,9 +11,20 @@ from .base import Outcome, Settings, check, failed, passed, skipped, warned
 
 
 def counted_runs(ev: Evidence, s: Settings) -> list[RunEv]:
-    """The runs that count for the homework: active and in one of the counted statuses."""
+    """The runs that count for the homework: active, in one of the counted statuses, and not a
+    parent run that only groups others (see :func:`group_runs`)."""
     statuses = {st.upper() for st in s.get("count_statuses", ("FINISHED",))}
-    return [r for r in ev.runs if r.status.upper() in statuses]
+    groups = {r.run_id for r in group_runs(ev, s)}
+    return [r for r in ev.runs if r.status.upper() in statuses and r.run_id not in groups]
+
+
+def group_runs(ev: Evidence, s: Settings) -> list[RunEv]:
+    """Parent runs that only group nested ones (``with mlflow.start_run(run_name="sweep"):`` around
+    ``start_run(nested=True)``): some run names them as ``mlflow.parentRunId``, and they have
+    neither a model nor the ranking metric. They are a way to organise runs, not runs of a model."""
+    parents = {r.tags.get("mlflow.parentRunId") for r in ev.runs}
+    metric = str(s.get("metric", "rmse_test"))
+    return [r for r in ev.runs if r.run_id in parents and not r.models and r.metrics.get(metric) is None]
 
 
 def _missing_experiment(ev: Evidence, s: Settings) -> Outcome:
@@ -113,7 +124,7 @@ def runs_fields(ev: Evidence, s: Settings) -> Outcome:
 @check(
     "runs.model",
     settings={"count_statuses": ["FINISHED"]},
-    messages=("ok", "missing", "no_runs"),
+    messages=("ok", "missing", "no_runs", "no_artifacts"),
     needs=("runs", "models"),
 )
 def runs_model(ev: Evidence, s: Settings) -> Outcome:
@@ -126,6 +137,8 @@ def runs_model(ev: Evidence, s: Settings) -> Outcome:
     runs = counted_runs(ev, s)
     if not runs:
         return skipped("no_runs", experiment=ev.experiment_name)
+    if ev.artifacts_missing and not any(run.has_model for run in runs):  # said once, not once per run
+        return failed("no_artifacts", evidence={"runs": len(runs)}, n=len(runs), store=ev.store_name or "mlflow.db")
     problems = []
     for run in runs:
         if run.has_model:

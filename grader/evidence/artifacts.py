@@ -84,6 +84,9 @@ def describe_model(folder: Path, root: Path, kind: str, model_id: str | None = N
     sk = _flavor(data, "sklearn")
     ev.sklearn_version = str(sk.get("sklearn_version") or "") or None
     ev.serialization_format = str(sk.get("serialization_format") or "") or None
+    xgb = _flavor(data, "xgboost")
+    if xgb and not sk:  # XGBoost's own formats: nothing is unpickled
+        ev.serialization_format = f"xgboost-{xgb.get('model_format') or 'xgb'}"
     candidates = model_file_candidates(data)
     for name in candidates:
         path = folder / name

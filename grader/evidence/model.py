@@ -60,8 +60,9 @@ class RunEv:
 
     @property
     def label(self) -> str:
-        """How messages name a run: its name and short id."""
-        return f"{self.run_name or '(sin nombre)'} ({self.short_id})"
+        """How messages name a run: its name and short id (only the id for a run without a name, as
+        MLflow 1.x logged them unless given one)."""
+        return f"{self.run_name} ({self.short_id})" if self.run_name else self.short_id
 
     @property
     def has_model(self) -> bool:
@@ -160,6 +161,11 @@ class Evidence:
     #: section ("experiments", "runs", "registry", "models", "probe", "notebooks") -> message of what failed
     errors: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    #: The store records runs but the submission holds none of their artifacts (a database handed
+    #: in without its ``mlruns/`` folder).
+    artifacts_missing: bool = False
+    #: The store's file name as handed in (``mlflow.db``, ``mlruns``); "" for a server.
+    store_name: str = ""
 
     def registered(self, name: str | None = None) -> RegisteredModelEv | None:
         name = name or self.model_name

@@ -102,12 +102,17 @@ def read_notebook(path: Path, rel: str) -> NotebookEv:
 
 
 def read_notebooks(paths: Iterable[Path], base: Path) -> list[NotebookEv]:
-    """Every notebook in ``paths`` (files copied into the snapshot under ``base``), sorted by path."""
+    """Every notebook in ``paths`` (files copied into the snapshot under ``base``), sorted by path,
+    each named by its path relative to ``base`` as a person should read it
+    (:func:`~grader.reports.safe.display_name`)."""
+    from ..reports.safe import display_name
+
     found = []
     for path in sorted(paths)[:MAX_NOTEBOOKS]:
         try:
             rel = str(Path(path).relative_to(base))
         except ValueError:
             rel = Path(path).name
-        found.append(read_notebook(Path(path), rel))
+        # The name is shown in reports: bytes that are not UTF-8 become U+FFFD, controls go.
+        found.append(read_notebook(Path(path), display_name(rel)))
     return found

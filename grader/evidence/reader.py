@@ -16,6 +16,7 @@ import warnings
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+from ..errors import GraderError, SubmissionError
 from ..submission.paths import inside, local_path
 from ..submission.snapshot import Snapshot
 from .artifacts import describe_model, find_mlmodels
@@ -24,6 +25,8 @@ from .notebooks import read_notebooks
 from .model import Evidence, ExperimentEv, ModelArtifactEv, RegisteredModelEv, RunEv, VersionEv
 
 PAGE = 1000
+#: A version's source naming another registered version: ``models:/NAME/3`` (not a LoggedModel ``m-<id>``).
+_VERSION_SOURCE = re.compile(r"models:/(?!m-)([^/@]+)/([0-9]+)/?")
 
 
 @contextlib.contextmanager
@@ -220,8 +223,37 @@ class Reader:
         self.ev.registered_models = result
         for model in result:
             for version in model.versions:
-                if version.run_id is None and version.model_id:
-                    version.run_id = self._source_run_of(version.model_id)
+                if version.run_id is None:
+                    version.run_id = self._run_of_source(version.source, version.model_id)
+
+    def _storage_location(self, mv: Any) -> str | None:
+        """Where the version's files are stored. ``search_model_versions`` entities of MLflow 3's SQLite
+        store carry no ``storage_location``; MLflow resolves a version whose source is
+        ``models:/NAME/VERSION`` (registered from another version) through it, which its own
+        ``get_model_version_download_uri`` returns."""
+        location = getattr(mv, "storage_location", None)
+        if location or not _VERSION_SOURCE.fullmatch(str(mv.source or "")):
+            return location
+        try:
+            return self.client.get_model_version_download_uri(mv.name, mv.version)
+        except Exception:  # noqa: BLE001 - the source is then the last resort
+            return None
+
+    def _run_of_source(self, source: str, model_id: str | None, depth: int = 0) -> str | None:
+        """The run a version comes from when it names none: its LoggedModel's source run, or, for a
+        version registered from ``models:/NAME/VERSION`` (copied between models), that version's run
+        (followed at most a few steps, so a cycle cannot loop)."""
+        model_id = logged_model_id(source, model_id)
+        if model_id:
+            return self._source_run_of(model_id)
+        match = _VERSION_SOURCE.fullmatch(source)
+        if match is None or depth >= 5:
+            return None
+        try:
+            other = self.client.get_model_version(match.group(1), match.group(2))
+        except Exception:  # noqa: BLE001 - the referenced version is gone
+            return None
+        return other.run_id or self._run_of_source(str(other.source or ""), getattr(other, "model_id", None), depth + 1)
 
     def _source_run_of(self, model_id: str) -> str | None:
         try:
@@ -251,7 +283,7 @@ class Reader:
             found = self._run_model_at(run_ref.group(1), run_ref.group(2))
             if found is not None:
                 return found
-        return self._stored_model_at(getattr(mv, "storage_location", None), source)
+        return self._stored_model_at(self._storage_location(mv), source)
 
     def _logged_model_at(self, location: str | None, model_id: str) -> ModelArtifactEv | None:
         """The LoggedModel whose artifacts are at ``location``, or None when it is not there."""
@@ -295,7 +327,13 @@ def collect(snap: Snapshot, experiment_name: str, model_name: str, metric: str =
     ``reader_class``: a :class:`Reader` subclass for another kind of source (a tracking server or a
     PostgreSQL store, see :mod:`grader.evidence.remote`)."""
     with quiet_mlflow(), global_tracking_uri(snap.tracking_uri):
-        reader = (reader_class or Reader)(snap, experiment_name, model_name, metric)
+        try:
+            reader = (reader_class or Reader)(snap, experiment_name, model_name, metric)
+        except GraderError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - MLflow refuses the store itself (a damaged or foreign database)
+            name = getattr(getattr(snap, "located", None), "store", None)
+            raise SubmissionError(f"MLflow cannot open the store {getattr(name, 'name', '')}: {_one_line(exc)}") from None
         reader.section("experiments", reader.read_experiments)
         if "experiments" in reader.ev.errors:
             reader.ev.errors["runs"] = reader.ev.errors["experiments"]
@@ -307,4 +345,7 @@ def collect(snap: Snapshot, experiment_name: str, model_name: str, metric: str =
         reader.detect_layout()
     reader.section("notebooks", lambda: setattr(reader.ev, "notebooks", read_notebooks(snap.notebooks, snap.root / "notebooks")))
     reader.ev.notes.extend(snap.notes)
+    reader.ev.artifacts_missing = any(key == "runs_without_artifacts" for key, _ in getattr(snap, "notices", ()))
+    located = getattr(snap, "located", None)
+    reader.ev.store_name = located.store.name if located is not None and snap.kind in ("file", "sqlite") else ""
     return reader.ev

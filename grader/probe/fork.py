@@ -50,8 +50,9 @@ class ForkedWorker:
     """
 
     def __init__(self, request: Path, *, cwd: Path, env: dict[str, str], stderr: int,
-                 prepare: Callable[[], None] | None = None) -> None:
-        self.args = ["<forked grader.probe.worker>", str(request)]
+                 prepare: Callable[[], None] | None = None, keep_fds: tuple[int, ...] = (),
+                 args: list[str] | None = None, keep_env: frozenset[str] | None = None) -> None:
+        self.args = ["<forked grader.probe.worker>", *(args or [str(request)])]
         self.returncode: int | None = None
         for stream in (sys.stdout, sys.stderr):  # nothing buffered here may be written twice
             try:
@@ -60,7 +61,7 @@ class ForkedWorker:
                 pass
         pid = os.fork()
         if pid == 0:  # pragma: no cover - runs in the forked child, which never returns
-            self._run_child(str(request), cwd, env, stderr, prepare)
+            self._run_child(self.args[1:], cwd, env, stderr, prepare, keep_fds, keep_env)
         self.pid = pid
         try:
             self._pidfd: int | None = os.pidfd_open(pid)
@@ -68,7 +69,7 @@ class ForkedWorker:
             self._pidfd = None
 
     @staticmethod
-    def _run_child(request: str, cwd: Path, env: dict[str, str], stderr: int, prepare) -> None:  # pragma: no cover
+    def _run_child(args: list[str], cwd: Path, env: dict[str, str], stderr: int, prepare, keep_fds, keep_env) -> None:  # pragma: no cover
         code = 1
         try:
             import gc
@@ -78,17 +79,28 @@ class ForkedWorker:
             os.dup2(null, 0)
             os.dup2(null, 1)
             os.dup2(stderr, 2)
-            os.closerange(3, _max_fd())
+            low = 3
+            for fd in sorted(fd for fd in keep_fds if fd > 2):  # the pipes to the grader stay, nothing else
+                os.closerange(low, fd)
+                os.set_inheritable(fd, True)
+                low = fd + 1
+            os.closerange(low, _max_fd())
             for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGPIPE):
                 signal.signal(sig, signal.SIG_DFL)
             os.chdir(cwd)
+            if keep_env is not None:  # the grader's memory holds its environment: overwrite the values
+                import ctypes
+
+                from .sandbox import scrub_inherited_environment
+
+                scrub_inherited_environment(ctypes.CDLL(None, use_errno=True), set(keep_env))
             os.environ.clear()
             os.environ.update(env)
             if prepare is not None:
                 prepare()
             tempfile.tempdir = None
             sys.dont_write_bytecode = True
-            sys.argv = ["grader.probe.worker", request]
+            sys.argv = ["grader.probe.worker", *args]
             from . import worker
 
             code = worker.main() or 0

@@ -46,6 +46,7 @@ from pathlib import Path
 import grader
 
 from ..evidence.model import ModelArtifactEv, ProbeEv
+from . import channel, sandbox
 
 CLONE_NEWUSER = 0x10000000
 CLONE_NEWNET = 0x40000000
@@ -58,7 +59,12 @@ STDERR_TAIL = 4096
 #: Environment variables the child keeps; everything else (tokens, credentials) is dropped.
 KEEP_ENV = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "SYSTEMROOT")
 #: System folders the child may read (shared libraries, locale, time zones, /proc for CPU counts).
-SYSTEM_READ = ("/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin", "/etc", "/sys", "/dev", "/nix/store")
+SYSTEM_READ = ("/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin", "/etc", "/sys", "/nix/store")
+#: Of /dev only what Python needs (plus ``/dev/null`` read-write and the probe's private ``/dev/shm``).
+DEV_READ = ("/dev/zero", "/dev/urandom", "/dev/random")
+#: Of the child's own /proc/<pid>: not ``environ`` (nor ``task/*/environ``), ``mem``, ``pagemap``...
+PROC_SELF_READ = ("status", "stat", "statm", "fd", "fdinfo", "cgroup", "mountinfo", "mounts", "limits", "cmdline", "comm",
+                  "maps")
 #: Of /proc only these (plus the child's own /proc/<pid>): never the grader's /proc/<pid>/environ or mem.
 PROC_READ = ("/proc/cpuinfo", "/proc/meminfo", "/proc/stat", "/proc/loadavg", "/proc/uptime", "/proc/version",
              "/proc/filesystems", "/proc/sys", "/proc/mounts")
@@ -220,7 +226,15 @@ class _Plan:
         self.read_files = read_files  # single files (the model's originals), never followed if a link
         self.seccomp = _socket_filter() if self.isolate_network else None
         self.home = str(home)
-        self.report = str(home / "isolation.json")
+        self.forked = forked
+        #: The result pipe's write end in the child (set by :func:`probe_model` before the start).
+        self.result_fd = -1
+        self.go_fd = -1
+        #: Set in the child by :func:`_limit_child` (the Landlock rules follow what was mounted).
+        self.private_shm = False
+        #: A tmpfs of its own on /dev/shm, unless the probe's temp dir is there (it would be hidden).
+        self.own_shm = not _under_shm(home)
+        self.own_proc = False
         self.nproc = _nproc_limit()
         self.is_root = hasattr(os, "geteuid") and os.geteuid() == 0
 
@@ -259,11 +273,16 @@ def _nproc_limit() -> int | None:
 
 def _limit_child(plan: _Plan):
     def apply() -> None:  # runs in the child right after fork (before exec when spawned): no imports
-        state = {"network": "none", "sockets": "allowed", "filesystem": "none", "signals": "not scoped", "landlock_abi": plan.abi}
+        state = {"network": "none", "sockets": "allowed", "filesystem": "none", "signals": "not scoped",
+                 "landlock_abi": plan.abi, "shm": "none", "processes": "session", "capabilities": "kept",
+                 "environment": "scrubbed" + (", inherited block zeroed" if plan.forked else "")}
         os.setsid()
         libc = plan.libc
         if libc is not None:
             libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+            # Inherited from the grader, which is not dumpable while the probe runs: a non-dumpable
+            # process may not write its uid_map, and the grader could not read its /proc/<pid>/ns.
+            libc.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)
         limits = [(resource.RLIMIT_CORE, 0), (resource.RLIMIT_FSIZE, MAX_FILE_BYTES)]
         if plan.address_space:
             limits.append((resource.RLIMIT_AS, plan.address_space))
@@ -274,12 +293,22 @@ def _limit_child(plan: _Plan):
                 resource.setrlimit(which, (value, value))
             except (ValueError, OSError):
                 pass
-        if plan.isolate_network and libc is not None:
-            if libc.unshare(CLONE_NEWNET) == 0:
-                state["network"] = "new network namespace"
-            elif libc.unshare(CLONE_NEWUSER | CLONE_NEWNET) == 0:
-                state["network"] = "new user+network namespace"
+        namespaces = sandbox.enter_namespaces(libc, plan.isolate_network) if libc is not None else {"flags": 0, "user": False}
+        flags = namespaces["flags"]
+        if flags & sandbox.CLONE_NEWPID:
+            sandbox.fork_into_pid_namespace(libc)  # only the new namespace's PID 1 returns
+            state["processes"] = "PID namespace (every process of the probe ends with it)"
+        if flags & sandbox.CLONE_NEWNET:
+            state["network"] = "new user+network namespace" if namespaces["user"] else "new network namespace"
+        host_pid = _host_pid()
+        mounts = sandbox.private_mounts(libc, bool(flags & sandbox.CLONE_NEWPID), shm=plan.own_shm) if flags & sandbox.CLONE_NEWNS else {}
+        plan.private_shm = bool(mounts.get("shm"))
+        plan.own_proc = bool(mounts.get("proc"))
+        if plan.private_shm:
+            state["shm"] = "private tmpfs (mount namespace)"
         if libc is not None:
+            if sandbox.drop_capabilities(libc):
+                state["capabilities"] = "none"
             libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
             if plan.seccomp is not None and libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(plan.seccomp[0]), 0, 0) == 0:
                 state["sockets"] = "socket() refused (seccomp)"
@@ -289,14 +318,21 @@ def _limit_child(plan: _Plan):
                 state["network"] = "TCP refused (Landlock)"
             elif done and plan.isolate_network and plan.abi >= 4:
                 state["network"] += " + TCP refused (Landlock)"
-        try:
-            fd = os.open(plan.report, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            os.write(fd, json.dumps(state).encode())
-            os.close(fd)
+        state["pid"] = host_pid
+        try:  # frame 1: before any model code; the grader measures what it can while this waits for go
+            channel.send(plan.result_fd, state)
         except OSError:
-            pass
+            os._exit(1)
 
     return apply
+
+
+def _host_pid() -> int:
+    """This process's pid as the grader sees it (``/proc`` is still the host's here)."""
+    try:
+        return int(os.readlink("/proc/self"))
+    except (OSError, ValueError):
+        return os.getpid()
 
 
 def _landlock(libc, plan: _Plan, state: dict) -> bool:
@@ -331,16 +367,26 @@ def _landlock(libc, plan: _Plan, state: dict) -> bool:
                 allow(root, FS_READ_DIR)
             for file in plan.read_files:
                 allow(file, FS_READ_FILE, follow=False)
-            for entry in (*PROC_READ, f"/proc/{os.getpid()}"):  # getpid(): the child, before exec
+            try:
+                me = "/proc/" + os.readlink("/proc/self")  # this process in the /proc it sees, before exec
+            except OSError:
+                me = f"/proc/{os.getpid()}"
+            for entry in (*PROC_READ, *(f"{me}/{name}" for name in PROC_SELF_READ)):  # never environ, mem, task
                 allow(entry, FS_READ if os.path.isdir(entry) else FS_READ_FILE)
             allow(plan.home, FS_READ | write)
-            allow("/dev/null", FS_WRITE_FILE | ((FS_TRUNCATE | FS_IOCTL_DEV) & write) | (1 << 2))
+            for device in DEV_READ:
+                allow(device, FS_READ_FILE, follow=False)
+            allow("/dev/null", FS_WRITE_FILE | ((FS_TRUNCATE | FS_IOCTL_DEV) & write) | FS_READ_FILE, follow=False)
+            if plan.private_shm:  # the probe's own tmpfs (see grader.probe.sandbox), never the host's
+                allow("/dev/shm", FS_READ | write, follow=False)
         if libc.syscall(SYS_LANDLOCK_RESTRICT_SELF, ctypes.c_int(ruleset), ctypes.c_uint32(0)) != 0:
             return False
     finally:
         os.close(ruleset)
     if plan.isolate_files:
-        state["filesystem"] = "Landlock: writes only in the probe's temp dir, reads only Python, system and model folders"
+        state["filesystem"] = ("Landlock: writes only in the probe's temp dir" + (" and private /dev/shm" if plan.private_shm else "")
+                               + ", reads only Python, system and model folders")
+        state["dev"] = "null, zero, random, urandom" + (", private shm" if plan.private_shm else "")
     if attr.scoped:
         state["signals"] = "scoped (Landlock)"
     return True
@@ -386,10 +432,11 @@ def probe_model(model: ModelArtifactEv | None, snapshot_root: Path, options: Pro
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="mlflow-grader-probe-", ignore_cleanup_errors=True) as tmp:
         home = Path(tmp)
-        request, result, errfile = home / "request.json", home / "result.json", home / "stderr.txt"
+        request, errfile = home / "request.json", home / "stderr.txt"
         originals = files.originals_under(folder) if files is not None else {}
         try:
-            model_dir = _model_view(folder, originals, home / "model") if originals else folder
+            # Under /dev/shm (where snapshots live) the folder is hidden by the probe's own tmpfs: a view.
+            model_dir = _model_view(folder, originals, home / "model") if originals or _under_shm(folder) else folder
         except OSError as exc:
             return ProbeEv(ok=False, error=f"{model.path}: {exc}", error_kind="missing", **base)
         # The whole test split: its first rows are the homework's final cell, all of it gives the
@@ -397,33 +444,22 @@ def probe_model(model: ModelArtifactEv | None, snapshot_root: Path, options: Pro
         x_probe = x_test if options.whole_split else x_test.head(options.rows)
         request.write_text(json.dumps({
             "model_dir": str(model_dir), "columns": list(x_probe.columns), "rows": x_probe.to_numpy().tolist(),
-            "result": str(result), "trust_pickles": options.trust_pickles, "model_file": model.model_file,
+            "trust_pickles": options.trust_pickles, "model_file": model.model_file,
             "pickled": (model.serialization_format or "pickle") in ("pickle", "cloudpickle"),
         }))
         forked = _use_fork(options.launcher)
         plan = _Plan(options, model_dir, home, forked=forked, read_files=tuple(str(o) for o in originals.values()))
-        dumpable = _undumpable(plan.libc)  # the grader's /proc/<pid>/environ and mem: not for the child
-        try:
-            with open(errfile, "wb") as err:
-                proc = _start(forked, request, home, err, plan)
-        except OSError as exc:
-            _restore_dumpable(plan.libc, dumpable)
-            return ProbeEv(ok=False, error=f"could not start the probe: {exc}", error_kind="internal", **base)
-        try:
-            proc.wait(timeout=options.timeout)
-            timed_out = False
-        except subprocess.TimeoutExpired:
-            timed_out = True
-        _kill(proc)  # the whole group: also whatever the model started
-        _restore_dumpable(plan.libc, dumpable)
+        outcome = _run(forked, request, home, errfile, plan, options.timeout)
         elapsed = (time.perf_counter() - started) * 1000
-        details = {"scan_ms": scan_ms, "launcher": "fork" if forked else "spawn", "isolation": _isolation(home, plan)}
-        if timed_out:
+        details = {"scan_ms": scan_ms, "launcher": "fork" if forked else "spawn", "isolation": outcome.isolation}
+        if outcome.error:
+            return ProbeEv(ok=False, error=outcome.error, error_kind="internal", details=details, **base)
+        if outcome.timed_out:
             return ProbeEv(ok=False, error=f"loading and predicting took more than {options.timeout:g} s (timeout)",
                            error_kind="timeout", duration_ms=elapsed, details=details, **base)
-        payload = _read_result(result)
-        if payload is None:
-            return ProbeEv(ok=False, error=_death(proc.returncode, _tail(errfile), options.memory_mb), error_kind="crash",
+        payload = outcome.result
+        if payload is None or outcome.returncode != 0:  # the parent decides: a non-zero exit is a crash, whatever was sent
+            return ProbeEv(ok=False, error=_death(outcome.returncode, _tail(errfile), options.memory_mb), error_kind="crash",
                            duration_ms=elapsed, details=details, **base)
     if not payload.get("ok"):
         error = str(payload.get("error", "?"))[:500]
@@ -436,6 +472,7 @@ def probe_model(model: ModelArtifactEv | None, snapshot_root: Path, options: Pro
     if not isinstance(predictions, list):
         predictions = []
     details["output_type"] = str(payload.get("output_type", ""))[:100]
+    details["parallelism"] = str(payload.get("parallelism", ""))[:100]
     timings = payload.get("timings") if isinstance(payload.get("timings"), dict) else {}
     for key in ("load_ms", "predict_ms"):
         if isinstance(timings.get(key), (int, float)) and not isinstance(timings.get(key), bool):
@@ -474,6 +511,11 @@ def _model_view(folder: Path, originals: dict[Path, Path], view: Path) -> Path:
     return view
 
 
+def _under_shm(path: Path) -> bool:
+    real = os.path.realpath(path)
+    return real == "/dev/shm" or real.startswith("/dev/shm/")
+
+
 def _use_fork(launcher: str) -> bool:
     from .fork import can_fork
 
@@ -482,15 +524,90 @@ def _use_fork(launcher: str) -> bool:
     return can_fork() if launcher == "auto" else launcher == "fork"
 
 
+@dataclass
+class _Outcome:
+    """What :func:`_run` saw: the isolation (measured), the result frame, how the child ended."""
+
+    isolation: dict
+    result: dict | None = None
+    returncode: int | None = None
+    timed_out: bool = False
+    error: str | None = None
+
+
+def _run(forked: bool, request: Path, home: Path, errfile: Path, plan: _Plan, timeout: float) -> _Outcome:
+    """Start the child, measure it while it waits for *go*, let it go, read its result (see
+    :mod:`grader.probe.channel`); whatever happens, kill every process of the probe."""
+    read_end, write_end = os.pipe()
+    go_read, go_write = os.pipe()
+    plan.result_fd, plan.go_fd = write_end, go_read
+    deadline = time.monotonic() + timeout
+    dumpable = _undumpable(plan.libc)  # the grader's /proc/<pid>/environ and mem: not for the child
+    proc, pidfd, probe_fd, isolation = None, None, None, {}
+    try:
+        try:
+            with open(errfile, "wb") as err:
+                proc = _start(forked, request, home, err, plan)
+        except OSError as exc:
+            return _Outcome(isolation=_unmeasured(plan), error=f"could not start the probe: {exc}")
+        finally:
+            os.close(write_end)
+            os.close(go_read)
+        pidfd = _pidfd(proc.pid)
+        reader = channel.Reader(read_end, pidfd)
+        claimed = reader.frame(deadline, 4096)
+        isolation, probe_pid = _isolation(claimed, proc.pid, plan)
+        if probe_pid is not None:
+            probe_fd = _pidfd(probe_pid)  # held before go: the pid cannot be reused under the final kill
+        try:
+            os.write(go_write, b"g")
+        except OSError:
+            pass
+        result = reader.frame(deadline, MAX_RESULT_BYTES) if claimed is not None else None
+        try:
+            proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+            timed_out = False
+        except subprocess.TimeoutExpired:
+            timed_out = True
+        if result is not None and not timed_out and (reader.frame(time.monotonic() + 1, MAX_RESULT_BYTES) is not None or reader.buffer):
+            result = None  # more than the worker's one result: something else wrote to the pipe
+        return _Outcome(isolation, result, proc.returncode, timed_out)
+    finally:
+        if probe_fd is not None:  # PID 1 of the probe's PID namespace: all of its processes die with it
+            try:
+                signal.pidfd_send_signal(probe_fd, signal.SIGKILL)
+            except OSError:
+                pass
+        if proc is not None:
+            _kill(proc, sweep=isolation.get("processes", "").startswith("session"))
+        _restore_dumpable(plan.libc, dumpable)
+        for fd in (read_end, go_write, pidfd, probe_fd):
+            if fd is not None:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+
+
+def _pidfd(pid: int) -> int | None:
+    try:
+        return os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        return None
+
+
 def _start(forked: bool, request: Path, home: Path, err, plan: _Plan):
     """The worker, forked from this process or as a new interpreter, restricted by ``plan``."""
+    fds = (plan.result_fd, plan.go_fd)
+    args = [str(request), *(str(fd) for fd in fds)]
     if forked:
         from .fork import ForkedWorker
 
-        return ForkedWorker(request, cwd=home, env=_child_env(home), stderr=err.fileno(), prepare=_limit_child(plan))
-    return subprocess.Popen([sys.executable, "-m", "grader.probe.worker", str(request)], cwd=home, env=_child_env(home),
+        return ForkedWorker(request, cwd=home, env=_child_env(home), stderr=err.fileno(), prepare=_limit_child(plan),
+                            keep_fds=fds, args=args, keep_env=frozenset(KEEP_ENV))
+    return subprocess.Popen([sys.executable, "-m", "grader.probe.worker", *args], cwd=home, env=_child_env(home),
                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err, close_fds=True,
-                            preexec_fn=_limit_child(plan))
+                            pass_fds=fds, preexec_fn=_limit_child(plan))
 
 
 def _test_metrics(predictions: list, y_true) -> dict | None:
@@ -527,36 +644,79 @@ def _restore_dumpable(libc, previous: int | None) -> None:
         libc.prctl(PR_SET_DUMPABLE, previous, 0, 0, 0)
 
 
-def _isolation(home: Path, plan: _Plan) -> dict:
-    """What the child reported it could set up (written by it before running anything)."""
-    report = home / "isolation.json"
-    try:
-        if not report.is_symlink() and report.is_file() and report.stat().st_size < 4096:
-            data = json.loads(report.read_text(encoding="utf-8"))
-            if isinstance(data, dict):
-                return {str(k): str(v)[:200] for k, v in data.items()}
-    except (OSError, ValueError):
-        pass
-    return {"network": "unknown", "filesystem": "unknown", "landlock_abi": str(plan.abi)}
+#: What the sandbox should have; each one that does not hold is named in ``isolation["not_held"]``.
+_EXPECTED = {
+    "net_namespace": "network namespace", "mnt_namespace": "mount namespace", "pid_namespace": "PID namespace",
+    "private_shm": "private /dev/shm", "seccomp": "seccomp socket filter", "no_new_privs": "no_new_privs",
+    "capabilities": "no capabilities",
+}
 
 
-def _kill(proc: subprocess.Popen) -> None:
+def _unmeasured(plan: _Plan) -> dict:
+    return {"network": "unknown", "filesystem": "unknown", "landlock_abi": str(plan.abi), "measured": "no"}
+
+
+def _isolation(claimed: dict | None, child: int, plan: _Plan) -> tuple[dict, int | None]:
+    """The isolation facts, and the pid of the sandboxed process (None when it cannot be trusted).
+
+    ``claimed`` is the child's first frame, sent by the grader's own code before any model code
+    ran; what :func:`grader.probe.sandbox.measure` can see in ``/proc`` replaces the claim.
+    """
+    if claimed is None:
+        return _unmeasured(plan), None
+    report = {str(k): str(v)[:200] for k, v in claimed.items() if k != "pid"}
+    pid = claimed.get("pid")
+    facts = sandbox.measure(child, pid) if isinstance(pid, int) and not isinstance(pid, bool) and pid > 0 else {}
+    if not facts:
+        report["measured"] = "no (the child named a process that is not its own)"
+        report["not_held"] = "measurement"
+        return report, None
+    if not facts.get("net_namespace") and "namespace" in report.get("network", ""):
+        report["network"] = report["network"].split(" + ", 1)[1] if " + " in report["network"] else "none"
+    if not facts.get("seccomp"):
+        report["sockets"] = "allowed"
+    report["processes"] = "PID namespace (every process of the probe ends with it)" if facts.get("pid_namespace") else \
+        "session (killed as a whole; a process that left it may survive)"
+    report["shm"] = "private tmpfs (mount namespace)" if facts.get("private_shm") else "none (joblib runs sequentially)"
+    report["capabilities"] = "none" if facts.get("capabilities") else "kept"
+    report["no_new_privs"] = "yes" if facts.get("no_new_privs") else "no"
+    report["measured"] = "by the grader from /proc: namespaces, seccomp, no_new_privs, capabilities, mounts"
+    missing = [label for key, label in _EXPECTED.items() if not facts.get(key)
+               and not (key == "net_namespace" and not plan.isolate_network)]
+    if "Landlock" not in report.get("filesystem", ""):
+        missing.append("Landlock")
+    if "scoped" not in report.get("signals", ""):
+        missing.append("signal scoping")
+    report["not_held"] = ", ".join(missing) or "nothing"
+    return report, pid
+
+
+def _kill(proc, sweep: bool = False) -> None:
+    """Kill the child's process group (and, without a PID namespace, every process of its session)."""
     try:
         os.killpg(proc.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         if proc.poll() is None:
             proc.kill()
+    if sweep:
+        _kill_session(proc.pid)
     proc.wait()
 
 
-def _read_result(path: Path) -> dict | None:
+def _kill_session(sid: int) -> None:
+    """SIGKILL every process whose session is ``sid`` (those that left the process group)."""
     try:
-        if path.is_symlink() or not path.is_file() or path.stat().st_size > MAX_RESULT_BYTES:
-            return None
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError, UnicodeDecodeError, RecursionError):
-        return None
-    return data if isinstance(data, dict) else None
+        pids = [int(p) for p in os.listdir("/proc") if p.isdigit()]
+    except OSError:
+        return
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as fh:
+                fields = fh.read().rsplit(b")", 1)[1].split()
+            if int(fields[3]) == sid and pid != os.getpid():  # field 6: session
+                os.kill(pid, signal.SIGKILL)
+        except (OSError, ValueError, IndexError):
+            continue
 
 
 def _tail(path: Path) -> bytes:

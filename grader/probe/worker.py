@@ -1,8 +1,9 @@
-"""The probe's child process: load one MLflow model folder, predict, write JSON. Nothing else.
+"""The probe's child process: load one MLflow model folder, predict, send JSON. Nothing else.
 
 Run by :mod:`grader.probe.runner` in a sandboxed child, never in the grader's own process: forked
-from the grader (:mod:`grader.probe.fork`) or as ``python -m grader.probe.worker REQUEST.json``.
-The request names the model folder, the rows, where to write the result, and whether pickles
+from the grader (:mod:`grader.probe.fork`) or as ``python -m grader.probe.worker REQUEST.json
+RESULT_FD GO_FD``; the result goes back over the grader's pipe (:mod:`grader.probe.channel`).
+The request names the model folder, the rows, and whether pickles
 are checked while they load (:mod:`grader.probe.unpickle`; off only with ``--trust-pickles``).
 """
 
@@ -35,6 +36,20 @@ def _refusal_in(exc: BaseException) -> str | None:
     return None
 
 
+def _sandbox_refusal(exc: BaseException) -> bool:
+    """Whether the sandbox refused something (``EACCES``/``EPERM``): the grader's problem, not the
+    student's (a legitimate model never touches what the probe may not)."""
+    import errno
+
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, OSError) and exc.errno in (errno.EACCES, errno.EPERM):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
 def _plain(value):
     try:
         number = float(value)
@@ -54,7 +69,7 @@ def run(request: dict) -> dict:
         import mlflow
         import mlflow.pyfunc
 
-        from .unpickle import checked_unpickling
+        from .unpickle import check_loaded, checked_unpickling, model_of
 
         if os.environ.get("MLFLOW_TRACKING_URI"):  # a forked worker inherits the grader's URI
             mlflow.set_tracking_uri(os.environ["MLFLOW_TRACKING_URI"])
@@ -67,28 +82,82 @@ def run(request: dict) -> dict:
             if request.get("pickled") and guard.calls == 0:
                 return {"ok": False, "stage": "refused", "error": "refused: MLflow loaded the pickled model without "
                         "the checking unpickler; the probe does not run it unchecked"}
+            check_loaded(model_of(model), request.get("model_file") or "the model file")
     except BaseException as exc:  # noqa: BLE001 - the student's model may raise anything
         refusal = _refusal_in(exc)
         if refusal:
             return {"ok": False, "stage": "refused", "error": refusal}
-        return {"ok": False, "stage": "load", "error": _line(exc)}
+        return {"ok": False, "stage": "sandbox" if _sandbox_refusal(exc) else "load", "error": _line(exc)}
     loaded = time.perf_counter()
     try:
         frame = pd.DataFrame(request["rows"], columns=request["columns"])
         output = model.predict(frame)
         values = np.asarray(output, dtype=object).ravel().tolist()
     except BaseException as exc:  # noqa: BLE001
-        return {"ok": False, "stage": "predict", "error": _line(exc)}
+        return {"ok": False, "stage": "sandbox" if _sandbox_refusal(exc) else "predict", "error": _line(exc)}
     timings = {"load_ms": round(1000 * (loaded - started), 1), "predict_ms": round(1000 * (time.perf_counter() - loaded), 1)}
     return {"ok": True, "predictions": [_plain(v) for v in values], "output_type": type(output).__name__, "timings": timings}
 
 
+def _parallelism() -> str:
+    """Let the model run as it was trained (joblib ``n_jobs`` threads or processes), or say why not.
+
+    joblib's thread and process pools need POSIX semaphores, made in ``/dev/shm``: the probe has a
+    private one when the kernel gives it a mount namespace (see :mod:`grader.probe.sandbox`). Without
+    one joblib would fail with ``PermissionError``; it is then told to run every job in this process
+    (the same predictions, one core). A forked probe is no daemon, whatever the process it was
+    forked from was (a batch's student process is one: joblib would refuse process pools there).
+    """
+    import multiprocessing
+    import multiprocessing.process
+    import multiprocessing.resource_tracker
+
+    multiprocessing.process.current_process()._config.pop("daemon", None)
+    # As in a fresh interpreter on Linux: "fork" (semaphores unlinked at once, no resource tracker),
+    # and no tracker inherited from a batch's fork server (its descriptor is closed here).
+    multiprocessing.set_start_method("fork", force=True)
+    trackers = [multiprocessing.resource_tracker._resource_tracker]
+    loky = sys.modules.get("joblib.externals.loky.reusable_executor")
+    if loky is not None:  # the grader's process pool (its workers are not this process's children)
+        loky._executor = loky._executor_kwargs = None
+    loky_tracker = sys.modules.get("joblib.externals.loky.backend.resource_tracker")
+    if loky_tracker is not None:
+        trackers.append(loky_tracker._resource_tracker)
+    for tracker in trackers:
+        tracker._fd, tracker._pid = None, None
+    try:
+        from _multiprocessing import SemLock
+
+        SemLock(0, 0, 1, name=f"/mlflow-grader-probe-{os.getpid()}", unlink=True)
+        return "joblib as trained (private /dev/shm)"
+    except (ImportError, OSError):
+        pass
+    try:
+        import joblib._multiprocessing_helpers
+        import joblib._parallel_backends
+        import joblib.parallel
+
+        for module in (joblib._multiprocessing_helpers, joblib._parallel_backends, joblib.parallel):
+            module.mp = None  # what joblib sets itself when it finds no semaphores at import
+    except ImportError:
+        pass
+    return "joblib sequential (no private /dev/shm)"
+
+
 def main() -> int:
+    """``worker REQUEST RESULT_FD GO_FD``: wait for the grader's go, run, send the result frame."""
+    from . import channel
+
+    out_fd, go_fd = int(sys.argv[2]), int(sys.argv[3])
     with open(sys.argv[1], encoding="utf-8") as fh:
         request = json.load(fh)
+    if os.read(go_fd, 1) != b"g":  # the grader measures the sandbox before any model code runs
+        return 1
+    os.close(go_fd)
+    parallelism = _parallelism()
     result = run(request)
-    with open(request["result"], "w", encoding="utf-8") as fh:
-        json.dump(result, fh)
+    result["parallelism"] = parallelism
+    channel.send(out_fd, result)
     return 0
 
 

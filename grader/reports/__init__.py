@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from ..result import Result
+from . import safe
 
 
 @dataclass(frozen=True)
@@ -34,13 +35,17 @@ def report(name: str, extension: str, description: str) -> Callable[[Callable[[R
 
 
 def render(result: Result, fmt: str) -> str:
-    """Render ``result`` in format ``fmt`` (see :data:`FORMATS`)."""
+    """Render ``result`` in format ``fmt`` (see :data:`FORMATS`).
+
+    The text returned can always be written as UTF-8: a lone surrogate (a file name with bytes that
+    are not UTF-8, a ``\\ud800`` escape in a store's YAML) becomes U+FFFD (:func:`.safe.unicode`)."""
     try:
-        return FORMATS[fmt].render(result)
+        renderer = FORMATS[fmt].render
     except KeyError:
         raise ValueError(f"unknown report format {fmt!r} (known: {', '.join(sorted(FORMATS))})") from None
+    return safe.unicode(renderer(result))
 
 
-from . import classroom, gradescope, html, json_report, junit, markdown, text  # noqa: E402,F401  (registration)
+from . import classroom, classroom50, gradescope, html, json_report, junit, markdown, text  # noqa: E402,F401  (registration)
 
 __all__ = ["FORMATS", "ReportFormat", "render", "report"]

@@ -20,7 +20,7 @@ import json
 from typing import Any
 
 from ..result import Result
-from . import report
+from . import report, safe
 
 #: Our check statuses -> the reporter's (``warn`` earns the points, so it is a pass; ``skip`` earns none).
 STATUS = {"pass": "pass", "warn": "pass", "fail": "fail", "skip": "fail", "error": "error"}
@@ -80,7 +80,7 @@ def error_payload(message: str, max_score: float) -> dict[str, Any]:
 
 def encode(payload: dict[str, Any]) -> str:
     """base64 of the JSON text: one line, safe for ``$GITHUB_OUTPUT``."""
-    text = json.dumps(payload, ensure_ascii=False, allow_nan=False)
+    text = safe.unicode(json.dumps(payload, ensure_ascii=False, allow_nan=False))  # no lone surrogate
     return base64.b64encode(text.encode("utf-8")).decode("ascii")
 
 

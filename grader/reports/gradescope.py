@@ -18,7 +18,7 @@ import json
 from typing import Any
 
 from ..result import Result
-from . import report
+from . import report, safe
 
 LABELS = {
     "es": {"score": "Puntaje", "fix": "Cómo arreglarlo", "status": "Estado", "notes": "Notas",
@@ -45,11 +45,11 @@ def gradescope_payload(result: Result) -> dict[str, Any]:
     words = LABELS.get(view.lang, LABELS["en"])
     tests = []
     for i, check in enumerate(view.checks, start=1):
-        output = check.message
+        output = safe.markdown(check.message)  # Gradescope renders it as Markdown: escaped, see .safe
         if check.status not in ("pass", "fail"):
             output += f"\n\n**{words['status']}:** {check.status}"
         if check.status != "pass" and check.hint:
-            output += f"\n\n**{words['fix']}:** {check.hint}"
+            output += f"\n\n**{words['fix']}:** {safe.markdown(check.hint)}"
         tests.append(
             {
                 "score": _number(check.points),
@@ -64,12 +64,12 @@ def gradescope_payload(result: Result) -> dict[str, Any]:
                 "extra_data": {"status": check.status, **({"hidden": True} if check.hidden else {"check_id": check.id})},
             }
         )
-    summary = [f"**{view.rubric_title}**", "", f"**{words['score']}: {_points(view.score)} / {_points(view.max_score)}**"]
+    summary = [f"**{safe.markdown(view.rubric_title)}**", "", f"**{words['score']}: {_points(view.score)} / {_points(view.max_score)}**"]
     hidden = view.hidden_checks
     if hidden:
         summary += ["", words["hidden"].format(n=len(hidden), points=_points(sum(c.max_points for c in hidden)))]
     if view.submission.notes:
-        summary += ["", f"**{words['notes']}:**"] + [f"- {n}" for n in view.submission.notes]
+        summary += ["", f"**{words['notes']}:**"] + [f"- {safe.markdown(n)}" for n in view.submission.notes]
     return {
         "score": _number(view.score),
         "execution_time": max(1, int(round(view.duration_ms / 1000))),
@@ -93,7 +93,7 @@ def error_payload(message: str, lang: str = "en") -> dict[str, Any]:
     words = LABELS.get(lang, LABELS["en"])
     return {
         "score": 0,
-        "output": f"**{words['error']}:** {message}",
+        "output": f"**{words['error']}:** {safe.markdown(message)}",
         "output_format": "md",
         "visibility": "visible",
         "stdout_visibility": "hidden",

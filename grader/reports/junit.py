@@ -16,7 +16,7 @@ import xml.etree.ElementTree as ET
 from datetime import datetime, timezone
 
 from ..result import Result
-from . import report
+from . import report, safe
 
 
 def _g(value: float) -> str:
@@ -28,8 +28,10 @@ def _seconds(ms: float) -> str:
 
 
 def _clean(text: str) -> str:
-    """Drop characters XML 1.0 cannot hold (control characters from a store's strings)."""
-    return "".join(ch for ch in str(text) if ch in "\t\n\r" or ord(ch) >= 0x20)
+    """Text XML 1.0 can hold whatever a store put in it (see :func:`.safe.xml`): controls, U+FFFF
+    and lone surrogates become U+FFFD, and terminal escape sequences are dropped (CI systems show
+    this text in a terminal-like log)."""
+    return safe.xml(safe.terminal(text))
 
 
 @report("junit", ".xml", "JUnit XML (one testcase per check)")
@@ -46,7 +48,7 @@ def render_junit(result: Result) -> str:
     suite = ET.SubElement(
         root,
         "testsuite",
-        {"name": result.rubric_id, **counts,
+        {"name": _clean(result.rubric_id), **counts,
          "timestamp": datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")},
     )
     props = ET.SubElement(suite, "properties")
@@ -65,12 +67,12 @@ def render_junit(result: Result) -> str:
         case = ET.SubElement(
             suite,
             "testcase",
-            {"name": _clean(check.title), "classname": f"{result.rubric_id}.{check.id}",
+            {"name": _clean(check.title), "classname": _clean(f"{result.rubric_id}.{check.id}"),
              "time": _seconds(check.duration_ms)},
         )
         case_props = ET.SubElement(case, "properties")
         for name, value in (("status", check.status), ("points", _g(check.points)), ("max_points", _g(check.max_points))):
-            ET.SubElement(case_props, "property", {"name": name, "value": value})
+            ET.SubElement(case_props, "property", {"name": name, "value": _clean(value)})
         message = _clean(check.message)
         detail = message + (f"\n\n{_clean(check.hint)}" if check.hint and check.status != "pass" else "")
         if check.status == "fail":
@@ -80,7 +82,7 @@ def render_junit(result: Result) -> str:
         elif check.status == "skip":
             ET.SubElement(case, "skipped", {"message": message})
         ET.SubElement(case, "system-out").text = (
-            f"{check.status.upper()} {_g(check.points)}/{_g(check.max_points)}: {message}"
+            _clean(f"{check.status.upper()} {_g(check.points)}/{_g(check.max_points)}: {message}")
         )
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

@@ -2,12 +2,15 @@
 
 Always the student view (:meth:`~grader.result.Result.for_students`): hidden checks appear with
 their points and status, without their content, and the total stays the real one.
+
+Every string is escaped with :mod:`.safe` (a run name or a model's error message may hold
+``<script>``, ``![x](y)``, links, ``|``): the only markup in the output is the grader's own.
 """
 
 from __future__ import annotations
 
 from ..result import Result
-from . import report
+from . import report, safe
 
 ICONS = {"pass": "✅", "warn": "⚠️", "fail": "❌", "skip": "⏭️", "error": "💥"}
 LABELS = {
@@ -25,8 +28,8 @@ def _points(value: float) -> str:
 
 
 def _cell(text: str) -> str:
-    """Text safe inside a Markdown table cell."""
-    return " ".join(str(text).split()).replace("|", "\\|") or " "
+    """Text shown literally inside a Markdown table cell or a list item (see :func:`.safe.markdown`)."""
+    return safe.markdown(text)
 
 
 @report("markdown", ".md", "Markdown summary (GitHub step summary, student view)")
@@ -36,19 +39,19 @@ def render_markdown(result: Result) -> str:
     sub = view.submission
     verdict = f"✅ {words['passed']}" if view.passed else f"❌ {words['failed']}"
     lines = [
-        f"## {view.rubric_title}",
+        f"## {_cell(view.rubric_title)}",
         "",
         f"**{words['score']}: {_points(view.score)} / {_points(view.max_score)}** · {verdict}",
         "",
-        f"{words['store']}: `{_cell(sub.input)}` ({sub.store}, MLflow {sub.mlflow_layout})",
+        f"{words['store']}: {safe.markdown_code(sub.input)} ({_cell(sub.store)}, MLflow {_cell(sub.mlflow_layout)})",
         "",
         f"| | {words['check']} | {words['points']} | {words['result']} |",
         "|---|---|---:|---|",
     ]
     for check in view.checks:
-        name = f"**{_cell(check.title)}**" if check.hidden else f"**{_cell(check.title)}**<br>`{check.id}`"
+        name = f"**{_cell(check.title)}**" if check.hidden else f"**{_cell(check.title)}**<br>{safe.markdown_code(check.id, in_table=True)}"
         lines.append(
-            f"| {ICONS.get(check.status, check.status)} | {name} | "
+            f"| {ICONS.get(check.status, _cell(check.status))} | {name} | "
             f"{_points(check.points)}/{_points(check.max_points)} | {_cell(check.message)} |"
         )
     hidden = view.hidden_checks
@@ -58,7 +61,7 @@ def render_markdown(result: Result) -> str:
     to_fix = [c for c in view.checks if c.status != "pass" and c.hint]
     if to_fix:
         lines += ["", f"### {words['fix']}", ""]
-        lines += [f"- **{_cell(c.title)}** (`{c.id}`): {_cell(c.hint)}" for c in to_fix]
+        lines += [f"- **{_cell(c.title)}** ({safe.markdown_code(c.id)}): {_cell(c.hint)}" for c in to_fix]
     if sub.notes:
         lines += ["", f"### {words['notes']}", ""] + [f"- {_cell(n)}" for n in sub.notes]
     return "\n".join(lines) + "\n"

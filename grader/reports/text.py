@@ -1,11 +1,15 @@
-"""The terminal summary: one line per check, the score, and what to fix."""
+"""The terminal summary: one line per check, the score, and what to fix.
+
+A terminal obeys the escape sequences it is sent (clear the screen, set the window title, hide
+text): every string is passed through :func:`.safe.terminal` first, and the whole summary once more.
+"""
 
 from __future__ import annotations
 
 import textwrap
 
 from ..result import Result
-from . import report
+from . import report, safe
 
 ICONS = {"pass": "PASS", "warn": "WARN", "fail": "FAIL", "skip": "SKIP", "error": "ERR "}
 LABELS = {
@@ -20,24 +24,30 @@ def _points(value: float) -> str:
     return f"{value:g}"
 
 
+def _t(text: object) -> str:
+    """One field, safe for a terminal and on one line."""
+    return safe.terminal(text, one_line=True)
+
+
 @report("text", ".txt", "terminal summary")
 def render_text(result: Result, width: int = 100) -> str:
     words = LABELS.get(result.lang, LABELS["en"])
     sub = result.submission
     lines = [
-        result.rubric_title,
-        f"{words['store']}: {sub.input}  [{sub.store}, MLflow {sub.mlflow_layout}]",
+        _t(result.rubric_title),
+        f"{words['store']}: {_t(sub.input)}  [{_t(sub.store)}, MLflow {_t(sub.mlflow_layout)}]",
         "",
     ]
     for check in result.checks:
-        head = f"[{ICONS.get(check.status, check.status)}] {check.id:<22} {_points(check.points):>4}/{_points(check.max_points):<4} {check.title}"
+        head = (f"[{ICONS.get(check.status, _t(check.status))}] {_t(check.id):<22} "
+                f"{_points(check.points):>4}/{_points(check.max_points):<4} {_t(check.title)}")
         lines.append(head)
-        body = textwrap.wrap(check.message, width=width - 9)
+        body = textwrap.wrap(_t(check.message), width=width - 9)
         lines += ["         " + b for b in body]
         if check.status not in ("pass",) and check.hint:
-            lines += ["         " + b for b in textwrap.wrap(f"{words['fix']}: {check.hint}", width=width - 9)]
+            lines += ["         " + b for b in textwrap.wrap(f"{words['fix']}: {_t(check.hint)}", width=width - 9)]
     if sub.notes:
-        lines += ["", f"{words['notes']}:"] + [f"  - {n}" for n in sub.notes]
+        lines += ["", f"{words['notes']}:"] + [f"  - {_t(n)}" for n in sub.notes]
     verdict = words["passed"] if result.passed else words["failed"]
     lines += ["", f"{words['score']}: {_points(result.score)}/{_points(result.max_score)}  {verdict}"]
-    return "\n".join(lines) + "\n"
+    return safe.terminal("\n".join(lines)) + "\n"

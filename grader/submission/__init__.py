@@ -22,15 +22,16 @@ from .snapshot import ModelFiles, Snapshot, make_snapshot
 
 
 def open_submission(submission: str | os.PathLike, experiment_hint: str | None = None,
-                    workdir: str | os.PathLike | None = None) -> Snapshot:
-    """Locate the store in ``submission`` and return its private rebased snapshot."""
+                    workdir: str | os.PathLike | None = None, store: str | os.PathLike | None = None) -> Snapshot:
+    """Locate the store in ``submission`` (``store``: the one to grade among several, see
+    :func:`~grader.submission.locate.locate`) and return its private rebased snapshot."""
     text = os.fspath(submission)
     path = (_from_uri(text) if text.startswith("file:") else None) or Path(text).expanduser()
     if not is_archive(path):
-        return make_snapshot(locate(submission, experiment_hint), workdir=workdir)
+        return make_snapshot(locate(submission, experiment_hint, store), workdir=workdir)
     extracted = extract_archive(path, workdir=workdir)
     try:
-        located = locate(extracted.root, experiment_hint)
+        located = locate(extracted.root, experiment_hint, store)
         located.input = text
         located.notes += [f"extracted from {path.name} ({extracted.files} files)", *extracted.notes]
         return make_snapshot(located, workdir=workdir, defer_models=False)  # the extraction is removed below

@@ -1,4 +1,8 @@
-"""Safe extraction of ``.zip``, ``.tar.gz`` and ``.tgz`` submissions into the grader's temp space.
+"""Safe extraction of archived submissions into the grader's temp space.
+
+The one list of archive names the grader takes, for ``grade`` and ``grade --batch`` alike, is
+:data:`ARCHIVE_SUFFIXES`: ``.zip``, and tar, plain or compressed with gzip, bzip2 or xz (``.tar``,
+``.tar.gz``/``.tgz``, ``.tar.bz2``/``.tbz2``, ``.tar.xz``/``.txz``).
 
 Neither :mod:`zipfile` nor :mod:`tarfile` extraction is used: every member is checked, then written
 by this module with ``O_NOFOLLOW``/``O_EXCL`` into a fresh private folder, so nothing can land
@@ -11,7 +15,11 @@ outside it. Refused with :class:`~grader.errors.SubmissionError` (one line, exit
 - more than :data:`MAX_MEMBERS` members, a member over :data:`MAX_MEMBER_BYTES`, more than
   :data:`MAX_TOTAL_BYTES` in all, or a zip member that expands more than :data:`MAX_RATIO` times
   (zip bombs); a tar that expands more than :data:`MAX_RATIO` times its compressed size;
-- a path deeper than :data:`MAX_DEPTH` folders, or an archive that cannot be read.
+- a path deeper than :data:`MAX_DEPTH` folders, or an archive that cannot be read;
+- a tar header that would take memory: a GNU long name or link, or a pax header, larger than
+  :data:`MAX_HEADER_BYTES` (:mod:`tarfile` reads such a header into memory whole: a 2 MB ``.tgz``
+  can declare a 2 GiB name). Zip headers are bounded by the format (a name or an extra field is at
+  most 64 KiB) and the central directory by the file's own size.
 
 Members under folders the grader never reads (``.git``, ``.venv``, ``node_modules``...) are
 skipped, links included: students zip their project with its virtual environment. Permissions are
@@ -35,7 +43,10 @@ from pathlib import Path
 from ..errors import SubmissionError
 from .locate import SKIP_DIRS
 
-ARCHIVE_SUFFIXES = (".zip", ".tar.gz", ".tgz")
+#: Every archive the grader opens, longest first (``ana.tar.gz`` is student ``ana``).
+ARCHIVE_SUFFIXES = (".tar.gz", ".tar.bz2", ".tar.xz", ".tgz", ".tbz2", ".txz", ".tar", ".zip")
+#: A tar header holding a name (GNU long name/link) or pax records may not be larger than this.
+MAX_HEADER_BYTES = 1024**2
 MAX_MEMBERS = 100_000
 MAX_MEMBER_BYTES = 1024**3
 MAX_TOTAL_BYTES = 4 * 1024**3
@@ -54,6 +65,35 @@ class Extracted:
     skipped_links: int = 0
     skipped: int = 0  # members under folders the grader never reads
     notes: list[str] = field(default_factory=list)
+
+
+def archive_stem(name: str) -> str:
+    """``name`` without its archive suffix (``ana.tar.gz`` -> ``ana``), or ``name`` itself."""
+    lower = name.lower()
+    for suffix in ARCHIVE_SUFFIXES:
+        if lower.endswith(suffix) and len(name) > len(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
+class _HeaderTooLarge(Exception):
+    def __init__(self, kind: str, size: int) -> None:
+        super().__init__(kind, size)
+        self.kind, self.size = kind, size
+
+
+_NAME_HEADERS = {tarfile.GNUTYPE_LONGNAME: "GNU long-name", tarfile.GNUTYPE_LONGLINK: "GNU long-link",
+                 tarfile.XHDTYPE: "pax", tarfile.XGLTYPE: "pax global", tarfile.SOLARIS_XHDTYPE: "pax"}
+
+
+class _BoundedTarInfo(tarfile.TarInfo):
+    """A :class:`tarfile.TarInfo` that refuses, before reading it, a header record (GNU long name or
+    link, pax) larger than :data:`MAX_HEADER_BYTES`: :mod:`tarfile` reads those whole into memory."""
+
+    def _proc_member(self, tar):  # tarfile's own hook, called once per header
+        if self.type in _NAME_HEADERS and self.size > MAX_HEADER_BYTES:
+            raise _HeaderTooLarge(_NAME_HEADERS[self.type], self.size)
+        return super()._proc_member(tar)
 
 
 def is_archive(path: Path) -> bool:
@@ -181,7 +221,7 @@ def _extract_zip(path: Path, writer: _Writer, out: Extracted) -> None:
 def _extract_tar(path: Path, writer: _Writer, out: Extracted) -> None:
     archive = path.name
     members = 0
-    with tarfile.open(path, mode="r:*") as tf:
+    with tarfile.open(path, mode="r:*", tarinfo=_BoundedTarInfo) as tf:
         for info in tf:  # streaming: never tf.getmembers() on a hostile archive
             members += 1
             if members > MAX_MEMBERS:
@@ -234,6 +274,10 @@ def extract_archive(path: str | os.PathLike, workdir: str | os.PathLike | None =
     except SubmissionError:
         shutil.rmtree(root, ignore_errors=True)
         raise
+    except _HeaderTooLarge as exc:
+        shutil.rmtree(root, ignore_errors=True)
+        raise SubmissionError(f"refused archive {path.name}: a {exc.kind} header of {exc.size:,} bytes (at most "
+                              f"{MAX_HEADER_BYTES // 1024**2} MiB): a header bomb?") from None
     except (zipfile.BadZipFile, zipfile.LargeZipFile, tarfile.TarError, EOFError, OSError, ValueError,
             NotImplementedError, RuntimeError, UnicodeError, zlib.error) as exc:
         shutil.rmtree(root, ignore_errors=True)

@@ -101,6 +101,8 @@ def redact(text: str) -> str:
     if query:
         pairs = parse_qsl(query, keep_blank_values=True)
         query = urlencode([(k, "***" if k.lower() in SECRET_KEYS else v) for k, v in pairs], safe="/:,*")
+    if netloc == parts.netloc and query == parts.query:
+        return text  # nothing secret: echoed as given (urlunsplit would turn sqlite://// into sqlite://)
     return urlunsplit(parts._replace(netloc=netloc, query=query))
 
 
@@ -191,7 +193,8 @@ class RemoteSource:
 
 
 def open_source(submission: str | os.PathLike, experiment_hint: str | None = None,
-                workdir: str | os.PathLike | None = None, artifacts: str | os.PathLike | None = None):
+                workdir: str | os.PathLike | None = None, artifacts: str | os.PathLike | None = None,
+                store: str | os.PathLike | None = None):
     """A folder/database/archive -> its private snapshot; a tracking URI -> a :class:`RemoteSource`."""
     text = os.fspath(submission)
     kind = remote_kind(text)
@@ -200,7 +203,9 @@ def open_source(submission: str | os.PathLike, experiment_hint: str | None = Non
             raise SubmissionError("--artifacts goes with a postgresql:// backend store, not with a folder or a file")
         from . import open_submission
 
-        return open_submission(submission, experiment_hint=experiment_hint, workdir=workdir)
+        return open_submission(submission, experiment_hint=experiment_hint, workdir=workdir, store=store)
+    if store is not None:
+        raise SubmissionError("--store picks one store inside a folder: a tracking server or a database URI is one store")
     if kind == "server":
         if artifacts is not None:
             raise SubmissionError("--artifacts goes with a postgresql:// backend store: a tracking server serves its own artifacts")

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import sqlite3
 import tempfile
@@ -42,6 +43,8 @@ MAX_COPY_DEPTH = 64
 NOTEBOOK_MAX_BYTES = 20 * 1024**2
 #: Files of a model folder (one holding an ``MLmodel``) from this size on are not copied (:class:`ModelFiles`).
 DEFER_BYTES = 1024**2
+#: What an experiment id must look like to be used as a folder name of the copy.
+SAFE_ID = re.compile(r"[0-9A-Za-z][0-9A-Za-z_-]{0,63}")
 
 
 class ModelFiles:
@@ -79,6 +82,11 @@ class Snapshot:
     experiment_dirs: dict[str, Path] = field(default_factory=dict)  # exp id -> its artifacts folder in the copy
     notebooks: list[Path] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    #: Notes in the catalogue's words (:mod:`grader.catalogue`): ``(key, params)``, rendered in the
+    #: report's language.
+    notices: list[tuple[str, dict]] = field(default_factory=list)
+    #: The SQLite store's Alembic revision as handed in (read before MLflow migrates the copy).
+    schema_revision: str = ""
     skipped_links: int = 0
     #: Large model files left in the submission, read there in place (see the module docstring).
     files: ModelFiles = field(default_factory=ModelFiles)
@@ -189,20 +197,39 @@ def _copy_tree(src: Path, dst: Path, budget: _Budget, skip: Iterable[str] = (), 
 
 
 class Rebaser:
-    """Maps an artifact location of the student's machine to its place in the snapshot."""
+    """Maps an artifact location of the student's machine to its place in the snapshot.
 
-    def __init__(self, snapshot_root: Path, experiment_dirs: dict[str, Path]) -> None:
+    ``experiment_dirs`` maps each experiment id to its folder in the copy; ``proxy_roots`` are copies
+    of the folders a tracking server's artifact proxy wrote (``mlartifacts/``, holding
+    ``<experiment id>/...``): a location may be found in either, and the one that exists wins.
+    """
+
+    #: Schemes of artifact locations that are MLflow references, not paths (resolved elsewhere).
+    REFERENCES = ("models:", "runs:", "http:", "https:", "s3:", "gs:", "wasbs:", "abfss:", "hdfs:", "dbfs:", "sftp:", "ftp:")
+
+    def __init__(self, snapshot_root: Path, experiment_dirs: dict[str, Path], proxy_roots: Iterable[Path] = ()) -> None:
         self.root = snapshot_root
         self.experiment_dirs = experiment_dirs
+        self.proxy_roots = list(proxy_roots)
         self.unresolved = 0
 
-    @staticmethod
-    def rebasable(value: object) -> bool:
-        if not isinstance(value, str) or not value:
+    @classmethod
+    def rebasable(cls, value: object) -> bool:
+        """Whether ``value`` names a place in the student's files: a ``file:`` or ``mlflow-artifacts:``
+        URI, an absolute path (POSIX or Windows), or a relative one (MLflow 1.x wrote
+        ``./mlruns/1/<run>/artifacts``, relative to the folder it ran in)."""
+        if not isinstance(value, str) or not value.strip():
             return False
         if value.startswith(("file:", "mlflow-artifacts:", "/", "\\\\")):
             return True
-        return len(value) > 2 and value[1] == ":" and value[2] in "/\\"  # C:\... or C:/...
+        if len(value) > 2 and value[1] == ":" and value[2] in "/\\":  # C:\... or C:/...
+            return True
+        return not value.lower().startswith(cls.REFERENCES) and "://" not in value
+
+    def _candidates(self, exp_id: str, rest: tuple[str, ...], proxied: bool) -> list[Path]:
+        own = self.experiment_dirs[exp_id].joinpath(*rest)
+        proxy = [root.joinpath(exp_id, *rest) for root in self.proxy_roots]
+        return [*proxy, own] if proxied else [own, *proxy]
 
     def local(self, value: str, experiment_id: str | None = None) -> Path:
         """The snapshot path for ``value`` (which may not exist, but is always inside the snapshot)."""
@@ -211,12 +238,17 @@ class Rebaser:
         best: Path | None = None
         for i in range(len(parts) - 1, -1, -1):
             if parts[i] in ids and parts[i] in self.experiment_dirs:
-                candidate = self.experiment_dirs[parts[i]].joinpath(*parts[i + 1 :])
-                if ".." in parts[i + 1 :]:
+                rest = parts[i + 1 :]
+                if ".." in rest:
                     continue
-                if candidate.exists() or experiment_id is not None:
-                    return candidate
-                best = best or candidate
+                proxied = value.startswith("mlflow-artifacts:") or (i > 0 and parts[i - 1] == "mlartifacts")
+                candidates = self._candidates(parts[i], rest, proxied)
+                for candidate in candidates:
+                    if candidate.exists():
+                        return candidate
+                if experiment_id is not None:
+                    return candidates[0]
+                best = best or candidates[0]
         if best is not None:
             return best
         self.unresolved += 1
@@ -225,6 +257,18 @@ class Rebaser:
 
     def uri(self, value: str, experiment_id: str | None = None) -> str:
         return self.local(value, experiment_id).as_uri()
+
+    def pick(self, derived: Path, value: object, experiment_id: str, fallback: Path | None = None) -> Path:
+        """``derived`` (a location read off the copy's folder layout) when it exists; else where
+        ``value`` (the store's own record) points in the copy, when that exists (the artifact proxy's
+        ``mlartifacts/``); else ``fallback`` (default: ``derived``)."""
+        if derived.exists():
+            return derived
+        if self.rebasable(value):
+            mapped = self.local(str(value), experiment_id)
+            if mapped.exists():
+                return mapped
+        return fallback or derived
 
 
 # --------------------------------------------------------------------------- file store
@@ -254,23 +298,37 @@ def _experiment_folders(store: Path) -> list[Path]:
     return folders
 
 
-def _rebase_file_store(snap: Snapshot) -> None:
+def _rebase_file_store(snap: Snapshot, proxy_roots: Iterable[Path] = ()) -> None:
+    """Rewrite every location in the copied file store: each derived from where the folder is in
+    the copy (a run's ``artifacts/``, a LoggedModel's ``artifacts/``), or, when the artifacts are
+    not there, from the record itself mapped into the copy (a server's ``mlartifacts/``)."""
     store = snap.store
     for exp in _experiment_folders(store):
         if (exp / "meta.yaml").is_file():
             snap.experiment_dirs.setdefault(exp.name, exp)
-    rebaser = Rebaser(snap.root, snap.experiment_dirs)
+    rebaser = Rebaser(snap.root, snap.experiment_dirs, proxy_roots)
+
+    def relocate(data: dict, key: str, derived: Path, exp_id: str) -> bool:
+        if key not in data:
+            return False
+        return _set(data, key, rebaser.pick(derived, data.get(key), exp_id).as_uri())
+
     for exp in _experiment_folders(store):
-        _rewrite_meta(exp / "meta.yaml", lambda d, e=exp: _set(d, "artifact_location", e.as_uri()))
+        exp_id = exp.name
+        if exp_id not in snap.experiment_dirs:
+            continue
+        # An experiment's folder always exists in the copy: its record wins when it names a proxy copy.
+        _rewrite_meta(exp / "meta.yaml", lambda d, e=exp, x=exp_id: _set(
+            d, "artifact_location", rebaser.pick(e / ".absent", d.get("artifact_location"), x, fallback=e).as_uri()))
         for child in exp.iterdir() if exp.is_dir() else ():
             if child.is_symlink() or not child.is_dir():
                 continue
             if child.name == "models":  # MLflow 3.x LoggedModels
                 for model in child.iterdir():
                     if model.is_dir() and not model.is_symlink():
-                        _rewrite_meta(model / "meta.yaml", lambda d, m=model: _set(d, "artifact_location", (m / "artifacts").as_uri()))
+                        _rewrite_meta(model / "meta.yaml", lambda d, m=model, x=exp_id: relocate(d, "artifact_location", m / "artifacts", x))
             else:
-                _rewrite_meta(child / "meta.yaml", lambda d, r=child: _set(d, "artifact_uri", (r / "artifacts").as_uri()))
+                _rewrite_meta(child / "meta.yaml", lambda d, r=child, x=exp_id: relocate(d, "artifact_uri", r / "artifacts", x))
     registry = store / "models"
     if registry.is_dir() and not registry.is_symlink():
         for version_meta in registry.glob("*/version-*/meta.yaml"):
@@ -311,7 +369,9 @@ def _columns(con: sqlite3.Connection, table: str) -> set[str]:
 def _artifact_sources(located: Located, locations: dict[str, str]) -> dict[str, Path]:
     """For each experiment id, the folder of the original submission that holds its artifacts."""
     base = located.base
-    roots = [base / "mlruns", base / "mlartifacts", located.store.parent / "mlruns", located.store.parent / "mlartifacts", base]
+    roots = [base / "mlruns", base / "mlartifacts", located.store.parent / "mlruns", located.store.parent / "mlartifacts"]
+    if located.whole_folder:
+        roots.append(base)
     found: dict[str, Path] = {}
     for exp_id, location in locations.items():
         parts = uri_path_parts(location or "")
@@ -350,8 +410,21 @@ def _copy_sqlite(located: Located, snap: Snapshot, budget: _Budget, files: Model
             raise SubmissionError(f"{db.name} is not a readable SQLite database: {exc}") from None
         if "experiments" not in tables or "runs" not in tables:
             raise SubmissionError(f"{db.name} is a SQLite database but not an MLflow tracking store (no experiments/runs tables)")
+        if "alembic_version" in tables:
+            row = con.execute("SELECT version_num FROM alembic_version").fetchone()
+            snap.schema_revision = str(row[0])[:40] if row else ""
         locations = {str(i): loc for i, loc in con.execute("SELECT experiment_id, artifact_location FROM experiments")}
+        # An id is a folder name in the copy: one that is not a plain name (an absolute path, "..")
+        # is never used as a path; its artifacts are treated as missing.
+        unsafe = [i for i in locations if not SAFE_ID.fullmatch(i)]
+        if unsafe:
+            snap.notes.append(f"{len(unsafe)} experiment id(s) in {db.name} are not plain names; their artifacts are treated as missing")
+        locations = {i: loc for i, loc in locations.items() if i not in unsafe}
         sources = _artifact_sources(located, locations)
+        runs_by_experiment = dict(con.execute("SELECT experiment_id, COUNT(*) FROM runs GROUP BY experiment_id").fetchall())
+        n_runs = sum(runs_by_experiment.values())
+        if n_runs and not any(str(e) in sources for e in runs_by_experiment):
+            snap.notices.append(("runs_without_artifacts", {"db": db.name, "n": n_runs, "folder": "mlruns"}))
         artifacts = snap.root / "artifacts"
         for exp_id in locations:
             snap.experiment_dirs[exp_id] = artifacts / exp_id
@@ -362,6 +435,9 @@ def _copy_sqlite(located: Located, snap: Snapshot, budget: _Budget, files: Model
             for exp_id in locations:
                 con.execute("UPDATE experiments SET artifact_location = ? WHERE experiment_id = ?",
                             ((artifacts / exp_id).as_uri(), int(exp_id) if exp_id.isdigit() else exp_id))
+            for exp_id in unsafe:
+                con.execute("UPDATE experiments SET artifact_location = ? WHERE experiment_id = ?",
+                            ((snap.root / ".unresolved" / "experiment").as_uri(), exp_id))
             for run_uuid, exp_id, uri in con.execute("SELECT run_uuid, experiment_id, artifact_uri FROM runs").fetchall():
                 if Rebaser.rebasable(uri):
                     con.execute("UPDATE runs SET artifact_uri = ? WHERE run_uuid = ?", (rebaser.uri(uri, str(exp_id)), run_uuid))
@@ -403,7 +479,25 @@ def scratch_root(jobs: int = 1) -> str:
     return tempfile.gettempdir()
 
 
+#: Folders where a tracking server's artifact proxy (``mlflow server``'s default since 2.0) keeps
+#: the artifacts of a store, beside it: ``mlartifacts/<experiment id>/<run id>/artifacts/...``.
+PROXY_FOLDERS = ("mlartifacts", "mlflow-artifacts")
+
+
+def proxy_folders(located: Located) -> list[Path]:
+    """The artifact-proxy folders beside the located store (links never followed)."""
+    found: list[Path] = []
+    for parent in dict.fromkeys((located.store.parent, located.base)):
+        for name in PROXY_FOLDERS:
+            folder = parent / name
+            if folder.is_dir() and not folder.is_symlink() and folder not in found and folder != located.store:
+                found.append(folder)
+    return found
+
+
 def _copy_notebooks(located: Located, snap: Snapshot, budget: _Budget) -> None:
+    if not located.whole_folder:
+        return  # a bare database file: its neighbours' notebooks are not its own
     base = located.base
     for depth in range(4):
         for path in sorted(base.glob("/".join(["*"] * depth + ["*.ipynb"]))):
@@ -434,7 +528,11 @@ def make_snapshot(located: Located, workdir: str | os.PathLike | None = None, de
         if located.kind == "file":
             snap.store = root / "store" / "mlruns"
             _copy_tree(located.store, snap.store, budget, files=files)
-            _rebase_file_store(snap)
+            proxies = []
+            for i, folder in enumerate(proxy_folders(located)):
+                proxies.append(root / "proxy" / f"{i}-{folder.name}")
+                _copy_tree(folder, proxies[-1], budget, files=files)
+            _rebase_file_store(snap, proxies)
         else:
             _copy_sqlite(located, snap, budget, files)
         _copy_notebooks(located, snap, budget)

@@ -1,0 +1,66 @@
+"""One overall time limit for a whole ``grade`` (``--grade-timeout``), besides the probe's own.
+
+The probe already has a limit (``--timeout``: the sandboxed child is killed). Everything else runs
+in the grader's own process (copying the store, MLflow reading it, the checks), and a hostile
+store can make that slow. :func:`time_limit` bounds the whole grade:
+
+1. At the limit, ``SIGALRM`` raises :class:`GradeTimeout` in the main thread, wherever Python is:
+   the ``with`` blocks unwind (the snapshot is removed, a running probe is killed by its runner)
+   and ``grade`` exits 2 with one line. :class:`GradeTimeout` derives from :class:`BaseException`
+   so that the many ``except Exception`` that turn a broken part of a store into a check's
+   ``error`` do not swallow it.
+2. Should unwinding itself hang, the alarm is re-armed for :data:`GRACE_S` seconds with the
+   signal's default action: the kernel ends the process.
+
+No thread is started (the probe is forked from the grader only while it has a single thread, see
+:mod:`grader.probe.fork`), so a signal is all there is: it interrupts Python between bytecodes, and
+a single long call into C (one SQLite query) holds it off until it returns. Only in the main thread
+of a process on a platform with ``SIGALRM`` (not Windows); elsewhere there is no overall limit.
+``grade --batch`` does not use this: each student runs in its own process, which the batch kills
+at its own limit (an error row).
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+#: Seconds a whole ``grade`` may take by default (the reference submission takes about 5 s).
+DEFAULT_GRADE_TIMEOUT = 600.0
+#: Seconds after the limit before the process is ended, should unwinding hang.
+GRACE_S = 15.0
+
+
+class GradeTimeout(BaseException):
+    """The whole grade took longer than its limit."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"grading took more than {seconds:g} s (--grade-timeout): stopped")
+        self.seconds = seconds
+
+
+@contextmanager
+def time_limit(seconds: float | None) -> Iterator[None]:
+    """Raise :class:`GradeTimeout` in this (main) thread after ``seconds``; None or <= 0: no limit."""
+    usable = hasattr(signal, "SIGALRM") and threading.current_thread() is threading.main_thread()
+    if not seconds or seconds <= 0 or not usable:
+        yield
+        return
+
+    def on_alarm(signum, frame) -> None:
+        signal.signal(signal.SIGALRM, signal.SIG_DFL)  # a second alarm ends the process
+        signal.setitimer(signal.ITIMER_REAL, GRACE_S)
+        raise GradeTimeout(seconds)
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous if previous is not None else signal.SIG_DFL)
+
+
+__all__ = ["DEFAULT_GRADE_TIMEOUT", "GradeTimeout", "time_limit"]
