@@ -82,12 +82,13 @@ def grade(
         if limit_notes:
             snap.notes.extend(limit_notes)
         evidence = collect_source(snap, experiment, str(settings.get("model_name", "housing-best")), str(settings.get("metric", "rmse_test")),
-                                  settings=settings, fetch=probe and _wants_probe(rubric))
+                                  settings=settings, fetch=probe and _wants_probe(rubric), order=str(settings.get("order", "ASC")))
         evidence.deadline_ms, evidence.graded_at_ms = deadline_ms, int(time.time() * 1000)
         if probe and _wants_probe(rubric):
             # The whole test split only when a check uses its metrics (the 5 rows are a slice of it).
             whole_split = any(spec.id == "integrity.metrics" for spec in rubric.checks)
-            options = replace(probe_options or ProbeOptions(), whole_split=whole_split)
+            options = replace(probe_options or ProbeOptions(), whole_split=whole_split,
+                              rows=_check_setting(rubric, "model.predict", "rows", (probe_options or ProbeOptions()).rows))
             evidence.probe = _probe(evidence, settings, snap, options)
         checks = evaluate(evidence, rubric, lang)
         fingerprints = _fingerprints(evidence, snap)
@@ -108,8 +109,10 @@ def grade(
         lang=lang,
         submission=info,
         checks=checks,
-        runs=_run_rows(evidence, settings),
+        runs=_run_rows(evidence, rubric),
         experiment=experiment,
+        metric=str(settings.get("metric", "rmse_test")),
+        order=str(settings.get("order", "ASC")),
         duration_ms=(time.perf_counter() - started) * 1000,
         fingerprints=fingerprints,
     )
@@ -187,11 +190,25 @@ def _probe(evidence: Evidence, settings, snap, options: ProbeOptions):
     return probe_model(version.model, snap.root, options, files=snap.files)
 
 
-def _run_rows(evidence: Evidence, settings) -> list[RunRow]:
+def _check_setting(rubric: Rubric, check_id: str, name: str, default):
+    """A check's setting as :func:`grader.checks.evaluate` gives it to the check (rubric-wide,
+    the check's built-in default, the rubric's for that check), or ``default`` without that check."""
+    from .checks import REGISTRY
+
+    spec = next((c for c in rubric.checks if c.id == check_id), None)
+    if spec is None:
+        return default
+    return {**rubric.settings, **REGISTRY[check_id].settings, **spec.settings}.get(name, default)
+
+
+def _run_rows(evidence: Evidence, rubric: Rubric) -> list[RunRow]:
     from .checks.runs import counted_runs
 
+    settings = rubric.settings
     version = production_version(evidence, settings) if "registry" not in evidence.errors else None
-    counted = {r.run_id for r in counted_runs(evidence, settings)}
+    # The runs table counts the runs runs.count counts, with that check's own settings.
+    statuses = _check_setting(rubric, "runs.count", "count_statuses", ["FINISHED"])
+    counted = {r.run_id for r in counted_runs(evidence, {**settings, "count_statuses": statuses})}
     rows = []
     for i, run in enumerate(evidence.runs):
         rows.append(

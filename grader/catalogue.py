@@ -13,6 +13,55 @@ from typing import Any
 from .rubric import LANGS, render
 
 MESSAGES: dict[str, dict[str, str]] = {
+    # grade --demo: what it is doing while it builds the reference submission.
+    "demo.building": {
+        "es": "Armando la entrega de referencia en {path} (la tarea completa con MLflow: unos 30 s)...",
+        "en": "Building the reference submission in {path} (the whole homework with MLflow: about 30 s)...",
+    },
+    "demo.step.run": {
+        "es": "[{done}/{total}] entrenando y logueando el run {name}",
+        "en": "[{done}/{total}] training and logging run {name}",
+    },
+    "demo.step.register": {
+        "es": "registrando el mejor run como «{model_name}» y pasándolo a Production",
+        "en": "registering the best run as '{model_name}' and moving it to Production",
+    },
+    "demo.step.predict": {
+        "es": "cargando models:/{model_name}/Production y prediciendo 5 filas",
+        "en": "loading models:/{model_name}/Production and predicting 5 rows",
+    },
+    "demo.step.notebook": {
+        "es": "guardando el notebook homework-195.ipynb con sus salidas",
+        "en": "saving the notebook homework-195.ipynb with its outputs",
+    },
+    "demo.grading": {"es": "Corrigiendo la entrega de referencia...", "en": "Grading the reference submission..."},
+    "demo.kept": {
+        "es": "La entrega de la demo queda en {path} (--keep): corregila de nuevo con grade {path}",
+        "en": "The demo's submission is kept in {path} (--keep): grade it again with grade {path}",
+    },
+    "demo.no_report": {
+        "es": "No se escribió ningún informe: grade --demo --out CARPETA escribe report.html y report.json en CARPETA.",
+        "en": "No report was written: grade --demo --out DIR writes report.html and report.json into DIR.",
+    },
+    # The last line of a class graded with --batch or --students.
+    "batch.done": {
+        "es": "Se corrigieron {n} {n:plural:entrega|entregas} en {seconds} s ({jobs} {jobs:plural:proceso|procesos} a la vez): "
+              "{passed} {passed:plural:aprobó|aprobaron}, {failed} no {failed:plural:aprobó|aprobaron} y {errors} no se "
+              "{errors:plural:pudo|pudieron} corregir[[; {copies} {copies:plural:posible copia|posibles copias}]].",
+        "en": "Graded {n} {n:plural:submission|submissions} in {seconds} s ({jobs} {jobs:plural:job|jobs}): {passed} passed, "
+              "{failed} failed, {errors} could not be graded[[; {copies} suspected {copies:plural:copy|copies}]].",
+    },
+    "class.done": {
+        "es": "Se corrigieron {n} {n:plural:estudiante|estudiantes} en {seconds} s: {passed} {passed:plural:aprobó|aprobaron}, "
+              "{failed} no {failed:plural:aprobó|aprobaron} y {errors} no se {errors:plural:pudo|pudieron} corregir.",
+        "en": "Graded {n} {n:plural:student|students} in {seconds} s: {passed} passed, {failed} failed, "
+              "{errors} could not be graded.",
+    },
+    # A check skipped because another one did not pass (grader.checks.evaluate).
+    "skip.after": {
+        "es": "Se omitió porque no pasó {check}: arreglá eso primero.",
+        "en": "Skipped because {check} did not pass: fix that first.",
+    },
     # Submissions that cannot be graded (exit 2).
     "artifacts_without_runs": {
         "es": "{where} tiene solo los artefactos de MLflow (modelos en {folder}/), sin los runs: falta el archivo "
@@ -71,3 +120,21 @@ def text(key: str, lang: str = "es", **params: Any) -> str:
 def languages_complete() -> list[str]:
     """Keys missing a language (a test keeps this empty)."""
     return [f"{key}:{lang}" for key, texts in MESSAGES.items() for lang in LANGS if not texts.get(lang)]
+
+
+def store_description(submission: Any, lang: str = "es") -> str:
+    """How reports describe the graded store: its kind, its artifact layout, and the MLflow
+    version that wrote it (or its database schema, or "unknown"), e.g. ``sqlite, run artifacts
+    (MLflow 1.x/2.x), written by MLflow 1.26.1``."""
+    layout = getattr(submission, "mlflow_layout", "unknown")
+    parts = [str(getattr(submission, "store", "")), text(f"label.layout.{layout}" if f"label.layout.{layout}" in MESSAGES
+                                                           else "label.layout.unknown", lang)]
+    version = getattr(submission, "mlflow_version", "")
+    revision = getattr(submission, "schema_revision", "")
+    if version:
+        parts.append(text("label.written_by", lang, version=version))
+    elif revision:
+        parts.append(text("label.schema", lang, revision=revision))
+    else:
+        parts.append(text("label.version_unknown", lang))
+    return ", ".join(p for p in parts if p)

@@ -83,7 +83,8 @@ def _stash_remote_option(ctx: click.Context, param: click.Parameter, value):
     return value
 
 
-def _run_class(submission, options: dict, *, out_dir, rubric, lang, timeout, trust_pickles, no_probe, quiet) -> int:
+def _run_class(submission, options: dict, *, out_dir, rubric, lang, timeout, trust_pickles, no_probe, quiet,
+               deadline=None) -> int:
     """``grade URI --experiment 'homework-195-{student}' --students ana,beto --out OUT``."""
     from .probe import ProbeOptions
     from .remote_batch import grade_class, read_students
@@ -103,10 +104,12 @@ def _run_class(submission, options: dict, *, out_dir, rubric, lang, timeout, tru
     batch = grade_class(submission, out_dir, students, experiment=options.get("experiment"),
                         model_name=options.get("model_name"), rubric=rubric, lang=lang, probe=not no_probe,
                         probe_options=ProbeOptions(timeout=timeout, trust_pickles=trust_pickles),
-                        artifacts=options.get("artifacts"), progress=progress)
+                        artifacts=options.get("artifacts"), progress=progress, deadline=deadline)
     if not quiet:
-        click.echo(f"Graded {len(batch.rows)} students in {batch.duration_s:.1f} s: {batch.n_passed} passed, "
-                   f"{batch.n_failed} failed, {batch.n_errors} could not be graded.", err=True)
+        from .catalogue import text
+
+        click.echo(text("class.done", lang, n=len(batch.rows), seconds=f"{batch.duration_s:.1f}", passed=batch.n_passed,
+                        failed=batch.n_failed, errors=batch.n_errors), err=True)
         _say(f"-> {batch.summary}")
     return batch.exit_code
 
@@ -157,10 +160,11 @@ def _run_batch(options: dict, *, out_dir, rubric, lang, timeout, trust_pickles, 
         if state["bar"] is not None:
             state["bar"].__exit__(None, None, None)
     if not quiet:
-        copies = len(batch.copies.pairs)
-        click.echo(f"Graded {len(batch.rows)} submissions in {batch.duration_s:.1f} s ({batch.jobs} jobs): "
-                   f"{batch.n_passed} passed, {batch.n_failed} failed, {batch.n_errors} could not be graded"
-                   + (f"; {copies} suspected cop{'y' if copies == 1 else 'ies'}" if copies else "") + ".", err=True)
+        from .catalogue import text
+
+        click.echo(text("batch.done", lang, n=len(batch.rows), seconds=f"{batch.duration_s:.1f}", jobs=batch.jobs,
+                        passed=batch.n_passed, failed=batch.n_failed, errors=batch.n_errors,
+                        copies=len(batch.copies.pairs) or None), err=True)
         _say(f"-> {batch.summary}")
     return batch.exit_code
 
@@ -187,7 +191,9 @@ def _run_batch(options: dict, *, out_dir, rubric, lang, timeout, trust_pickles, 
 @click.option("--no-probe", is_flag=True, help="Do not load the model (model.predict is skipped).")
 @click.option("--deadline", metavar="ISO", help="Deadline, e.g. 2026-06-30T23:59 or 2026-06-30 (end of that day), local "
               "time unless an offset is given: integrity.timeline flags runs and registry changes after it.")
-@click.option("--demo", is_flag=True, help="Build the reference submission in a temp folder and grade it.")
+@click.option("--demo", is_flag=True, help="Build the reference submission (runs, registry, notebook) in a temp folder and "
+              "grade it; the folder is removed afterwards (--keep keeps it). With --out DIR, the reports go to DIR.")
+@click.option("--keep", is_flag=True, help="With --demo: keep the built submission (its path is printed).")
 @click.option("--explain", "explain", metavar="CHECK_ID", help="Print what a check verifies and how to pass it.")
 @click.option("-q", "--quiet", is_flag=True, help="No terminal summary.")
 @click.option("--batch", "batch_dir", metavar="DIR", expose_value=False, callback=_stash_batch_option,
@@ -222,7 +228,7 @@ def _run_batch(options: dict, *, out_dir, rubric, lang, timeout, trust_pickles, 
               help="Like --students, one student id per line.")
 @click.version_option(__version__, prog_name="mlflow-grader")
 def grade_command(submission, rubric, lang, fmt, json_out, html_out, junit_out, markdown_out, out_dir, student, timeout,
-                  trust_pickles, no_probe, demo, explain, quiet, deadline=None, grade_timeout=None):
+                  trust_pickles, no_probe, demo, explain, quiet, deadline=None, grade_timeout=None, keep=False):
     """Grade an MLflow homework SUBMISSION: a folder holding mlruns/ and/or mlflow.db, an mlruns/
     folder, an mlflow.db file, or a file:/sqlite: URI; or, read-only, a tracking server
     (http(s)://HOST:PORT; credentials from MLFLOW_TRACKING_USERNAME/PASSWORD or TOKEN) or a
@@ -264,9 +270,11 @@ def grade_command(submission, rubric, lang, fmt, json_out, html_out, junit_out, 
             raise click.UsageError("--students writes its reports into --out: give no --demo, --format, --json, "
                                    "--html, --junit, --markdown nor --student")
         return _run_class(submission, remote, out_dir=out_dir, rubric=rubric, lang=lang, timeout=timeout,
-                          trust_pickles=trust_pickles, no_probe=no_probe, quiet=quiet)
+                          trust_pickles=trust_pickles, no_probe=no_probe, quiet=quiet, deadline=deadline)
     if demo == bool(submission):
         raise click.UsageError("give a SUBMISSION to grade, or --demo")
+    if keep and not demo:
+        raise click.UsageError("--keep goes with --demo (it keeps the submission the demo builds)")
     if json_out == "-":  # the historical spelling of --format json
         if fmt not in ("text", "json"):
             raise click.UsageError("--json - prints the JSON report on stdout: it cannot go with --format " + fmt)
@@ -281,7 +289,7 @@ def grade_command(submission, rubric, lang, fmt, json_out, html_out, junit_out, 
     from .reports import render
 
     if demo:
-        submission, out_dir = _build_demo(out_dir, quiet or fmt != "text")
+        submission = _build_demo(lang, quiet or fmt != "text", keep)
     from .errors import SubmissionError
     from .watchdog import DEFAULT_GRADE_TIMEOUT, GradeTimeout, time_limit
 
@@ -321,6 +329,10 @@ def grade_command(submission, rubric, lang, fmt, json_out, html_out, junit_out, 
         _echo_output(render(view, "text"), err=summary_to_stderr)
         if out_dir:
             _say(f"-> {Path(out_dir) / 'report.html'}", err=summary_to_stderr)
+        elif demo and not any((json_out, html_out, junit_out, markdown_out)):
+            from .catalogue import text
+
+            _say(text("demo.no_report", lang), err=summary_to_stderr)
     return result.exit_code
 
 
@@ -345,14 +357,41 @@ def _report_ungradable(exc: GraderError, rubric: str, lang: str, fmt: str, targe
         _write(gradescope.dumps(gradescope.error_payload(str(exc), lang)), target or "-")
 
 
-def _build_demo(out_dir: str | None, quiet: bool) -> tuple[str, str]:
+def _build_demo(lang: str, quiet: bool, keep: bool) -> str:
+    """Build the reference submission (runs, registry, notebook) in a new temp folder and return it.
+
+    Each step the build announces is said on stderr, in ``lang``, from the catalogue. The folder
+    (about 90 MB) is removed when the command ends, whatever happens, unless ``keep``: the reports
+    go to ``--out`` (or are not written), never into it.
+    """
+    import shutil
+
+    from .catalogue import text
     from .fixtures.reference_solution import build
 
     work = Path(tempfile.mkdtemp(prefix="mlflow-grader-demo-"))
+    submission = work / "submission"
+    ctx = click.get_current_context()
+    if keep:
+        if not quiet:
+            ctx.call_on_close(lambda: _say(text("demo.kept", lang, path=str(submission))))
+    else:
+        ctx.call_on_close(lambda: shutil.rmtree(work, ignore_errors=True))
+
+    def progress(step: dict) -> None:
+        key = f"demo.step.{step.get('step')}"
+        if not quiet:
+            from .catalogue import MESSAGES
+
+            if key in MESSAGES:
+                _say(text(key, lang, **{k: v for k, v in step.items() if k != "step"}))
+
     if not quiet:
-        click.echo(f"Building the reference submission in {work / 'submission'} ...", err=True)
-    build(work / "submission", "sqlite", train_rows=2000)
-    return str(work / "submission"), out_dir or str(work / "report")
+        _say(text("demo.building", lang, path=str(submission)))
+    build(submission, "sqlite", train_rows=2000, notebook=True, progress=progress)
+    if not quiet:
+        _say(text("demo.grading", lang))
+    return str(submission)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -93,6 +93,7 @@ def grade_class(
     probe_options=None,
     artifacts: str | os.PathLike | None = None,
     progress: Callable[[int, int, int, StudentRow], None] | None = None,
+    deadline=None,
 ) -> BatchResult:
     """Grade each student's experiment (``experiment`` and ``model_name`` with ``{student}``) in ``source``."""
     from .api import grade
@@ -125,7 +126,7 @@ def grade_class(
             t0 = time.perf_counter()
             try:
                 result = grade(source, student_rubric, lang=lang, probe=probe, probe_options=probe_options,
-                               workdir=scratch, artifacts=artifacts)
+                               workdir=scratch, artifacts=artifacts, deadline=deadline)
             except SubmissionError as exc:
                 row = StudentRow(entry.student, entry.name, entry.slug, "error", 0.0,
                                  round(sum(s.points for s in rubric.checks), 4),

@@ -128,6 +128,9 @@ class Result:
     experiment: str = ""
     duration_ms: float = 0.0
     schema_version: int = SCHEMA_VERSION
+    #: The ranking: ``search_runs(order_by=[f"metrics.{metric} {order}"])``'s first row is the best run.
+    metric: str = "rmse_test"
+    order: str = "ASC"
     #: Copy-detection facts (run ids, model-file digests; see :mod:`grader.fingerprints`). Not part
     #: of the JSON report: batch grading reads them from the result itself.
     fingerprints: dict[str, Any] = field(default_factory=dict)
@@ -186,6 +189,7 @@ class Result:
             "lang": self.lang,
             "submission": asdict(self.submission),
             "experiment": self.experiment,
+            "ranking": {"metric": self.metric, "order": self.order},
             "score": self.score,
             "max_score": self.max_score,
             "passed": self.passed,
@@ -208,4 +212,6 @@ class Result:
             experiment=data.get("experiment", ""),
             duration_ms=data.get("duration_ms", 0.0),
             schema_version=data.get("schema_version", SCHEMA_VERSION),
+            metric=(data.get("ranking") or {}).get("metric", "rmse_test"),
+            order=(data.get("ranking") or {}).get("order", "ASC"),
         )

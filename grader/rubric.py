@@ -6,6 +6,7 @@ settings, titles, messages and hints there without touching code. See that file 
 
 from __future__ import annotations
 
+import re
 import string
 from dataclasses import dataclass, field
 from importlib import resources
@@ -19,6 +20,8 @@ from .errors import RubricError
 LANGS = ("es", "en")
 DEFAULT_RUBRIC = "homework-195"
 VISIBILITIES = ("visible", "hidden")
+#: How the ranking metric orders runs, as ``search_runs(order_by=[...])`` says it.
+ORDERS = ("ASC", "DESC")
 
 
 @dataclass(frozen=True)
@@ -143,6 +146,9 @@ def parse_rubric(data: Any, source: str = "<dict>") -> Rubric:
             )
         )
     messages = {str(k): _texts(v, f"messages.{k}") for k, v in (data.get("messages") or {}).items()}
+    order = (data.get("settings") or {}).get("order", "ASC")
+    if order not in ORDERS:
+        raise RubricError(f"rubric {source}: settings.order must be ASC (lower is better) or DESC (higher is better), not {order!r}")
     return Rubric(
         id=rubric_id,
         title=_texts(data.get("title") or rubric_id, "title"),
@@ -153,11 +159,6 @@ def parse_rubric(data: Any, source: str = "<dict>") -> Rubric:
     )
 
 
-class _Defaulting(dict):
-    def __missing__(self, key: str) -> str:
-        return "{" + key + "}"
-
-
 def _plain(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"
@@ -166,10 +167,75 @@ def _plain(value: Any) -> str:
     return str(value)
 
 
+#: ``[[ ... ]]`` in a message: a part shown only when every placeholder in it has a value.
+_OPTIONAL = re.compile(r"\[\[(.*?)\]\]", re.DOTALL)
+
+
+def _is_empty(value: Any) -> bool:
+    """Nothing to say: None, an empty list, or the ``"-"`` a check gives for "none"."""
+    if value is None:
+        return True
+    if isinstance(value, (list, tuple, set, dict)):
+        return not value
+    return isinstance(value, str) and value.strip() in ("", "-")
+
+
+def _plural(value: Any, forms: str) -> str:
+    """``one|other``: the first form when ``value`` is 1 (or a list of one), else the second."""
+    one, _, other = forms.partition("|")
+    if isinstance(value, (list, tuple, set)):
+        count: float = len(value)
+    else:
+        try:
+            count = float(value)
+        except (TypeError, ValueError):
+            count = 2
+    return one if count == 1 else other
+
+
+def _fields(template: str) -> list[str]:
+    return [name for _, name, _, _ in string.Formatter().parse(template) if name is not None]
+
+
+def _fill(template: str, params: Mapping[str, Any]) -> str:
+    parts = list(string.Formatter().parse(template))
+    out = []
+    for i, (literal, name, spec, _conversion) in enumerate(parts):
+        out.append(literal)
+        if name is None:
+            continue
+        if name not in params:
+            out.append("{" + name + (":" + spec if spec else "") + "}")
+            continue
+        value = params[name]
+        if spec and spec.startswith("plural:"):
+            out.append(_fill(_plural(value, spec[len("plural:"):]), params))  # a form may hold {n}
+            continue
+        text = _plain(value)
+        following = parts[i + 1][0] if i + 1 < len(parts) else ""
+        if following.startswith(".") and text.endswith("."):  # "... 'O'." + "." is one full stop
+            text = text[:-1]
+        out.append(text)
+    return "".join(out)
+
+
 def render(template: str, params: Mapping[str, Any]) -> str:
-    """Fill ``{placeholders}``; a placeholder without a value stays visible instead of failing."""
-    values = _Defaulting({k: _plain(v) for k, v in params.items()})
+    """Fill a message's ``{placeholders}`` from a check's params.
+
+    A placeholder without a value stays visible instead of failing. Two small additions to
+    Python's format syntax keep messages natural in both languages:
+
+    * ``{n:plural:run|runs}`` is the first form when ``n`` is 1 (or a list of one), else the
+      second: ``"{n} {n:plural:run|runs}"`` reads "1 run", "13 runs". A form may hold
+      placeholders itself: ``{n:plural:The run has|All {n} runs have}``.
+    * ``[[ Not counted: {not_counted}.]]`` is shown only when every placeholder in it has a value
+      (not None, not an empty list, not ``"-"``): no "Not counted: -." when nothing was left out.
+
+    A value that ends with a full stop right before the template's own does not double it.
+    """
     try:
-        return string.Formatter().vformat(template, (), values)
+        template = _OPTIONAL.sub(
+            lambda m: "" if any(_is_empty(params.get(f)) for f in _fields(m.group(1))) else m.group(1), template)
+        return _fill(template, params)
     except (ValueError, IndexError, AttributeError, KeyError):
         return template

@@ -30,6 +30,10 @@ class YAMLBombError(yaml.YAMLError):
     """A document whose aliases expand past :data:`MAX_EXPANDED_NODES` nodes, or refer to themselves."""
 
 
+class YAMLValueError(yaml.YAMLError):
+    """A document that parses but holds a value Python cannot build (``0000-00-00``: year 0)."""
+
+
 def expanded_size(text: str, limit: int = MAX_EXPANDED_NODES) -> int:
     """The number of nodes of ``text`` with every alias expanded, counted from the parser's events
     (nothing is built), stopping with :class:`YAMLBombError` as soon as it passes ``limit``.
@@ -72,11 +76,15 @@ def expanded_size(text: str, limit: int = MAX_EXPANDED_NODES) -> int:
 
 
 def load(text: str) -> Any:
-    """``yaml.safe_load(text)``, faster, refusing alias bombs (:class:`YAMLBombError`, a
-    :class:`YAMLError`: callers that handle broken YAML handle bombs too)."""
+    """``yaml.safe_load(text)``, faster, refusing alias bombs (:class:`YAMLBombError`) and values
+    Python cannot build (:class:`YAMLValueError`); both are :class:`YAMLError`s, so callers that
+    handle broken YAML handle them too."""
     if "*" in text:
         expanded_size(text)
-    return yaml.load(text, Loader=_Loader)  # a safe loader
+    try:
+        return yaml.load(text, Loader=_Loader)  # a safe loader
+    except (ValueError, OverflowError) as exc:  # timestamps and numbers PyYAML builds itself
+        raise YAMLValueError(f"a value cannot be read: {exc}") from None
 
 
 def dump(data: Any) -> str:

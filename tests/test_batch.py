@@ -319,7 +319,7 @@ def test_cli_exit_codes(tmp_path, reference_store_sqlite, core_rubric, capsys):
     good = _small_class(tmp_path / "good", reference_store_sqlite, ["ana"])
     assert main(["--batch", str(good), "--out", str(tmp_path / "o1"), "-j", "2", "--lang", "en", "--rubric", str(core_rubric)]) == 0
     err = capsys.readouterr().err
-    assert "Graded 1 submissions" in err and "1 passed" in err and "summary.html" in err
+    assert "Graded 1 submission in" in err and "1 passed" in err and "summary.html" in err
 
     mixed = _small_class(tmp_path / "mixed", reference_store_sqlite, ["ana"])
     (mixed / "zed").mkdir()

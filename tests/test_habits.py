@@ -59,7 +59,6 @@ def habit_rubric(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-@pytest.fixture(scope="session")
 def habit_stores(tmp_path_factory) -> dict[tuple[str, str], Path]:
     """(habit, backend) -> a moved copy of the submission (every recorded path is stale). Built in
     parallel (two at a time)."""

@@ -14,16 +14,23 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from helpers import tree_digest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_report_safety import (
+    HOSTILE,
+    assert_junit_valid,
+    assert_markdown_inert,
+    assert_terminal_inert,
+)
 
 from grader import cli
 from grader.api import grade
 from grader.errors import SubmissionError
 from grader.probe import ProbeOptions
+from grader.reports import FORMATS, render
 from grader.result import Result
 from grader.submission import open_submission
-from helpers import tree_digest
 
 INTERESTING = ("meta.yaml", "MLmodel", "mlflow.db", "model.pkl", "model.skops")
 
@@ -303,15 +310,6 @@ def test_nesting_past_path_max_gives_a_report(store):
 # everywhere), or in a one-line SubmissionError: never a traceback. On the committed 2.22 stores
 # (small: about a second per grade).
 
-from test_report_safety import (  # noqa: E402 - the checks of what a safe report is
-    HOSTILE,
-    assert_junit_valid,
-    assert_markdown_inert,
-    assert_terminal_inert,
-)
-
-from grader.reports import FORMATS, render  # noqa: E402
-
 
 def _reports_are_safe(outcome) -> None:
     if isinstance(outcome, SubmissionError):
@@ -484,6 +482,7 @@ def _fuzz_archive(path: Path, store: Path, members, with_store: bool, kind: str)
                 tf.addfile(info)
 
 
+@pytest.mark.filterwarnings("ignore:Duplicate name")  # the fuzzed members may repeat a name, as a hostile zip would
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(members=st.lists(archive_member, max_size=5), with_store=st.booleans(),
        kind=st.sampled_from(["zip", "tgz", "tar", "txz"]), cut=st.one_of(st.none(), st.integers(min_value=0, max_value=4000)))

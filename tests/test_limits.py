@@ -24,12 +24,12 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from helpers import tree_digest
 
 from grader import batch, cli, yamlio
 from grader.api import grade
 from grader.errors import SubmissionError
 from grader.submission import archive, limits
-from helpers import tree_digest
 
 GRADE = [sys.executable, "-c", "import sys; from grader.cli import main; sys.exit(main(sys.argv[1:]))"]
 
@@ -71,7 +71,7 @@ def _grade_cli(path: Path, tmp_path: Path, *args: str, timeout: float = 90) -> t
     started = time.perf_counter()
     try:
         proc = subprocess.run([*GRADE, str(path), "--lang", "en", "-q", "--json", str(report), *args],
-                              capture_output=True, text=True, timeout=timeout, cwd=tmp_path)
+                              capture_output=True, text=True, timeout=timeout, cwd=tmp_path, check=False)
     except subprocess.TimeoutExpired:
         pytest.fail(f"grade took more than {timeout} s")
     data = json.loads(report.read_text()) if report.is_file() else None
@@ -103,6 +103,7 @@ def test_alias_bomb_in_an_experiment_meta_yaml(v2_store_file, tmp_path):
     meta.write_text(billion_laughs() + re.sub(r"(?m)^name: .*$", "name: *l8", meta.read_text()))
     code, report, err, seconds = _grade_cli(root, tmp_path, "--no-probe")
     assert code == 1, err
+    assert seconds < 60
     statuses = {c["id"]: c["status"] for c in report["checks"]}
     assert statuses["runs.count"] == "fail"
     assert any("alias bomb" in n for n in report["submission"]["notes"])
@@ -303,3 +304,37 @@ def test_batch_grade_timeout_is_the_student_timeout(monkeypatch, tmp_path, capsy
     assert cli.main(["--batch", str(tmp_path), "--out", str(tmp_path / "out"), "--grade-timeout", "42"]) == 2
     assert seen["student_timeout"] == 42
     capsys.readouterr()
+
+
+@pytest.fixture(scope="module")
+def slow_store(v2_store_sqlite, tmp_path_factory):
+    """A SQLite store of 19,000 runs: under the run limit, and tens of seconds for MLflow to read."""
+    root = tmp_path_factory.mktemp("slow") / "ana"
+    shutil.copytree(v2_store_sqlite, root)
+    _add_runs(root / "mlflow.db", 19_000)
+    return root
+
+
+def test_grade_timeout_stops_a_real_slow_grade(slow_store, tmp_path):
+    """The alarm reaches into MLflow's own code (search_runs building 19,000 runs) and unwinds it."""
+    started = time.perf_counter()
+    proc = subprocess.run([*GRADE, str(slow_store), "--no-probe", "--grade-timeout", "3"], capture_output=True,
+                          text=True, timeout=120, cwd=tmp_path, check=False, env={**__import__("os").environ,
+                                                                                    "TMPDIR": str(tmp_path)})
+    assert proc.returncode == 2, proc.stderr
+    assert time.perf_counter() - started < 30
+    assert proc.stderr.strip().splitlines() == ["grade: error: grading took more than 3 s (--grade-timeout): stopped"]
+    assert [p.name for p in tmp_path.iterdir()] == [], "the snapshot was left behind"
+
+
+def test_batch_grade_timeout_is_an_error_row(slow_store, v2_store_file, tmp_path, capsys):
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    shutil.copytree(slow_store, subs / "ana")
+    shutil.copytree(v2_store_file, subs / "beto")
+    out = tmp_path / "out"
+    assert cli.main(["--batch", str(subs), "--out", str(out), "--no-probe", "--grade-timeout", "4", "-j", "2"]) == 1
+    capsys.readouterr()
+    rows = {line.split(",")[0]: line for line in (out / "gradebook.csv").read_text().splitlines()[1:]}
+    assert ",error," in rows["ana"] and "took more than 4 s" in rows["ana"], rows["ana"]
+    assert ",error," not in rows["beto"]

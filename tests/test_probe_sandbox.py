@@ -244,7 +244,7 @@ sys.path.insert(0, {tests!r})
 from pathlib import Path
 from grader.probe import ProbeOptions, probe_model
 from test_probe_sandbox import _payload_model
-code = {seek!r}.format(secret={secret!r}, grader=os.getpid())
+code = {seek!r}.format(reversed=os.environ["REVERSED_SECRET"].encode(), grader=os.getpid())  # never reads the secret
 model = _payload_model(Path({root!r}), code)
 ev = probe_model(model, Path({root!r}), ProbeOptions(trust_pickles=True, timeout=60, launcher={launcher!r}))
 print(json.dumps({{"kind": ev.error_kind, "error": ev.error}}))
@@ -252,7 +252,8 @@ print(json.dumps({{"kind": ev.error_kind, "error": ev.error}}))
 
 SEEK = """
 import ctypes, json, os, posix
-secret = {secret!r}.encode()
+needle = bytearray({reversed!r})[::-1]  # the secret exists only here (the code holds it reversed)
+secret = bytes(needle)
 r = {{}}
 def t(name, f):
     try:
@@ -275,6 +276,26 @@ def stack():  # the block the kernel shows as /proc/self/environ, read from memo
     fields = open("/proc/self/stat", "rb").read().rsplit(b")", 1)[1].split()
     return ctypes.string_at(int(fields[47]), int(fields[48]) - int(fields[47]))
 t("environ_block", stack)
+del secret
+def memory():  # every readable mapping of the process, but the needle itself
+    skip = ctypes.addressof(ctypes.c_char.from_buffer(needle))
+    found = False
+    for line in open("/proc/self/maps"):
+        parts = line.split()
+        lo, hi = (int(x, 16) for x in parts[0].split("-"))
+        if "r" not in parts[1] or (parts[5:] or [""])[0].startswith("[v") or hi - lo > 1 << 31:
+            continue
+        try:
+            data = ctypes.string_at(lo, hi - lo)
+        except Exception:
+            continue
+        i = data.find(needle)
+        while i >= 0:
+            found = found or lo + i != skip
+            i = data.find(needle, i + 1)
+    return b"x" if found else b""
+secret = b"x"
+t("memory", memory)
 raise RuntimeError("OBS" + json.dumps(r))
 """
 
@@ -285,8 +306,8 @@ def test_no_secret_of_the_graders_environment_reaches_the_probe(tmp_path, launch
     and libc's strings, as in CI): a model that runs code finds it nowhere."""
     secret = "ghp_" + uuid.uuid4().hex
     root = tmp_path / "snap"
-    script = SECRET_SCRIPT.format(tests=str(REPO_ROOT / "tests"), root=str(root), launcher=launcher, seek=SEEK, secret=secret)
-    env = {**os.environ, "GITHUB_TOKEN": secret, "PYTHONPATH": str(REPO_ROOT)}
+    script = SECRET_SCRIPT.format(tests=str(REPO_ROOT / "tests"), root=str(root), launcher=launcher, seek=SEEK)
+    env = {**os.environ, "GITHUB_TOKEN": secret, "REVERSED_SECRET": secret[::-1], "PYTHONPATH": str(REPO_ROOT)}
     proc = subprocess.run([sys.executable, "-c", script], check=False, env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
     out = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -294,6 +315,7 @@ def test_no_secret_of_the_graders_environment_reaches_the_probe(tmp_path, launch
     seen = json.loads(out["error"].split("OBS", 1)[1])
     assert seen["os_environ"] is False and seen["posix_environ"] is False, seen
     assert seen["libc_environ"] is False and seen["environ_block"] is False, seen
+    assert seen["memory"] is False, "the secret is somewhere in the probe's memory"
     assert seen["environ_file"] is not True and seen["grader_environ"] is not True, seen
     if landlock_abi() >= 1:  # never readable, not even the probe's own
         assert seen["environ_file"] == "PermissionError", seen
@@ -363,4 +385,28 @@ def test_no_process_of_the_probe_outlives_it(tmp_path, launcher):
     else:  # said in the report
         assert "PID namespace" in ev.details["isolation"]["not_held"]
         for pid in survivors:
+            os.kill(pid, 9)
+
+
+@pytest.mark.parametrize("launcher", ["fork", "spawn"])
+def test_without_pid_namespace_the_session_is_killed_and_the_report_says_so(tmp_path, launcher, monkeypatch):
+    """The fallback: no PID namespace. A child of the model in the probe's session is killed with it;
+    one that left the session is not, and ``not_held`` says that the PID namespace is missing."""
+    monkeypatch.setattr(sandbox, "enter_namespaces", _net_only)
+    stay, leave = uuid.uuid4().hex, uuid.uuid4().hex
+    code = "import subprocess, sys, time\n" + "".join(
+        f"subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(120)', '{tag}'], start_new_session={new},\n"
+        f"                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n"
+        for tag, new in ((stay, False), (leave, True))) + "time.sleep(1.5)\nraise RuntimeError('OBS{}')\n"
+    model = _payload_model(tmp_path / "snap", code)
+    try:
+        ev = probe_model(model, tmp_path / "snap", ProbeOptions(trust_pickles=True, timeout=60, launcher=launcher))
+        isolation = ev.details["isolation"]
+        assert isolation["processes"].startswith("session") and "PID namespace" in isolation["not_held"], isolation
+        deadline = time.monotonic() + 5
+        while _processes_with(stay) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not _processes_with(stay), "a process in the probe's session outlived it"
+    finally:
+        for pid in _processes_with(stay) + _processes_with(leave):
             os.kill(pid, 9)

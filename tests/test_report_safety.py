@@ -49,14 +49,15 @@ JOINED = " ".join(HOSTILE)
 #: The elements the grader's own Markdown makes (headings, a table, emphasis, code, a list).
 SAFE_TAGS = {"p", "h2", "h3", "table", "thead", "tbody", "tr", "th", "td", "strong", "em", "code", "br", "ul", "li"}
 
-md_it = pytest.importorskip("markdown_it")
+def _markdown_it(**options):
+    """A CommonMark parser with GitHub's tables and strikethrough (markdown-it-py, a test extra)."""
+    markdown_it = pytest.importorskip("markdown_it")
+    return markdown_it.MarkdownIt("commonmark", {"html": True, **options}).enable(["table", "strikethrough"])
 
 
 def github_markdown(text: str) -> list:
     """Tokens of ``text`` parsed as GitHub would: CommonMark with tables, strikethrough and autolinks."""
-    from markdown_it import MarkdownIt
-
-    md = MarkdownIt("commonmark", {"html": True, "linkify": _has_linkify()}).enable(["table", "strikethrough"])
+    md = _markdown_it(linkify=_has_linkify())
     if _has_linkify():
         md.enable("linkify")
     return md.parse(text)
@@ -84,7 +85,7 @@ def assert_markdown_inert(text: str, allowed_html: tuple[str, ...] = ("<br>",)) 
     assert not [t for t in tokens if t.type == "image"], "an image"
     links = [t.attrs.get("href") for t in tokens if t.type == "link_open"]
     assert not links, links
-    rendered = md_it.MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"]).render(text)
+    rendered = _markdown_it().render(text)
     for slash, tag, attrs in re.findall(r"<(/?)([A-Za-z][\w-]*)([^>]*)>", rendered):  # only the grader's markup
         assert tag in SAFE_TAGS, (tag, rendered[:2000])
         assert not attrs.strip() or re.fullmatch(r' style="text-align:(left|right|center)"', attrs), attrs
@@ -119,7 +120,7 @@ def test_each_payload_is_inert_in_markdown(payload):
 def test_markdown_escaping_renders_the_text_itself():
     """Escaping is exact: what GitHub shows is the student's string (whitespace collapsed)."""
     for payload in ("a < b & c > d", "rmse_test=0.52 (max_depth=5)", "**x** [y](z) #1 `q`"):
-        html = md_it.MarkdownIt("commonmark").render(safe.markdown(payload))
+        html = _markdown_it().render(safe.markdown(payload))
         shown = html.removeprefix("<p>").removesuffix("</p>\n")
         import html as html_mod
 

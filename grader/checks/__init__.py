@@ -2,6 +2,11 @@
 
 :func:`evaluate` runs a rubric's checks on evidence. A check that raises, or that needs a part of
 the store that could not be read, ends in ``error`` with its reason; the other checks go on.
+
+A check that is skipped because something another check verifies is missing (no runs, no
+Production version...) does not repeat advice of its own: its message names that other check, the
+one to fix first, and it shows no hint (:data:`AFTER`). An informational check (0 points) that is
+skipped shows no hint either.
 """
 
 from __future__ import annotations
@@ -17,7 +22,19 @@ from .base import COMMON_MESSAGES, REGISTRY, CheckDef, Outcome, check  # noqa: F
 # Importing a family module registers its checks.
 from . import exercise, integrity, model, notebook, registry, runs  # noqa: E402,F401
 
-__all__ = ["REGISTRY", "CheckDef", "Outcome", "check", "evaluate"]
+__all__ = ["AFTER", "REGISTRY", "CheckDef", "Outcome", "check", "evaluate"]
+
+#: For each key a check may be skipped with, the checks that verify what is missing, in the order
+#: to fix them: a skipped check names the first of these that is in the rubric and did not pass.
+AFTER: dict[str, tuple[str, ...]] = {
+    "no_runs": ("runs.count",),                      # no finished runs in the experiment
+    "no_production": ("registry.production",),       # no version in the stage
+    "missing_model": ("registry.production",),       # no registered model at all
+    "probe_failed": ("model.predict",),              # the model did not load or predict
+    "no_test_metrics": ("model.predict",),           # the probe gave no recomputed metrics
+    "not_logged": ("runs.fields",),                  # the Production run lacks rmse_test/r2_test
+    "no_run": ("registry.best_run", "runs.count"),   # the version's run is not in the experiment
+}
 
 
 def _run_one(defn: CheckDef, evidence: Evidence, settings: dict[str, Any]) -> Outcome:
@@ -30,18 +47,43 @@ def _run_one(defn: CheckDef, evidence: Evidence, settings: dict[str, Any]) -> Ou
         return Outcome("error", "check_crashed", {"error": f"{type(exc).__name__}: {exc}"})
 
 
+def _fix_first(outcome: Outcome, statuses: dict[str, str]) -> str | None:
+    """The check to fix before this skipped one can be evaluated: the first of :data:`AFTER`'s
+    candidates for its key that the rubric has and that did not pass (None: no such check)."""
+    if outcome.status != "skip":
+        return None
+    return next((cid for cid in AFTER.get(outcome.key, ()) if statuses.get(cid) not in (None, "pass", "warn")), None)
+
+
 def evaluate(evidence: Evidence, rubric: Rubric, lang: str = "es") -> list[CheckResult]:
-    """Run every check of ``rubric`` on ``evidence`` and render its texts in ``lang``."""
-    results = []
+    """Run every check of ``rubric`` on ``evidence`` and render its texts in ``lang``.
+
+    Every check runs first; then the texts are rendered, so that a skipped check can name the
+    check it waits for wherever that one sits in the rubric.
+    """
+    from ..catalogue import text
+
+    ran = []
     for spec in rubric.checks:
         defn = REGISTRY[spec.id]
         settings = {**rubric.settings, **defn.settings, **spec.settings}
         started = time.perf_counter()
         outcome = _run_one(defn, evidence, settings)
-        elapsed = (time.perf_counter() - started) * 1000
+        ran.append((spec, outcome, (time.perf_counter() - started) * 1000))
+    statuses = {spec.id: outcome.status for spec, outcome, _ in ran}
+
+    results = []
+    for spec, outcome, elapsed in ran:
         template = rubric.text(spec.messages.get(outcome.key) or rubric.messages.get(outcome.key), lang)
         if not template:
             template = f"[{outcome.key}] " + ", ".join(f"{k}={{{k}}}" for k in outcome.params)
+        message = render(template, outcome.params)
+        evidence_out = {"key": outcome.key, **outcome.evidence}
+        after = _fix_first(outcome, statuses)
+        if after:
+            message = f"{message} {text('skip.after', lang, check=after)}"
+            evidence_out["fix_first"] = after
+        quiet = outcome.status == "pass" or after is not None or (outcome.status == "skip" and spec.points == 0)
         results.append(
             CheckResult(
                 id=spec.id,
@@ -49,9 +91,9 @@ def evaluate(evidence: Evidence, rubric: Rubric, lang: str = "es") -> list[Check
                 status=outcome.status,
                 points=round(spec.points * outcome.credit, 4),
                 max_points=spec.points,
-                message=render(template, outcome.params),
-                hint="" if outcome.status == "pass" else render(rubric.text(spec.hint, lang), outcome.params),
-                evidence={"key": outcome.key, **outcome.evidence},
+                message=message,
+                hint="" if quiet else render(rubric.text(spec.hint, lang), outcome.params),
+                evidence=evidence_out,
                 visibility=spec.visibility,
                 duration_ms=round(elapsed, 3),
                 required=spec.required,

@@ -38,7 +38,9 @@ def alias_version(model: RegisteredModelEv, s: Settings) -> tuple[str | None, Ve
 
 
 def _describe(model: RegisteredModelEv) -> str:
-    versions = "; ".join(f"v{v.version}: {v.current_stage}" for v in sorted(model.versions, key=lambda v: v.version))
+    # A version in no stage is MLflow's stage "None": shown as the bare version, never as "None".
+    versions = "; ".join(f"v{v.version}: {v.current_stage}" if v.current_stage not in (None, "", "None") else f"v{v.version}"
+                         for v in sorted(model.versions, key=lambda v: v.version))
     aliases = ", ".join(f"@{a} -> v{v}" for a, v in sorted(model.aliases.items()))
     return versions + (f" ({aliases})" if aliases else "") if versions else "-"
 
@@ -113,6 +115,7 @@ def registry_best_run(ev: Evidence, s: Settings) -> Outcome:
         "version": version.version,
         "best_run": best.label,
         "best_value": _metric(best, metric),
+        "order": str(s.get("order", "ASC")),
         "prod_run": prod_run.label if prod_run else (version.run_id or "-"),
         "prod_value": _metric(prod_run, metric),
         "metric": metric,

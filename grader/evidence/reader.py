@@ -94,15 +94,25 @@ def _finite_or_none(value: Any) -> float | None:
     return number if not math.isnan(number) else None
 
 
+def _text(value: Any) -> str:
+    """A string field of a run as text: a file store's ``meta.yaml`` may make it a number or a list."""
+    return value if isinstance(value, str) else "" if value is None else str(value)
+
+
+def _ms(value: Any) -> int | None:
+    """A timestamp field as an int, or None when ``meta.yaml`` holds anything else."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 def _run_ev(run: Any) -> RunEv:
     info, data = run.info, run.data
     return RunEv(
-        run_id=info.run_id,
-        run_name=getattr(info, "run_name", None) or data.tags.get("mlflow.runName", ""),
+        run_id=_text(info.run_id),
+        run_name=_text(getattr(info, "run_name", None) or data.tags.get("mlflow.runName", "")),
         status=str(info.status),
         lifecycle_stage=str(info.lifecycle_stage),
-        start_time=info.start_time,
-        end_time=info.end_time,
+        start_time=_ms(info.start_time),
+        end_time=_ms(info.end_time),
         params=dict(data.params),
         metrics={k: _finite_or_none(v) for k, v in data.metrics.items()},
         tags={k: v for k, v in data.tags.items()},
@@ -132,6 +142,8 @@ class Reader:
         self.snap = snap
         self.client = MlflowClient(tracking_uri=snap.tracking_uri, registry_uri=snap.tracking_uri)
         self.metric = metric
+        #: ``ASC`` (an error such as rmse: lower is better) or ``DESC`` (a score such as r2 or accuracy).
+        self.order = "ASC"
         self.ev = Evidence(experiment_name=experiment_name, model_name=model_name, store_kind=snap.kind, layout="unknown")
         self.logged: dict[str, ModelArtifactEv] = {}  # model_id -> model
         self._artifact_uris: dict[str, str] = {}  # run_id -> artifact_uri (rebased)
@@ -162,7 +174,8 @@ class Reader:
         if self.ev.experiment is None:
             return
         ids = [self.ev.experiment.experiment_id]
-        order = [f"metrics.`{self.metric}` ASC"]
+        # MLflow's own order: rows without the metric (or NaN) last, ties by start_time descending.
+        order = [f"metrics.`{self.metric}` {self.order}"]
         active = _paged(self.client.search_runs, experiment_ids=ids, order_by=order, run_view_type=ViewType.ACTIVE_ONLY)
         deleted = _paged(self.client.search_runs, experiment_ids=ids, order_by=order, run_view_type=ViewType.DELETED_ONLY)
         self.ev.runs = [_run_ev(r) for r in active]
@@ -321,7 +334,7 @@ class Reader:
 
 
 def collect(snap: Snapshot, experiment_name: str, model_name: str, metric: str = "rmse_test",
-            reader_class: type[Reader] | None = None) -> Evidence:
+            reader_class: type[Reader] | None = None, order: str = "ASC") -> Evidence:
     """Read everything the checks need from ``snap`` (the probe is added separately).
 
     ``reader_class``: a :class:`Reader` subclass for another kind of source (a tracking server or a
@@ -329,6 +342,7 @@ def collect(snap: Snapshot, experiment_name: str, model_name: str, metric: str =
     with quiet_mlflow(), global_tracking_uri(snap.tracking_uri):
         try:
             reader = (reader_class or Reader)(snap, experiment_name, model_name, metric)
+            reader.order = order
         except GraderError:
             raise
         except Exception as exc:  # noqa: BLE001 - MLflow refuses the store itself (a damaged or foreign database)

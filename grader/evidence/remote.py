@@ -324,14 +324,14 @@ def fetch_production(source: RemoteSource, ev: Evidence, settings) -> None:
 
 
 def collect_source(snap, experiment_name: str, model_name: str, metric: str = "rmse_test", *, settings=None,
-                   fetch: bool = True) -> Evidence:
+                   fetch: bool = True, order: str = "ASC") -> Evidence:
     """:func:`~grader.evidence.reader.collect` for any source: a snapshot, a server or a PostgreSQL store.
 
     For a server, ``fetch`` downloads the Production version's model (when the probe will run)."""
     if not isinstance(snap, RemoteSource):
-        return collect(snap, experiment_name, model_name, metric)
+        return collect(snap, experiment_name, model_name, metric, order=order)
     reader_class = ServerReader if snap.kind == "server" else PostgresReader
-    ev = collect(snap, experiment_name, model_name, metric, reader_class=reader_class)
+    ev = collect(snap, experiment_name, model_name, metric, reader_class=reader_class, order=order)
     if snap.kind == "server" and fetch:
         fetch_production(snap, ev, settings or {})
     _scrub(ev, snap)

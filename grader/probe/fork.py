@@ -26,8 +26,8 @@ import tempfile
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 
 def can_fork() -> bool:

@@ -1,32 +1,47 @@
-"""Run :mod:`grader.probe.worker` in a restricted child process and read back its JSON.
+"""Run :mod:`grader.probe.worker` in a restricted child process and read back its result.
 
 The child is forked from the grader when it can be (``ProbeOptions.launcher``, see
 :mod:`grader.probe.fork`: MLflow and scikit-learn are imported already, which saves 2 to 3 s per
 grade), or a new ``python -m grader.probe.worker``. Either way, what the child gets (Linux; each
-step is best effort and what took effect is recorded in ``ProbeEv.details["isolation"]``):
+step is best effort, and what holds is measured by the grader, see below):
 
-- its own session and process group (killed as a whole on timeout and after it exits), and
-  ``PDEATHSIG``: it dies with the grader;
+- its own session, and ``PDEATHSIG``: it dies with the grader;
+- namespaces (:mod:`grader.probe.sandbox`; for a non-root user inside a new user namespace): a new
+  PID namespace whose PID 1 is the probe (when it ends, every process the model started ends: none
+  outlives the probe; without one the whole session is killed), a new mount namespace (every mount
+  private first) with a small tmpfs of its own on ``/dev/shm`` (joblib's semaphores for ``n_jobs``;
+  the host's ``/dev/shm``, where snapshots live, is hidden) and a ``/proc`` of the PID namespace,
+  and a new, empty network namespace. Without a mount namespace joblib runs every job in-process
+  (the same predictions), see :func:`grader.probe.worker._parallelism`;
 - limits: address space (``memory_mb``), file size (256 MiB), no core dumps, and for a non-root user
   a bounded number of processes (fork bombs);
-- ``no_new_privs`` (no setuid escalation);
-- no network: a new, empty network namespace (``unshare(CLONE_NEWNET)``; for a non-root user inside
-  a new user namespace), Landlock's TCP rules (bind and connect refused) where the kernel has them
-  (ABI >= 4), and a seccomp filter that makes ``socket(2)`` fail (Unix sockets such as
+- no capabilities (empty bounding set: root's probe cannot load a kernel module), ``no_new_privs``;
+- no network besides the namespace: Landlock's TCP rules (bind and connect refused) where the kernel
+  has them (ABI >= 4), and a seccomp filter that makes ``socket(2)`` fail (Unix sockets such as
   ``docker.sock`` or an ssh agent are not cut off by a network namespace);
-- Landlock file-system rules: writes only inside its own temp dir (and ``/dev/null``), reads only
-  from the Python installation, the grader, the system folders (``/usr``, ``/lib``, ``/etc``...), a few
-  ``/proc`` files and its own ``/proc/<pid>``, the model folder and its temp dir, and (read-only) the
-  original files of the model that the snapshot did not copy: not the instructor's home, not the
-  grader's ``/proc/<pid>/environ``, not the rest of the snapshot nor of the submission, not other
-  temp files.
+- Landlock file-system rules: writes only inside its own temp dir, its private ``/dev/shm`` and
+  ``/dev/null``; reads only from the Python installation, the grader, the system folders (``/usr``,
+  ``/lib``, ``/etc``...), of ``/dev`` only ``null``, ``zero``, ``random``, ``urandom``, a few ``/proc``
+  files and some of its own ``/proc/<pid>`` (never ``environ``), the model folder and its temp dir,
+  and (read-only) the original files of the model that the snapshot did not copy: not the
+  instructor's home, not the rest of the snapshot nor of the submission, not other students'.
   With ABI >= 6 it also cannot signal processes outside its sandbox (the grader). While the child
   lives the grader is not dumpable, so even without Landlock a same-user child cannot read its
   environment nor write its memory through ``/proc``;
 - a scrubbed environment (only ``PATH``, locale and time zone survive: no tokens, no credentials), its
-  temp dir as cwd, ``HOME`` and ``TMPDIR``;
-- stdout discarded, stderr to a file in its temp dir (only the last lines are read), and only a
-  bounded JSON file back: never a pickle.
+  temp dir as cwd, ``HOME`` and ``TMPDIR``; a forked child also overwrites the grader's environment
+  it inherited in memory (the block ``/proc/self/environ`` shows, libc's strings, ``os.environ``'s
+  and ``posix.environ``'s values);
+- stdout discarded, stderr to a file in its temp dir (only the last lines are read, for a crash's
+  message), and the result over a pipe the grader holds (:mod:`grader.probe.channel`): never a
+  pickle, never a file the child could write.
+
+The grader decides: the child's first frame (sent before any model code runs) says what it set up;
+the grader then reads ``/proc/<child>/status``, ``ns/*`` and ``mountinfo`` while the child waits,
+and ``ProbeEv.details["isolation"]`` holds what it measured, with ``not_held`` naming what did not
+hold. A child that exits non-zero or is killed, or that sends more than one result, is a crash
+whatever it sent. A refusal by the sandbox (``EACCES``/``EPERM`` while loading or predicting) is
+``error_kind="sandbox"``: the grader's error, not the student's.
 """
 
 from __future__ import annotations
@@ -232,8 +247,9 @@ class _Plan:
         self.go_fd = -1
         #: Set in the child by :func:`_limit_child` (the Landlock rules follow what was mounted).
         self.private_shm = False
-        #: A tmpfs of its own on /dev/shm, unless the probe's temp dir is there (it would be hidden).
-        self.own_shm = not _under_shm(home)
+        #: A tmpfs of its own on /dev/shm, unless the probe's temp dir or a model file it reads is
+        #: there (it would be hidden).
+        self.own_shm = not any(_under_shm(Path(p)) for p in (home, *read_files))
         self.own_proc = False
         self.nproc = _nproc_limit()
         self.is_root = hasattr(os, "geteuid") and os.geteuid() == 0
@@ -301,7 +317,8 @@ def _limit_child(plan: _Plan):
         if flags & sandbox.CLONE_NEWNET:
             state["network"] = "new user+network namespace" if namespaces["user"] else "new network namespace"
         host_pid = _host_pid()
-        mounts = sandbox.private_mounts(libc, bool(flags & sandbox.CLONE_NEWPID), shm=plan.own_shm) if flags & sandbox.CLONE_NEWNS else {}
+        own_shm = plan.own_shm and namespaces.get("mapped", False)  # an unmapped owner could make no file there
+        mounts = sandbox.private_mounts(libc, bool(flags & sandbox.CLONE_NEWPID), shm=own_shm) if flags & sandbox.CLONE_NEWNS else {}
         plan.private_shm = bool(mounts.get("shm"))
         plan.own_proc = bool(mounts.get("proc"))
         if plan.private_shm:
@@ -548,7 +565,7 @@ def _run(forked: bool, request: Path, home: Path, errfile: Path, plan: _Plan, ti
         try:
             with open(errfile, "wb") as err:
                 proc = _start(forked, request, home, err, plan)
-        except OSError as exc:
+        except (OSError, subprocess.SubprocessError) as exc:
             return _Outcome(isolation=_unmeasured(plan), error=f"could not start the probe: {exc}")
         finally:
             os.close(write_end)
@@ -579,7 +596,7 @@ def _run(forked: bool, request: Path, home: Path, errfile: Path, plan: _Plan, ti
             except OSError:
                 pass
         if proc is not None:
-            _kill(proc, sweep=isolation.get("processes", "").startswith("session"))
+            _kill(proc, sweep=not isolation.get("processes", "").startswith("PID namespace"))
         _restore_dumpable(plan.libc, dumpable)
         for fd in (read_end, go_write, pidfd, probe_fd):
             if fd is not None:
@@ -622,7 +639,7 @@ def _test_metrics(predictions: list, y_true) -> dict | None:
         return None
     residual = float(np.sum((y - y_pred) ** 2))
     total = float(np.sum((y - y.mean()) ** 2))
-    return {"rmse_test": float(np.sqrt(residual / len(y))), "r2_test": 1.0 - residual / total, "n_rows": int(len(y))}
+    return {"rmse_test": float(np.sqrt(residual / len(y))), "r2_test": 1.0 - residual / total, "n_rows": len(y)}
 
 
 def _undumpable(libc) -> int | None:
@@ -668,7 +685,8 @@ def _isolation(claimed: dict | None, child: int, plan: _Plan) -> tuple[dict, int
     pid = claimed.get("pid")
     facts = sandbox.measure(child, pid) if isinstance(pid, int) and not isinstance(pid, bool) and pid > 0 else {}
     if not facts:
-        report["measured"] = "no (the child named a process that is not its own)"
+        report["measured"] = ("no (the child named a process that is not its own)" if os.path.isdir("/proc/self")
+                              else "no (no /proc to measure from)")
         report["not_held"] = "measurement"
         return report, None
     if not facts.get("net_namespace") and "namespace" in report.get("network", ""):

@@ -66,7 +66,8 @@ def _write(path: str, text: str) -> bool:
 
 
 def enter_namespaces(libc, network: bool) -> dict:
-    """Unshare what can be had, most first; returns ``{"flags": int, "user": bool}``."""
+    """Unshare what can be had, most first; returns ``{"flags": int, "user": bool, "mapped": bool}``
+    (``mapped``: the ids could be mapped in the new user namespace, so the probe may own files)."""
     wanted = CLONE_NEWNS | CLONE_NEWPID | (CLONE_NEWNET if network else 0)
     uid, gid = os.getuid(), os.getgid()
     attempts = [wanted, wanted & ~CLONE_NEWPID, CLONE_NEWNET if network else 0]
@@ -74,13 +75,12 @@ def enter_namespaces(libc, network: bool) -> dict:
         if not flags:
             continue
         if libc.unshare(flags) == 0:
-            return {"flags": flags, "user": False}
+            return {"flags": flags, "user": False, "mapped": True}
         if libc.unshare(CLONE_NEWUSER | flags) == 0:
             # Map the same ids, so that files the probe makes (its tmpfs) have an owner.
             _write("/proc/self/setgroups", "deny")
-            _write("/proc/self/uid_map", f"{uid} {uid} 1")
-            _write("/proc/self/gid_map", f"{gid} {gid} 1")
-            return {"flags": flags, "user": True}
+            mapped = _write("/proc/self/uid_map", f"{uid} {uid} 1") and _write("/proc/self/gid_map", f"{gid} {gid} 1")
+            return {"flags": flags, "user": True, "mapped": mapped}
     return {"flags": 0, "user": False}
 
 

@@ -16,21 +16,25 @@ Nothing here imports, unpickles or executes anything from the submission. What i
    cost 0.3 to 0.4 s on a 226 MiB forest, as much as loading it; the checking unpickler costs
    nothing measurable and, being the loader itself, cannot read the bytes differently from it.
 
-What the allowlist holds, measured on RandomForest, LinearRegression and 20 other scikit-learn
-estimators and pipelines pickled with protocols 2, 4, 5, cloudpickle and joblib by scikit-learn 1.6
-and 1.9 (NumPy 2): the estimator classes themselves (``sklearn.*`` classes, the Cython
-reconstructors ``newObj`` and ``__pyx_unpickle_*``), NumPy's array/dtype/scalar reconstruction
-helpers, NumPy ufuncs (``np.log1p`` in a ``TransformedTargetRegressor``), random-state helpers,
-``_codecs.encode`` and ``builtins`` containers (protocol 2), ``copyreg._reconstructor``
-(protocols 0/1), pandas and scipy.sparse containers. No model needed any cloudpickle helper:
-cloudpickle stores importable classes by reference, and its helpers (``_make_function``,
-``subimport``, ``types.CodeType``) rebuild code by value, i.e. run the author's code, so they stay
-out. Also out on purpose: ``builtins.getattr`` (it turns any allowed object into any of its
-attributes; scipy.stats frozen distributions need it, so a ``RandomizedSearchCV`` holding them is
-refused), NumPy 1.x's ``_ufunc_reconstruct`` (it imports any module by name), and the file or
-process touching parts of the allowed libraries (``numpy.load``, ``numpy.testing``, ``pandas.io``,
-``pandas.eval``, ``scipy.io``, ``sklearn.datasets``, ``sklearn.utils._testing``...). Anything
-refused can still be graded with ``--trust-pickles``, inside the same sandbox.
+What the allowlist holds: exact ``(module, qualname)`` pairs, nothing by pattern. The estimators
+and their parts (:data:`SKLEARN_CLASSES`: linear models, trees and forests, gradient boosting,
+neighbours, SVMs, ``Pipeline``, ``ColumnTransformer``, the scalers and encoders, searches, XGBoost's
+scikit-learn wrapper...), exactly the pairs that the pickles of the reference solution's models,
+of the committed stores and of 60 common regressors and pipelines import (scikit-learn 1.4 to 1.9,
+protocols 2, 4, 5 and cloudpickle, fitted on arrays and DataFrames: no pandas object is ever
+pickled in a model, so no pandas name is allowed); the few functions a model stores as a value
+(:data:`FUNCTIONS`: ``f_regression``...); NumPy's array, dtype, scalar and random-state
+reconstructors, NumPy ufuncs and scalar types (``np.log1p``, ``np.float64``: checked against
+``numpy``'s namespace, never ``np.load``), scipy.sparse containers, ``_codecs.encode``,
+``copyreg._reconstructor`` and ``builtins`` containers. No cloudpickle helper (they rebuild code by
+value), no ``builtins.getattr`` (it turns any allowed object into any of its attributes), no NumPy
+1.x ``_ufunc_reconstruct`` (it imports any module by name).
+
+Classes can call what they hold: after loading, :func:`grader.probe.unpickle.check_loaded` refuses a
+model that stores a callable other than those above (``FunctionTransformer(func=...)``), a method
+name other than a prediction method (``StackingRegressor.stack_method_``), or reads files
+(``CountVectorizer(input="filename")``); it runs on skops models too. Anything refused can still be
+graded with ``--trust-pickles``, inside the same sandbox.
 """
 
 from __future__ import annotations
@@ -39,9 +43,8 @@ import re
 import zipfile
 from pathlib import Path
 
-
-from ..evidence.model import ModelArtifactEv
 from .. import yamlio
+from ..evidence.model import ModelArtifactEv
 
 #: pyfunc loader modules that may be imported.
 LOADER_MODULES = {"mlflow.sklearn", "mlflow.xgboost"}
@@ -221,9 +224,7 @@ def allowed(module: str, name: str) -> bool:
         return True
     if module == "numpy":
         return _numpy_toplevel_ok(name)
-    if module == "_loss" and ("sklearn._loss._loss", name) in SKLEARN_CLASSES:  # scikit-learn 1.6 says "_loss"
-        return True
-    return False
+    return module == "_loss" and ("sklearn._loss._loss", name) in SKLEARN_CLASSES  # scikit-learn 1.6 says "_loss"
 
 
 def show(module: str, name: str) -> str:

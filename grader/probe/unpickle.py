@@ -28,7 +28,7 @@ from __future__ import annotations
 import contextlib
 import io
 import pickle
-from typing import Iterator
+from collections.abc import Iterator
 
 from .scan import allowed, show
 

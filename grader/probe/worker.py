@@ -19,8 +19,16 @@ import warnings
 
 
 def _line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0][:400]}" if text else type(exc).__name__
+    """The exception in one line: its type and its first lines joined (the first alone can end in
+    a colon, e.g. scikit-learn's "node array from the pickle has an incompatible dtype:", with the
+    reason on the next lines)."""
+    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    text = lines[0] if lines else ""
+    for line in lines[1:4]:
+        if len(text) >= 300:
+            break
+        text = text.rstrip(".") + (" " if text.endswith(":") else "; ") + line
+    return f"{type(exc).__name__}: {text[:400]}" if text else type(exc).__name__
 
 
 def _refusal_in(exc: BaseException) -> str | None:
@@ -64,10 +72,10 @@ def run(request: dict) -> dict:
     os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
     started = time.perf_counter()
     try:
-        import numpy as np
-        import pandas as pd
         import mlflow
         import mlflow.pyfunc
+        import numpy as np
+        import pandas as pd
 
         from .unpickle import check_loaded, checked_unpickling, model_of
 

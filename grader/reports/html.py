@@ -22,6 +22,7 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
+from ..catalogue import store_description, text
 from ..result import Result, RunRow
 from . import report
 
@@ -42,7 +43,7 @@ LABELS: dict[str, dict[str, str]] = {
         "submission": "Entrega",
         "input": "Entrada",
         "store": "Store",
-        "layout": "Formato MLflow",
+        "layout": "Formato y versión",
         "experiment": "Experimento",
         "notes": "Notas",
         "checks": "Criterios de la rúbrica",
@@ -65,7 +66,7 @@ LABELS: dict[str, dict[str, str]] = {
         "yes": "sí",
         "no": "no",
         "best": "mejor",
-        "best_title": "Primer run de search_runs por {metric} ASC",
+        "best_title": "Primer run de search_runs por {metric} {order}",
         "production": "Production",
         "production_title": "Run de la versión en Production",
         "not_counted": "no cuenta",
@@ -92,7 +93,7 @@ LABELS: dict[str, dict[str, str]] = {
         "submission": "Submission",
         "input": "Input",
         "store": "Store",
-        "layout": "MLflow layout",
+        "layout": "Layout and version",
         "experiment": "Experiment",
         "notes": "Notes",
         "checks": "Rubric checks",
@@ -115,7 +116,7 @@ LABELS: dict[str, dict[str, str]] = {
         "yes": "yes",
         "no": "no",
         "best": "best",
-        "best_title": "First run of search_runs by {metric} ASC",
+        "best_title": "First run of search_runs by {metric} {order}",
         "production": "Production",
         "production_title": "Run of the Production version",
         "not_counted": "not counted",
@@ -284,13 +285,15 @@ def _context(result: Result) -> dict[str, Any]:
                 "hint": check.hint if check.status != "pass" else "",
                 "evidence": _evidence(check.evidence),
                 "hidden": check.visibility == "hidden",
+                "required": check.required,
             }
         )
     max_score = result.max_score
     percent = 0.0 if max_score <= 0 else max(0.0, min(100.0, result.score / max_score * 100))
     return {
         "lang": lang,
-        "t": words,
+        "t": {**words, "extra": text("label.extra", lang), "extra_legend": text("label.extra_legend", lang)},
+        "store_description": store_description(result.submission, lang),
         "result": result,
         "sub": result.submission,
         "score": _num(result.score),
@@ -301,7 +304,8 @@ def _context(result: Result) -> dict[str, Any]:
         "checks": checks,
         "runs": _run_rows(result.runs),
         "chart": bar_chart(result.runs),
-        "metric": METRIC,
+        "metric": result.metric or METRIC,
+        "order": result.order,
         "secondary_metric": SECONDARY_METRIC,
         "seconds": f"{result.duration_ms / 1000:.1f}",
     }

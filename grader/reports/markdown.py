@@ -9,6 +9,7 @@ Every string is escaped with :mod:`.safe` (a run name or a model's error message
 
 from __future__ import annotations
 
+from ..catalogue import store_description, text
 from ..result import Result
 from . import report, safe
 
@@ -43,17 +44,21 @@ def render_markdown(result: Result) -> str:
         "",
         f"**{words['score']}: {_points(view.score)} / {_points(view.max_score)}** · {verdict}",
         "",
-        f"{words['store']}: {safe.markdown_code(sub.input)} ({_cell(sub.store)}, MLflow {_cell(sub.mlflow_layout)})",
+        f"{words['store']}: {safe.markdown_code(sub.input)} ({_cell(store_description(sub, view.lang))})",
         "",
         f"| | {words['check']} | {words['points']} | {words['result']} |",
         "|---|---|---:|---|",
     ]
     for check in view.checks:
         name = f"**{_cell(check.title)}**" if check.hidden else f"**{_cell(check.title)}**<br>{safe.markdown_code(check.id, in_table=True)}"
+        if not check.required:
+            name += f" · _{_cell(text('label.extra', view.lang))}_"
         lines.append(
             f"| {ICONS.get(check.status, _cell(check.status))} | {name} | "
             f"{_points(check.points)}/{_points(check.max_points)} | {_cell(check.message)} |"
         )
+    if not all(c.required for c in view.checks):
+        lines += ["", f"_{_cell(text('label.extra_legend', view.lang))}_"]
     hidden = view.hidden_checks
     if hidden:
         total = _points(sum(c.max_points for c in hidden))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import textwrap
 
+from ..catalogue import store_description, text
 from ..result import Result
 from . import report, safe
 
@@ -35,12 +36,13 @@ def render_text(result: Result, width: int = 100) -> str:
     sub = result.submission
     lines = [
         _t(result.rubric_title),
-        f"{words['store']}: {_t(sub.input)}  [{_t(sub.store)}, MLflow {_t(sub.mlflow_layout)}]",
+        f"{words['store']}: {_t(sub.input)}  [{_t(store_description(sub, result.lang))}]",
         "",
     ]
     for check in result.checks:
+        extra = "" if check.required else f" ({text('label.extra', result.lang)})"
         head = (f"[{ICONS.get(check.status, _t(check.status))}] {_t(check.id):<22} "
-                f"{_points(check.points):>4}/{_points(check.max_points):<4} {_t(check.title)}")
+                f"{_points(check.points):>4}/{_points(check.max_points):<4} {_t(check.title)}{extra}")
         lines.append(head)
         body = textwrap.wrap(_t(check.message), width=width - 9)
         lines += ["         " + b for b in body]
@@ -49,5 +51,7 @@ def render_text(result: Result, width: int = 100) -> str:
     if sub.notes:
         lines += ["", f"{words['notes']}:"] + [f"  - {_t(n)}" for n in sub.notes]
     verdict = words["passed"] if result.passed else words["failed"]
+    if not all(c.required for c in result.checks):
+        lines += ["", _t(text("label.extra_legend", result.lang))]
     lines += ["", f"{words['score']}: {_points(result.score)}/{_points(result.max_score)}  {verdict}"]
     return safe.terminal("\n".join(lines)) + "\n"
