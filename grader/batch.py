@@ -64,7 +64,7 @@ from urllib.parse import quote
 
 from . import __version__, lms
 from .errors import GraderError
-from .reports.safe import display_name, unicode
+from .reports.safe import display_name, terminal, unicode
 from .result import PASSING, CheckResult, Result, SubmissionInfo
 from .rubric import DEFAULT_RUBRIC, Rubric, load_rubric
 from .submission.archive import ARCHIVE_SUFFIXES, archive_stem
@@ -173,6 +173,8 @@ class BatchResult:
     ignored: list[tuple[str, str]]  # (name, why)
     duration_s: float
     jobs: int
+    #: The rubric's checks with ``required: false`` (they earn points; the pass follows the others).
+    extra_checks: list[str] = field(default_factory=list)
 
     @property
     def gradebook(self) -> Path:
@@ -560,8 +562,9 @@ def detect_copies(rows: list[StudentRow]) -> CopyReport:
 
 
 def _csv_text(value: str) -> str:
-    """A text cell that a spreadsheet will not run as a formula."""
-    value = unicode(value)
+    """A text cell that a spreadsheet will not run as a formula, on one line, without escape
+    sequences or control characters (a gradebook is also read with ``cat``), valid UTF-8."""
+    value = terminal(value, one_line=True)
     return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
@@ -569,20 +572,24 @@ def _num(value: float) -> str:
     return f"{value:g}"
 
 
-def gradebook_csv(rows: list[StudentRow], check_ids: list[str]) -> str:
+def gradebook_csv(rows: list[StudentRow], check_ids: list[str], extra_checks: list[str] | tuple[str, ...] = ()) -> str:
+    """The native gradebook: one row per student. ``status`` follows the required checks;
+    ``extra_not_passed`` names the checks with ``required: false`` (``extra_checks``) that a student
+    did not pass: they cost points, not the pass."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     header = ["student", "score", "max_score", "status"]
     for cid in check_ids:
         header += [f"{cid}_points", f"{cid}_status"]
-    writer.writerow(header + ["error", "suspected_copy_of", "same_models_as", "copy_evidence", "feedback"])
+    writer.writerow(header + ["extra_not_passed", "error", "suspected_copy_of", "same_models_as", "copy_evidence", "feedback"])
     for row in rows:
         line = [_csv_text(row.student), _num(row.score), _num(row.max_score), row.status]
         for cid in check_ids:
             status, points = row.checks.get(cid, ("skip", 0.0))
             line += [_num(points), status]
-        line += [_csv_text(row.error), _csv_text(";".join(row.suspected_copy_of)), _csv_text(";".join(row.same_models_as)),
-                 _csv_text("; ".join(row.copy_evidence)), _csv_text(lms.feedback(row))]
+        extra = [cid for cid in extra_checks if row.checks.get(cid, ("skip", 0.0))[0] not in PASSING]
+        line += [";".join(extra) if row.graded else "", _csv_text(row.error), _csv_text(";".join(row.suspected_copy_of)),
+                 _csv_text(";".join(row.same_models_as)), _csv_text("; ".join(row.copy_evidence)), _csv_text(lms.feedback(row))]
         writer.writerow(line)
     return out.getvalue()
 
@@ -671,6 +678,9 @@ def _histogram(scores: list[float], max_score: float) -> dict[str, Any]:
 
 
 def summary_context(batch: BatchResult, rubric: Rubric, lang: str) -> dict[str, Any]:
+    from .catalogue import text as catalogue_text
+    from .reports.html import human_size
+
     rows = batch.rows
     graded = [r for r in rows if r.graded]
     max_score = rows[0].max_score if rows else round(sum(s.points for s in rubric.checks), 4)
@@ -683,7 +693,9 @@ def summary_context(batch: BatchResult, rubric: Rubric, lang: str) -> dict[str, 
         checks.append({"id": spec.id, "title": rubric.text(spec.title, lang), "points": _num(spec.points),
                        "passed": passed, "total": len(graded), "rate": rate, "percent": f"{100 * rate:.0f}",
                        "bar": round(300 * rate, 1), "fail": statuses.count("fail"), "error": statuses.count("error"),
-                       "skip": statuses.count("skip"), "hidden": spec.visibility == "hidden"})
+                       "skip": statuses.count("skip"), "hidden": spec.visibility == "hidden",
+                       # a warning earns the points but is counted apart: "passed" alone would hide it
+                       "warn": statuses.count("warn"), "required": spec.required})
     failing = []
     for r in rows:
         if r.status == "pass":
@@ -732,6 +744,10 @@ def summary_context(batch: BatchResult, rubric: Rubric, lang: str) -> dict[str, 
         "run_threshold": batch.copies.run_threshold,
         "ignored": batch.ignored,
         "fmt_num": _num,
+        "human_size": human_size,
+        "label_required": catalogue_text("label.required", lang),
+        "label_extra": catalogue_text("label.extra", lang),
+        "label_warn": catalogue_text("label.warn", lang),
     }
 
 
@@ -854,7 +870,7 @@ def grade_batch(
                     row.suspected_copy_of, row.same_models_as, row.copy_evidence = (
                         new.suspected_copy_of, new.same_models_as, new.copy_evidence)
         batch = BatchResult(submissions, out, rubric.id, [s.id for s in rubric.checks], ordered, copies, ignored,
-                            time.perf_counter() - started, jobs)
+                            time.perf_counter() - started, jobs, [s.id for s in rubric.checks if not s.required])
         return finish_batch(batch, staging, previous, rubric, lang, started, gradebook=gradebook)
     finally:
         if staging is not None:
@@ -903,7 +919,7 @@ def _class_folder(submissions: Path, scratch: Path) -> Path:
 def _write_gradebook(batch: BatchResult, staging: Path, options: lms.GradebookOptions) -> None:
     """``gradebook.csv`` in the chosen format, and :data:`INDEX` (every row: what ``--only`` reads back)."""
     if options.format == "native":
-        text = gradebook_csv(batch.rows, batch.check_ids)
+        text = gradebook_csv(batch.rows, batch.check_ids, batch.extra_checks)
     else:
         text = lms.render_gradebook(batch.rows, options.format, options.roster_rows(), options.column or batch.rubric_id)
     (staging / "gradebook.csv").write_text(text, encoding="utf-8")

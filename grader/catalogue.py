@@ -57,6 +57,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Graded {n} {n:plural:student|students} in {seconds} s: {passed} passed, {failed} failed, "
               "{errors} could not be graded.",
     },
+    # The terminal summary with --failures-only.
+    "text.passed_hidden": {
+        "es": "(y {n} {n:plural:control aprobado|controles aprobados}, sin mostrar por --failures-only)",
+        "en": "(and {n} passed {n:plural:check|checks}, not shown because of --failures-only)",
+    },
     # A check skipped because another one did not pass (grader.checks.evaluate).
     "skip.after": {
         "es": "Se omitió porque no pasó {check}: arreglá eso primero.",
@@ -104,6 +109,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "label.schema": {"es": "esquema de base de datos {revision}", "en": "database schema {revision}"},
     "label.required": {"es": "obligatorio", "en": "required"},
     "label.extra": {"es": "extra", "en": "extra"},
+    "label.warn": {"es": "avisos", "en": "warnings"},
     "label.extra_legend": {
         "es": "extra: suma puntos pero no decide la aprobación (la aprobación sigue a los puntos obligatorios).",
         "en": "extra: earns points but does not decide the pass (the pass follows the required checks).",

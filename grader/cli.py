@@ -46,6 +46,24 @@ def _echo_output(text: str, err: bool = False) -> None:
     click.echo(text, nl=False, err=err)
 
 
+def _echo_summary(result, *, err: bool, failures_only: bool) -> None:
+    """The terminal summary, in colour when it goes to a terminal and ``NO_COLOR`` is not set
+    (https://no-color.org); the colours are the only escape sequences in it (see
+    :func:`grader.reports.text.render_terminal`)."""
+    import os
+
+    from .reports import safe
+    from .reports.text import render_terminal
+
+    stream = click.get_text_stream("stderr" if err else "stdout")
+    color = stream.isatty() and not os.environ.get("NO_COLOR")
+    summary = render_terminal(result, color=color, failures_only=failures_only)
+    if color:
+        click.echo(safe.unicode(summary), nl=False, err=err, color=True)
+    else:
+        _echo_output(summary, err=err)
+
+
 def _write(text: str, target: str) -> None:
     if target == "-":
         _echo_output(text)
@@ -196,6 +214,7 @@ def _run_batch(options: dict, *, out_dir, rubric, lang, timeout, trust_pickles, 
 @click.option("--keep", is_flag=True, help="With --demo: keep the built submission (its path is printed).")
 @click.option("--explain", "explain", metavar="CHECK_ID", help="Print what a check verifies and how to pass it.")
 @click.option("-q", "--quiet", is_flag=True, help="No terminal summary.")
+@click.option("--failures-only", is_flag=True, help="Terminal summary: only the checks that did not pass.")
 @click.option("--batch", "batch_dir", metavar="DIR", expose_value=False, callback=_stash_batch_option,
               help="Grade every submission in DIR (one folder or archive per student; or one archive of them all, such as a "
                    "Moodle or Canvas bulk download) into --out: reports, gradebook.csv, summary.html.")
@@ -228,7 +247,8 @@ def _run_batch(options: dict, *, out_dir, rubric, lang, timeout, trust_pickles, 
               help="Like --students, one student id per line.")
 @click.version_option(__version__, prog_name="mlflow-grader")
 def grade_command(submission, rubric, lang, fmt, json_out, html_out, junit_out, markdown_out, out_dir, student, timeout,
-                  trust_pickles, no_probe, demo, explain, quiet, deadline=None, grade_timeout=None, keep=False):
+                  trust_pickles, no_probe, demo, explain, quiet, deadline=None, grade_timeout=None, keep=False,
+                  failures_only=False):
     """Grade an MLflow homework SUBMISSION: a folder holding mlruns/ and/or mlflow.db, an mlruns/
     folder, an mlflow.db file, or a file:/sqlite: URI; or, read-only, a tracking server
     (http(s)://HOST:PORT; credentials from MLFLOW_TRACKING_USERNAME/PASSWORD or TOKEN) or a
@@ -326,7 +346,7 @@ def grade_command(submission, rubric, lang, fmt, json_out, html_out, junit_out, 
     if fmt != "text":
         _echo_output(render(view, fmt))
     if not quiet:
-        _echo_output(render(view, "text"), err=summary_to_stderr)
+        _echo_summary(view, err=summary_to_stderr, failures_only=failures_only)
         if out_dir:
             _say(f"-> {Path(out_dir) / 'report.html'}", err=summary_to_stderr)
         elif demo and not any((json_out, html_out, junit_out, markdown_out)):

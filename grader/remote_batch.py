@@ -148,7 +148,7 @@ def grade_class(
         copies = detect_copies(rows)
         where = f"{shown} · {experiment or ''}" + (f" · {model_name}" if model_name else "")
         batch = BatchResult(where, out, rubric.id, [s.id for s in rubric.checks], rows, copies,  # type: ignore[arg-type]
-                            [], time.perf_counter() - started, 1)
+                            [], time.perf_counter() - started, 1, [s.id for s in rubric.checks if not s.required])
         return finish_batch(batch, staging, previous, rubric, lang, started)
     finally:
         _remove(staging)

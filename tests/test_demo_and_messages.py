@@ -191,3 +191,141 @@ def test_real_grades_read_well_in_both_languages(make_variant_store, variant):
         if variant == "alias_only":
             production = next(c for c in result.checks if c.id == "registry.production")
             assert "v1" in production.message and not PY_NONE.search(production.message)
+
+
+# --------------------------------------------------------------------------- terminal
+
+def _grade_on_a_tty(args, env) -> str:
+    """Run ``grade`` with its stdout on a pseudo-terminal (as a user's shell) and return what it showed."""
+    import pty
+
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen([*GRADE, *args], stdout=follower, stderr=subprocess.DEVNULL, env=env)
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(leader)
+    assert proc.wait(timeout=300) == 1
+    return b"".join(chunks).decode("utf-8", "replace")
+
+
+def test_terminal_colour_one_line_passes_and_failures_only(make_variant_store):
+    path = str(make_variant_store("staging_only", "sqlite"))
+    env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
+    shown = _grade_on_a_tty([path, "--no-probe", "--lang", "en"], env)
+    assert "\x1b[32m[PASS]\x1b[0m runs.count" in shown and "\x1b[31m[FAIL]\x1b[0m registry.production" in shown
+    lines = shown.replace("\r\n", "\n").splitlines()
+    at = next(i for i, line in enumerate(lines) if "runs.count" in line)
+    assert "[" in lines[at + 1] and "runs.fields" in lines[at + 1]  # a pass is one line: no message below it
+    assert "no version is in Production" in shown  # a failure keeps its message
+
+    assert "\x1b[" not in _grade_on_a_tty([path, "--no-probe"], {**env, "NO_COLOR": "1"})
+    piped = subprocess.run([*GRADE, path, "--no-probe", "--lang", "en", "--failures-only"], capture_output=True,
+                           text=True, env=env, timeout=300)
+    assert piped.returncode == 1 and "\x1b[" not in piped.stdout
+    assert "[PASS]" not in piped.stdout and "[FAIL] registry.production" in piped.stdout
+    assert "passed checks, not shown because of --failures-only" in piped.stdout
+
+
+# --------------------------------------------------------------------------- HTML reports
+
+@pytest.fixture(scope="module")
+def graded_pages(reference_builds, tmp_path_factory):
+    """The reference and a broken copy of it (wrong experiment name: most checks skipped), graded
+    for real with the probe, as HTML in both languages: {(variant, lang): html}."""
+    from fixtures import variants  # noqa: PLC0415 - the repo's fixtures (conftest puts them on the path)
+    from grader.reports import render
+
+    base = tmp_path_factory.mktemp("pages")
+    pages = {}
+    for variant in ("reference", "wrong_experiment_name"):
+        path = base / variant
+        variants.make_variant(reference_builds["sqlite"]["out_dir"], path, variant)
+        for lang in ("es", "en"):
+            pages[(variant, lang)] = render(grade(path, lang=lang), "html")
+    return pages
+
+
+def _text_of(html: str) -> str:
+    from html.parser import HTMLParser
+
+    class Text(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.parts, self.skip = [], 0
+
+        def handle_starttag(self, tag, attrs):
+            self.skip += tag in ("style", "title")
+
+        def handle_endtag(self, tag):
+            self.skip -= tag in ("style", "title")
+
+        def handle_data(self, data):
+            if not self.skip:
+                self.parts.append(data)
+
+    parser = Text()
+    parser.feed(html)
+    return "".join(parser.parts)
+
+
+def test_report_evidence_is_tables_with_short_ids(graded_pages):
+    for (variant, lang), html in graded_pages.items():
+        text = _text_of(html)
+        assert '{"' not in text and "{'" not in text, (variant, lang)  # no raw JSON, no Python repr
+        assert "<pre>" not in html
+        assert re.search(r"(?<![\w-])[0-9a-f]{32}(?![\w-])", text) is None, (variant, lang)  # full run ids on hover
+        if variant == "reference":
+            assert '<table class="ev">' in html and 'class="mono run-id" title="' in html
+            assert " ms<" in html or " s<" in html  # durations made readable
+
+
+def test_human_sizes_and_breakable_paths():
+    from grader.reports.html import breakable, human_size
+
+    assert human_size(28612562) == "27.3 MiB" and human_size(512) == "512 B" and human_size(2048) == "2.0 KiB"
+    assert str(breakable("/tmp/ana/mlruns")) == "/<wbr>tmp/<wbr>ana/<wbr>mlruns"
+    assert str(breakable("artifacts/1/models/m-1")) == "artifacts/<wbr>1/<wbr>models/<wbr>m-1"
+    assert str(breakable("</script>")) == "&lt;/script&gt;"  # not a path: escaped, untouched
+    assert str(breakable("models:/housing-best/Production")) == "models:/housing-best/Production"
+
+
+def _measure(page_html: str, tmp_path, name: str, width: int) -> dict:
+    """Open ``page_html`` in headless Chromium at ``width`` px and measure the laid-out page: the
+    report forbids scripts (CSP), so a copy without that one meta gets a script that writes the
+    measures into the title, which --dump-dom prints."""
+    import json as _json
+
+    from test_reports import chromium
+
+    probe = ("<script>document.title = JSON.stringify({sw: document.documentElement.scrollWidth, "
+             "cw: document.documentElement.clientWidth, raw: document.body.innerText.includes('{\"')})</script>")
+    measured = re.sub(r'<meta http-equiv="Content-Security-Policy"[^>]*>', "", page_html).replace("</body>", probe + "</body>")
+    path = tmp_path / f"{name}-{width}.html"
+    path.write_text(measured, encoding="utf-8")
+    dom = chromium(f"--window-size={width},900", "--dump-dom", "--virtual-time-budget=2000", path.as_uri()).stdout
+    title = re.search(r"<title>(.*?)</title>", dom, re.S).group(1)
+    return _json.loads(title.replace("&quot;", '"'))
+
+
+@pytest.mark.skipif(not any(__import__("shutil").which(b) for b in ("chromium", "chromium-browser")),
+                    reason="chromium is not installed (apt-get install chromium): headless browser tests skipped")
+def test_reports_in_a_browser_fit_the_page(graded_pages, tmp_path):
+    from test_reports import screenshot
+
+    for (variant, lang), html in graded_pages.items():
+        page = tmp_path / f"report-{variant}-{lang}.html"
+        page.write_text(html, encoding="utf-8")
+        for width in (1280, 390):
+            png = screenshot(page, tmp_path / f"report-{variant}-{lang}-{width}.png", width, 2400)
+            assert png.startswith(b"\x89PNG\r\n\x1a\n")
+            measures = _measure(html, tmp_path, f"{variant}-{lang}", width)
+            assert measures["sw"] <= measures["cw"], (variant, lang, width, measures)  # no horizontal overflow
+            assert not measures["raw"], (variant, lang)

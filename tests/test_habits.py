@@ -158,6 +158,11 @@ def test_batch_gives_the_same_verdicts(habit_stores, habit_results, habit_rubric
     proc = subprocess.run([*GRADE, "--batch", str(klass), "--out", str(out), "--rubric", str(habit_rubric), "--lang", "en",
                            "-j", "2", "-q"], capture_output=True, text=True, timeout=1200)
     assert proc.returncode == 0, proc.stderr[-3000:]
+    import csv
+
+    with open(out / "gradebook.csv", encoding="utf-8") as fh:
+        gradebook = list(csv.DictReader(fh))
+    assert len(gradebook) == len(names) and all(r["status"] == "pass" and r["extra_not_passed"] == "" for r in gradebook)
     for name, case in names.items():
         reports = list((out / "students").glob(f"{name}*/report.json"))
         assert len(reports) == 1, (name, sorted(p.name for p in (out / "students").iterdir()))

@@ -304,3 +304,16 @@ def test_deadline_reaches_a_class_on_one_store(reference_store_file, tmp_path):
     (report,) = (tmp_path / "out" / "students").glob("*/report.json")
     timeline = next(c for c in json.loads(report.read_text())["checks"] if c["id"] == "integrity.timeline")
     assert timeline["status"] == "warn" and "deadline" in timeline["message"], timeline["message"]
+
+
+def test_a_symlinked_notebook_folder_is_never_followed(make_variant_store, tmp_path):
+    """A notebook folder that is a link to a folder outside the submission (a classmate's): its
+    notebooks are not the submission's (before: the classmate's final cell passed the check)."""
+    from grader import grade
+
+    classmate = make_variant_store("with_final_cell", "file")
+    cheater = make_variant_store("reference", "file")
+    (cheater / "notebooks").symlink_to(classmate, target_is_directory=True)
+    result = grade(cheater, lang="en", probe=False)
+    notebook = next(c for c in result.checks if c.id == "notebook.final_cell")
+    assert notebook.evidence["key"] == "no_notebook", notebook.message

@@ -219,17 +219,27 @@ def test_every_format_writes_as_utf8(hostile_result, tmp_path):
     json.loads((tmp_path / "r.json").read_text())
 
 
-def test_cli_stdout_on_a_terminal_has_no_escape(hostile_result, monkeypatch, capsys):
-    """``grade`` prints the summary (and other formats) to a terminal without escape sequences."""
+#: The grader's own colours in the terminal summary (SGR: ESC [ digits ; ... m), nothing else.
+SGR = re.compile(r"\x1b\[[0-9;]*m")
+
+
+@pytest.mark.parametrize("no_color", [True, False])
+def test_cli_stdout_on_a_terminal_has_no_escape(hostile_result, monkeypatch, capsys, no_color):
+    """``grade`` prints the summary (and other formats) to a terminal with no escape sequence of the
+    student's: without colour none at all, with colour only the grader's own SGR colour codes."""
     import grader.api
 
-    every = replace(hostile_result, checks=[replace(c, message=JOINED) for c in hostile_result.checks])
+    every = replace(hostile_result, checks=[replace(c, message=JOINED, title=JOINED) for c in hostile_result.checks])
     monkeypatch.setattr(grader.api, "grade", lambda *a, **k: every)
     monkeypatch.setattr(sys.stdout, "isatty", lambda: True, raising=False)
+    if no_color:
+        monkeypatch.setenv("NO_COLOR", "1")
+    else:
+        monkeypatch.delenv("NO_COLOR", raising=False)
     for fmt in ("text", "markdown", "html"):
         assert cli.main(["sub", "--format", fmt, "--no-probe"]) == 1
         out, err = capsys.readouterr()
-        assert_terminal_inert(out)
+        assert_terminal_inert(out if no_color else SGR.sub("", out))
         assert_terminal_inert(err)
 
 

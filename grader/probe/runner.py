@@ -479,7 +479,7 @@ def probe_model(model: ModelArtifactEv | None, snapshot_root: Path, options: Pro
             return ProbeEv(ok=False, error=_death(outcome.returncode, _tail(errfile), options.memory_mb), error_kind="crash",
                            duration_ms=elapsed, details=details, **base)
     if not payload.get("ok"):
-        error = str(payload.get("error", "?"))[:500]
+        error = str(payload.get("error", "?"))[:1400]  # worker._line: up to four lines of 300
         if error.startswith("MemoryError"):
             return ProbeEv(ok=False, error=f"the model needs more memory than the probe allows ({options.memory_mb} MiB): {error}",
                            error_kind="crash", duration_ms=elapsed, details=details, **base)

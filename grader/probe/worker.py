@@ -21,14 +21,14 @@ import warnings
 def _line(exc: BaseException) -> str:
     """The exception in one line: its type and its first lines joined (the first alone can end in
     a colon, e.g. scikit-learn's "node array from the pickle has an incompatible dtype:", with the
-    reason on the next lines)."""
+    expected and the found dtype on the next two lines: each line is kept, shortened if long)."""
     lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
-    text = lines[0] if lines else ""
+    if not lines:
+        return type(exc).__name__
+    text = lines[0][:300]
     for line in lines[1:4]:
-        if len(text) >= 300:
-            break
-        text = text.rstrip(".") + (" " if text.endswith(":") else "; ") + line
-    return f"{type(exc).__name__}: {text[:400]}" if text else type(exc).__name__
+        text = text.rstrip(".") + (" " if text.endswith(":") else "; ") + (line if len(line) <= 300 else line[:297] + "...")
+    return f"{type(exc).__name__}: {text}"
 
 
 def _refusal_in(exc: BaseException) -> str | None:

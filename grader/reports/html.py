@@ -14,7 +14,6 @@ rendering the same result twice gives the same bytes.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from functools import lru_cache
@@ -75,6 +74,7 @@ LABELS: dict[str, dict[str, str]] = {
         "chart": "{metric} por run",
         "chart_note": "Barras más cortas son mejores; la del mejor run está resaltada.",
         "no_value": "sin valor",
+        "more": "… y {n} más",
         "grader": "Corregido con mlflow-grader {version}",
         "rubric": "rúbrica {id}",
         "took": "en {seconds} s",
@@ -125,6 +125,7 @@ LABELS: dict[str, dict[str, str]] = {
         "chart": "{metric} per run",
         "chart_note": "Shorter bars are better; the best run's bar is highlighted.",
         "no_value": "no value",
+        "more": "… and {n} more",
         "grader": "Graded with mlflow-grader {version}",
         "rubric": "rubric {id}",
         "took": "in {seconds} s",
@@ -179,14 +180,15 @@ _CODE_SPAN = re.compile(r"`([^`\n]+)`")
 
 
 def inline_code(text: str) -> Markup:
-    """Escape ``text`` and show its ```code``` spans as ``<code>`` (the only markup we add)."""
+    """Escape ``text`` and show its ```code``` spans as ``<code>`` (with :func:`breakable`'s
+    ``<wbr>`` in paths, the only markup we add)."""
     out: list[str] = []
     last = 0
     for match in _CODE_SPAN.finditer(text or ""):
-        out.append(escape(text[last : match.start()]))
-        out.append(Markup("<code>{}</code>").format(match.group(1)))
+        out.append(breakable(text[last : match.start()]))
+        out.append(Markup("<code>{}</code>").format(breakable(match.group(1))))
         last = match.end()
-    out.append(escape((text or "")[last:]))
+    out.append(breakable((text or "")[last:]))
     return Markup("").join(out)
 
 
@@ -262,10 +264,120 @@ def bar_chart(runs: list[RunRow], metric: str = METRIC) -> dict[str, Any] | None
     }
 
 
-def _evidence(evidence: dict[str, Any]) -> str:
-    if not evidence:
-        return ""
-    return json.dumps(evidence, ensure_ascii=False, indent=2, sort_keys=False, default=str)
+# --------------------------------------------------------------------------- evidence as tables
+
+#: A file-system path in running text (absolute, or relative with two separators at least): it may
+#: break after each separator.
+_PATH = re.compile(r"(?<![\w:])(?:[A-Za-z]:\\|~?/|\./)[^\s/\\<>\"'`]+(?:[/\\][^\s/\\<>\"'`]+)+[/\\]?"
+                   r"|(?<![\w:/\\.~-])[\w.~-]+(?:[/\\][^\s/\\<>\"'`]+){2,}[/\\]?")
+#: Evidence keys whose numbers are sizes in bytes, and durations in milliseconds.
+_BYTES_KEY = re.compile(r"(^|_)(size|bytes)$")
+_MS_KEY = re.compile(r"_ms$")
+#: Nesting shown as tables; deeper values are written on one line.
+_MAX_DEPTH = 3
+#: Items of a list shown before "… and N more".
+_MAX_ITEMS = 40
+
+
+def human_size(n: float) -> str:
+    """A size as a person reads it: ``"27.3 MiB"``, ``"512 B"`` (binary units, one decimal)."""
+    value = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(value) < 1024 or unit == "TiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} TiB"  # pragma: no cover - the loop returns
+
+
+#: A run id standing alone in running text (not inside a name such as ``m-<id>``).
+_LONE_RUN_ID = re.compile(r"(?<![\w-])[0-9a-f]{32}(?![\w-])")
+_ID_OR_PATH = re.compile(f"(?P<id>{_LONE_RUN_ID.pattern})|(?P<path>{_PATH.pattern})")
+
+
+def short_id(run_id: str) -> Markup:
+    """A run id as its first 8 characters, the whole id on hover."""
+    return Markup('<span class="mono run-id" title="{}">{}</span>').format(run_id, run_id[:SHORT_ID])
+
+
+def breakable(text: str) -> Markup:
+    """``text`` escaped, readable in a narrow column: a line-break opportunity (``<wbr>``) after
+    each separator of the file-system paths in it (a long path wraps between folders, never in
+    the middle of a name), and each run id shortened, the whole id on hover (:func:`short_id`)."""
+    out: list[str] = []
+    last = 0
+    for match in _ID_OR_PATH.finditer(text):
+        out.append(escape(text[last : match.start()]))
+        if match.group("id"):
+            out.append(short_id(match.group("id")))
+        else:
+            parts = re.split(r"(?<=[/\\])", match.group(0))
+            out.append(Markup("<wbr>").join(escape(part) for part in parts))
+        last = match.end()
+    out.append(escape(text[last:]))
+    return Markup("").join(out)
+
+
+def _scalar(key: str, value: Any, words: dict[str, str]) -> Markup:
+    if value is None:
+        return Markup('<span class="muted">—</span>')
+    if isinstance(value, bool):
+        return escape(words["yes"] if value else words["no"])
+    if isinstance(value, (int, float)):
+        if _BYTES_KEY.search(key) and _finite(value) is not None:
+            return Markup('<span title="{} B">{}</span>').format(f"{int(value):,}", human_size(value))
+        if _MS_KEY.search(key) and _finite(value) is not None:
+            return escape(f"{value / 1000:.2f} s" if value >= 1000 else f"{value:.0f} ms")
+        return escape(_metric(value) if isinstance(value, float) else f"{value:,}")
+    value = str(value)
+    return breakable(value)
+
+
+def _evidence_value(key: str, value: Any, words: dict[str, str], depth: int = 1) -> Markup:
+    """One evidence value as HTML: scalars as text (sizes, durations and run ids made readable),
+    lists as comma-separated items or a table of their records, mappings as nested tables."""
+    if isinstance(value, dict):
+        if not value:
+            return Markup('<span class="muted">—</span>')
+        if depth >= _MAX_DEPTH:
+            return Markup("; ").join(Markup("{}: {}").format(k, _scalar(str(k), v, words) if not isinstance(v, (dict, list, tuple)) else escape(str(v)))
+                                     for k, v in value.items())
+        rows = Markup("").join(
+            Markup('<tr><th scope="row">{}</th><td>{}</td></tr>').format(
+                str(k).replace("_", " "), _evidence_value(str(k), v, words, depth + 1))
+            for k, v in value.items())
+        return Markup('<table class="ev ev-sub"><tbody>{}</tbody></table>').format(rows)
+    if isinstance(value, (list, tuple, set)):
+        items = list(value)
+        if not items:
+            return Markup('<span class="muted">—</span>')
+        more = len(items) - _MAX_ITEMS
+        items = items[:_MAX_ITEMS]
+        if all(isinstance(i, dict) for i in items) and depth < _MAX_DEPTH:
+            columns = list(dict.fromkeys(k for i in items for k in i))
+            head = Markup("").join(Markup("<th>{}</th>").format(str(c).replace("_", " ")) for c in columns)
+            body = Markup("").join(
+                Markup("<tr>{}</tr>").format(Markup("").join(
+                    Markup("<td>{}</td>").format(_evidence_value(str(c), i.get(c), words, depth + 1)) for c in columns))
+                for i in items)
+            shown = Markup('<table class="ev ev-records"><thead><tr>{}</tr></thead><tbody>{}</tbody></table>').format(head, body)
+        else:
+            shown = Markup(", ").join(_evidence_value(key, i, words, depth + 1) for i in items)
+        if more > 0:
+            shown += Markup(' <span class="muted">{}</span>').format(words["more"].format(n=more))
+        return shown
+    return _scalar(key, value, words)
+
+
+def _evidence(evidence: dict[str, Any], words: dict[str, str]) -> Markup:
+    """A check's evidence as a two-column table (what, value); the message key is left out (it
+    names the message shown above)."""
+    shown = {k: v for k, v in evidence.items() if k != "key"}
+    if not shown:
+        return Markup("")
+    rows = Markup("").join(
+        Markup('<tr><th scope="row">{}</th><td>{}</td></tr>').format(key.replace("_", " "), _evidence_value(key, value, words))
+        for key, value in shown.items())
+    return Markup('<div class="ev-wrap"><table class="ev"><tbody>{}</tbody></table></div>').format(rows)
 
 
 def _context(result: Result) -> dict[str, Any]:
@@ -283,7 +395,7 @@ def _context(result: Result) -> dict[str, Any]:
                 "max_points": _num(check.max_points),
                 "message": check.message,
                 "hint": check.hint if check.status != "pass" else "",
-                "evidence": _evidence(check.evidence),
+                "evidence": _evidence(check.evidence, words),
                 "hidden": check.visibility == "hidden",
                 "required": check.required,
             }
@@ -323,6 +435,7 @@ def _environment():
         lstrip_blocks=True,
     )
     env.filters["code"] = inline_code
+    env.filters["breakable"] = breakable
     return env
 
 

@@ -50,7 +50,7 @@ class StoreSeen:
 
     path: Path
     kind: str  # "file" | "sqlite"
-    experiments: dict[str, int] = field(default_factory=dict)  # name -> active runs
+    experiments: dict[str, int] = field(default_factory=dict)  # name -> runs (see peek)
 
     @property
     def runs(self) -> int:
@@ -92,9 +92,9 @@ MAX_PEEK_EXPERIMENTS = 1000
 
 
 def peek(store: Path, kind: str) -> dict[str, int]:
-    """The experiments of a store and their active runs, read without MLflow and without writing:
-    ``meta.yaml`` files of a file store, or the database opened immutable (no lock, no journal).
-    An unreadable store peeks as empty."""
+    """The active experiments of a store and their runs, read without MLflow and without writing:
+    ``meta.yaml`` files of a file store (its run folders are counted, deleted ones too), or the
+    database opened immutable (no lock, no journal; active runs). An unreadable store peeks as empty."""
     found: dict[str, int] = {}
     if kind == "file":
         try:
@@ -123,11 +123,6 @@ def peek(store: Path, kind: str) -> dict[str, int]:
     for name, runs in rows:
         found[str(name)] = found.get(str(name), 0) + int(runs or 0)
     return found
-
-
-def has_experiment(store: Path, kind: str, name: str) -> bool:
-    """Whether a store holds an active experiment called ``name`` (read-only peek, never through MLflow)."""
-    return name in peek(store, kind)
 
 
 def is_mlflow_db(path: Path) -> bool:
@@ -204,7 +199,7 @@ def _choose(candidates: list[StoreSeen], experiment: str | None) -> tuple[StoreS
     """The store to grade: the one holding the rubric's experiment with the most runs in it, else the
     one with the most runs; an empty store never wins over a populated one. Ties keep the order
     found (shallowest first, ``mlflow.db`` and ``mlruns`` before other names)."""
-    with_experiment = [c for c in candidates if c.runs_in(experiment) > 0 or (experiment in c.experiments)]
+    with_experiment = [c for c in candidates if experiment in c.experiments]
     if with_experiment:
         return max(with_experiment, key=lambda c: (c.runs_in(experiment), -candidates.index(c))), "experiment"
     return max(candidates, key=lambda c: (c.runs, -candidates.index(c))), "runs"

@@ -31,7 +31,7 @@ from typing import Callable, Iterable
 
 
 from ..errors import SubmissionError
-from .locate import SKIP_DIRS, Located
+from .locate import Located, walk_folders
 from .paths import uri_path_parts
 from .. import yamlio
 
@@ -258,17 +258,20 @@ class Rebaser:
     def uri(self, value: str, experiment_id: str | None = None) -> str:
         return self.local(value, experiment_id).as_uri()
 
-    def pick(self, derived: Path, value: object, experiment_id: str, fallback: Path | None = None) -> Path:
+    def existing(self, value: object, experiment_id: str) -> Path | None:
+        """Where ``value`` (a location the store records) points in the copy, when that exists."""
+        if not self.rebasable(value):
+            return None
+        mapped = self.local(str(value), experiment_id)
+        return mapped if mapped.exists() else None
+
+    def pick(self, derived: Path, value: object, experiment_id: str) -> Path:
         """``derived`` (a location read off the copy's folder layout) when it exists; else where
         ``value`` (the store's own record) points in the copy, when that exists (the artifact proxy's
-        ``mlartifacts/``); else ``fallback`` (default: ``derived``)."""
+        ``mlartifacts/``); else ``derived``."""
         if derived.exists():
             return derived
-        if self.rebasable(value):
-            mapped = self.local(str(value), experiment_id)
-            if mapped.exists():
-                return mapped
-        return fallback or derived
+        return self.existing(value, experiment_id) or derived
 
 
 # --------------------------------------------------------------------------- file store
@@ -315,11 +318,9 @@ def _rebase_file_store(snap: Snapshot, proxy_roots: Iterable[Path] = ()) -> None
 
     for exp in _experiment_folders(store):
         exp_id = exp.name
-        if exp_id not in snap.experiment_dirs:
-            continue
-        # An experiment's folder always exists in the copy: its record wins when it names a proxy copy.
+        # The experiment's folder always exists in the copy: its record wins when it names a proxy copy.
         _rewrite_meta(exp / "meta.yaml", lambda d, e=exp, x=exp_id: _set(
-            d, "artifact_location", rebaser.pick(e / ".absent", d.get("artifact_location"), x, fallback=e).as_uri()))
+            d, "artifact_location", (rebaser.existing(d.get("artifact_location"), x) or e).as_uri()))
         for child in exp.iterdir() if exp.is_dir() else ():
             if child.is_symlink() or not child.is_dir():
                 continue
@@ -499,11 +500,16 @@ def _copy_notebooks(located: Located, snap: Snapshot, budget: _Budget) -> None:
     if not located.whole_folder:
         return  # a bare database file: its neighbours' notebooks are not its own
     base = located.base
-    for depth in range(4):
-        for path in sorted(base.glob("/".join(["*"] * depth + ["*.ipynb"]))):
+    # walk_folders never follows a link: a notebook folder that is a symlink to a classmate's (or
+    # "class -> ..") is not the submission's. Notebooks four folders deep at most, as before.
+    for folder in walk_folders(base, 3):
+        try:
+            names = sorted(e.name for e in os.scandir(folder) if e.name.endswith(".ipynb") and e.is_file(follow_symlinks=False))
+        except OSError:
+            continue
+        for name in names:
+            path = folder / name
             rel = path.relative_to(base)
-            if any(part in SKIP_DIRS for part in rel.parts) or path.is_symlink() or not path.is_file():
-                continue
             if path.stat().st_size > NOTEBOOK_MAX_BYTES:
                 snap.notes.append(f"notebook {rel} skipped: larger than {NOTEBOOK_MAX_BYTES // 1024**2} MiB")
                 continue
