@@ -298,16 +298,19 @@ def test_human_sizes_and_breakable_paths():
 
 
 def _measure(page_html: str, tmp_path, name: str, width: int) -> dict:
-    """Open ``page_html`` in headless Chromium at ``width`` px and measure the laid-out page: the
-    report forbids scripts (CSP), so a copy without that one meta gets a script that writes the
-    measures into the title, which --dump-dom prints."""
+    """Open ``page_html`` in headless Chromium at ``width`` px, every evidence box open, and measure
+    the laid-out page: the report forbids scripts (CSP), so a copy without that one meta gets a
+    script that writes the measures into the title, which --dump-dom prints."""
     import json as _json
 
     from test_reports import chromium
 
     probe = ("<script>document.title = JSON.stringify({sw: document.documentElement.scrollWidth, "
-             "cw: document.documentElement.clientWidth, raw: document.body.innerText.includes('{\"')})</script>")
+             "cw: document.documentElement.clientWidth, raw: document.body.innerText.includes('{\"'), "
+             "checks: Math.max(...[...document.querySelectorAll('#checks .table-wrap')]"
+             ".map(e => e.scrollWidth - e.clientWidth))})</script>")
     measured = re.sub(r'<meta http-equiv="Content-Security-Policy"[^>]*>', "", page_html).replace("</body>", probe + "</body>")
+    measured = measured.replace("<details>", "<details open>")  # the evidence tables laid out too
     path = tmp_path / f"{name}-{width}.html"
     path.write_text(measured, encoding="utf-8")
     dom = chromium(f"--window-size={width},900", "--dump-dom", "--virtual-time-budget=2000", path.as_uri()).stdout
@@ -328,4 +331,39 @@ def test_reports_in_a_browser_fit_the_page(graded_pages, tmp_path):
             assert png.startswith(b"\x89PNG\r\n\x1a\n")
             measures = _measure(html, tmp_path, f"{variant}-{lang}", width)
             assert measures["sw"] <= measures["cw"], (variant, lang, width, measures)  # no horizontal overflow
+            assert measures["checks"] <= 1, (variant, lang, width, measures)  # nor inside the checks' table
             assert not measures["raw"], (variant, lang)
+
+
+def test_class_summary_counts_warnings_and_marks_required_checks(tmp_path, reference_store_sqlite):
+    """Two copies of the reference (no notebook: a warning each, worth its point): summary.html
+    counts the warnings apart, marks each check required or extra, and writes sizes for people."""
+    import shutil
+
+    from grader.batch import grade_batch
+
+    klass = tmp_path / "class"
+    for name in ("ana", "beto"):
+        shutil.copytree(reference_store_sqlite, klass / name)
+    grade_batch(klass, tmp_path / "out", "homework-195", jobs=1, lang="es", probe=False)
+    html = (tmp_path / "out" / "summary.html").read_text(encoding="utf-8")
+    row = re.search(r"<tr>\s*<td><code>notebook\.final_cell</code>(.*?)</tr>", html, re.S).group(1)
+    cells = re.findall(r'<td class="num">([^<]*)', row)
+    assert cells[2:] == ["2", "0", "0", "0"], cells  # points, pass rate, then warnings, fails, errors, skips
+    assert "<th class=\"num\">avisos</th>" in html
+    assert html.count('class="badge b-required">obligatorio') == 7 and html.count('class="badge b-extra">extra') == 6
+    assert re.search(r"\d B,", html) is None and re.search(r"\d+\.\d (KiB|MiB)", html)  # the copies' same files
+
+
+# --------------------------------------------------------------------------- README, LICENSE
+
+def test_quick_start_clones_and_license_is_the_declared_one():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    quick = root.joinpath("README.md").read_text(encoding="utf-8").split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    assert "git clone " in quick and "cd mlflow-grader" in quick and "grade --demo --out" in quick
+    declared = re.search(r'^license = \{text = "([^"]+)"\}', root.joinpath("pyproject.toml").read_text(encoding="utf-8"),
+                         re.M).group(1)
+    license_text = root.joinpath("LICENSE").read_text(encoding="utf-8")
+    assert declared == "MIT" and license_text.startswith("MIT License") and "Permission is hereby granted" in license_text

@@ -322,7 +322,7 @@ def test_grade_timeout_stops_a_real_slow_grade(slow_store, tmp_path):
                           text=True, timeout=120, cwd=tmp_path, check=False, env={**__import__("os").environ,
                                                                                     "TMPDIR": str(tmp_path)})
     assert proc.returncode == 2, proc.stderr
-    assert time.perf_counter() - started < 30
+    assert time.perf_counter() - started < 60  # 3 s, plus starting Python and MLflow on a busy machine
     assert proc.stderr.strip().splitlines() == ["grade: error: grading took more than 3 s (--grade-timeout): stopped"]
     assert [p.name for p in tmp_path.iterdir()] == [], "the snapshot was left behind"
 
@@ -333,8 +333,8 @@ def test_batch_grade_timeout_is_an_error_row(slow_store, v2_store_file, tmp_path
     shutil.copytree(slow_store, subs / "ana")
     shutil.copytree(v2_store_file, subs / "beto")
     out = tmp_path / "out"
-    assert cli.main(["--batch", str(subs), "--out", str(out), "--no-probe", "--grade-timeout", "4", "-j", "2"]) == 1
+    assert cli.main(["--batch", str(subs), "--out", str(out), "--no-probe", "--grade-timeout", "8", "-j", "2"]) == 1
     capsys.readouterr()
     rows = {line.split(",")[0]: line for line in (out / "gradebook.csv").read_text().splitlines()[1:]}
-    assert ",error," in rows["ana"] and "took more than 4 s" in rows["ana"], rows["ana"]
+    assert ",error," in rows["ana"] and "took more than 8 s" in rows["ana"], rows["ana"]
     assert ",error," not in rows["beto"]
