@@ -211,7 +211,10 @@ def _fill(template: str, params: Mapping[str, Any]) -> str:
         if spec and spec.startswith("plural:"):
             out.append(_fill(_plural(value, spec[len("plural:"):]), params))  # a form may hold {n}
             continue
-        text = _plain(value)
+        try:  # an instructor's rubric may use Python's own specs ({rmse:.3f})
+            text = format(value, spec) if spec else _plain(value)
+        except (TypeError, ValueError):
+            text = _plain(value)
         following = parts[i + 1][0] if i + 1 < len(parts) else ""
         if following.startswith(".") and text.endswith("."):  # "... 'O'." + "." is one full stop
             text = text[:-1]

@@ -199,7 +199,7 @@ home = os.environ["HOME"]
 fake = {"ok": True, "predictions": [1.0] * 5, "output_type": "ndarray"}
 open(os.path.join(home, "result.json"), "w").write(json.dumps(fake))
 open(os.path.join(home, "isolation.json"), "w").write(json.dumps({"network": "FORGED", "filesystem": "FORGED"}))
-for fd in range(3, 64):  # a forged frame on every descriptor the worker holds
+for fd in range(3, os.sysconf("SC_OPEN_MAX") if os.sysconf("SC_OPEN_MAX") < 65536 else 65536):  # every descriptor the worker may hold
     try:
         body = json.dumps(fake).encode()
         os.write(fd, len(body).to_bytes(4, "big") + body)

@@ -317,3 +317,46 @@ def test_a_symlinked_notebook_folder_is_never_followed(make_variant_store, tmp_p
     result = grade(cheater, lang="en", probe=False)
     notebook = next(c for c in result.checks if c.id == "notebook.final_cell")
     assert notebook.evidence["key"] == "no_notebook", notebook.message
+
+
+# --------------------------------------------------------------------------- values of a store used as paths
+
+
+def test_an_experiment_id_holding_a_path_is_never_used_as_one(reference_store_sqlite, tmp_path):
+    """An ``mlflow.db`` whose experiment id is TEXT holding an absolute path (SQLite keeps it, the
+    column has INTEGER affinity only): the snapshot never copies onto or writes at that path
+    (before: it copied a folder onto itself and zeroed a file outside the submission)."""
+    from grader import grade
+
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    canary = outside / "canary.txt"
+    canary.write_text("keep me")
+    sub = tmp_path / "mallory"
+    shutil.copytree(reference_store_sqlite, sub)
+    con = sqlite3.connect(sub / "mlflow.db")
+    (exp_id,) = con.execute("SELECT experiment_id FROM experiments WHERE name = 'homework-195'").fetchone()
+    hostile = str(outside)
+    con.execute("PRAGMA foreign_keys = OFF")
+    with con:  # the experiments table re-made with a TEXT key, as the attacker's database has it
+        (sql,) = con.execute("SELECT sql FROM sqlite_master WHERE name = 'experiments'").fetchone()
+        con.execute("ALTER TABLE experiments RENAME TO experiments_old")
+        con.execute(sql.replace("experiment_id INTEGER NOT NULL", "experiment_id TEXT NOT NULL"))
+        con.execute("INSERT INTO experiments SELECT * FROM experiments_old")
+        con.execute("DROP TABLE experiments_old")
+        for table in ("experiments", "runs", "experiment_tags", "logged_models"):
+            if con.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (table,)).fetchone():
+                con.execute(f"UPDATE {table} SET experiment_id = ? WHERE experiment_id = ?", (hostile, exp_id))
+    con.close()
+    shutil.copytree(sub / "mlruns" / str(exp_id), sub / "mlruns" / "copy-of-experiment")  # something to copy
+    before, outside_before = tree_digest(sub), tree_digest(outside)
+    try:
+        result = grade(sub, lang="en", probe=False)
+    except Exception as exc:  # noqa: BLE001 - a clear SubmissionError is fine too
+        from grader.errors import SubmissionError
+
+        assert isinstance(exc, SubmissionError), exc
+    else:
+        assert any("not plain names" in note for note in result.submission.notes), result.submission.notes
+    assert canary.read_text() == "keep me"
+    assert tree_digest(outside) == outside_before and tree_digest(sub) == before
