@@ -67,6 +67,7 @@ from .errors import GraderError
 from .reports.safe import display_name, terminal, unicode
 from .result import PASSING, CheckResult, Result, SubmissionInfo
 from .rubric import DEFAULT_RUBRIC, Rubric, load_rubric
+from .rubric import render as fill_template
 from .submission.archive import ARCHIVE_SUFFIXES, archive_stem
 from .submission.snapshot import scratch_root
 
@@ -612,14 +613,14 @@ SUMMARY_TEXTS = {
         "weaker_note": "Training with the same data, seed and hyper-parameters under the same library versions gives byte-identical model files, so these pairs may well have worked independently. Look at them, do not conclude from them alone.",
         "students_col": "Students", "evidence": "Evidence", "details": "Details", "shared_runs": "Shared run ids",
         "same_files": "Identical model files", "more": "and {n} more",
-        "common": "Not taken as evidence", "common_models": "{n} model file(s) found in {t} or more submissions (the assignment's common outcome)",
-        "common_runs": "{n} run id(s) found in {t} or more submissions (material the whole class received)",
+        "common": "Not taken as evidence", "common_models": "{n} model {n:plural:file|files} found in {t} or more submissions (the assignment's common outcome)",
+        "common_runs": "{n} run {n:plural:id|ids} found in {t} or more submissions (material the whole class received)",
         "failing": "Failing and ungraded submissions", "score": "Score", "status": "Status",
         "missed": "Not passed / reason", "all_passed": "Every submission passed.", "slowest": "Slowest submissions",
         "seconds": "Seconds", "all": "All submissions", "student": "Student", "reports": "Reports",
         "suspected": "Suspected copy of", "same_models": "Same model files as", "ignored": "Ignored in the submissions folder",
         "gradebook": "gradebook", "strong": "strong", "weaker_badge": "weaker",
-        "n_runs": "{n} shared run id(s)", "n_models": "{n} identical model file(s)",
+        "n_runs": "{n} shared run {n:plural:id|ids}", "n_models": "{n} identical model {n:plural:file|files}",
     },
     "es": {
         "title": "Corrección por lote", "students": "estudiantes", "passed": "aprobados", "failed": "no aprobados",
@@ -635,14 +636,14 @@ SUMMARY_TEXTS = {
         "weaker_note": "Entrenar con los mismos datos, semilla e hiperparámetros y las mismas versiones de las librerías da archivos de modelo idénticos byte a byte: estos pares pueden haber trabajado por separado. Revisalos; no concluyas solo por esto.",
         "students_col": "Estudiantes", "evidence": "Evidencia", "details": "Detalle", "shared_runs": "Run ids compartidos",
         "same_files": "Archivos de modelo idénticos", "more": "y {n} más",
-        "common": "No se toman como evidencia", "common_models": "{n} archivo(s) de modelo presentes en {t} o más entregas (el resultado común de la tarea)",
-        "common_runs": "{n} run id(s) presentes en {t} o más entregas (material que recibió toda la clase)",
+        "common": "No se toman como evidencia", "common_models": "{n} {n:plural:archivo de modelo presente|archivos de modelo presentes} en {t} o más entregas (el resultado común de la tarea)",
+        "common_runs": "{n} {n:plural:run id presente|run ids presentes} en {t} o más entregas (material que recibió toda la clase)",
         "failing": "Entregas no aprobadas o sin corregir", "score": "Puntaje", "status": "Estado",
         "missed": "No cumplidos / motivo", "all_passed": "Todas las entregas aprobaron.", "slowest": "Entregas más lentas",
         "seconds": "Segundos", "all": "Todas las entregas", "student": "Estudiante", "reports": "Reportes",
         "suspected": "Posible copia de", "same_models": "Mismos modelos que", "ignored": "Ignorado en la carpeta de entregas",
         "gradebook": "planilla", "strong": "fuerte", "weaker_badge": "más débil",
-        "n_runs": "{n} run id(s) compartido(s)", "n_models": "{n} archivo(s) de modelo idéntico(s)",
+        "n_runs": "{n} {n:plural:run id compartido|run ids compartidos}", "n_models": "{n} {n:plural:archivo de modelo idéntico|archivos de modelo idénticos}",
     },
 }
 
@@ -706,8 +707,8 @@ def summary_context(batch: BatchResult, rubric: Rubric, lang: str) -> dict[str, 
     texts = SUMMARY_TEXTS.get(lang, SUMMARY_TEXTS["en"])
     copies = []
     for pair in sorted(batch.copies.pairs, key=lambda p: (p.strength != "strong", p.a, p.b)):
-        describe = ", ".join(([texts["n_runs"].format(n=len(pair.run_ids))] if pair.run_ids else [])
-                             + ([texts["n_models"].format(n=len(pair.models))] if pair.models else []))
+        describe = ", ".join(([fill_template(texts["n_runs"], {"n": len(pair.run_ids)})] if pair.run_ids else [])
+                             + ([fill_template(texts["n_models"], {"n": len(pair.models)})] if pair.models else []))
         copies.append({"a": pair.a, "b": pair.b, "strength": pair.strength, "describe": describe,
                        "strength_label": texts["strong"] if pair.strength == "strong" else texts["weaker_badge"],
                        "run_ids": pair.run_ids[:20], "more_runs": max(0, len(pair.run_ids) - 20),
@@ -756,6 +757,7 @@ def render_summary(batch: BatchResult, rubric: Rubric, lang: str) -> str:
 
     env = Environment(loader=PackageLoader("grader.reports", "templates"), autoescape=True,
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.globals["fill"] = lambda template, **params: fill_template(template, params)  # {n:plural:...} as in messages
     return env.get_template("summary.html.j2").render(**summary_context(batch, rubric, lang))
 
 

@@ -480,7 +480,7 @@ def test_hidden_checks_masked_in_student_formats(graded_hidden, capsys, monkeypa
     assert gradescope["score"] == graded_hidden.score
     assert all(t["visibility"] == "visible" for t in gradescope["tests"])  # Gradescope would hide the total
     assert f"**Score: {graded_hidden.score:g} / 14**" in markdown
-    assert "2 hidden check(s) worth 5 points" in markdown
+    assert "2 hidden checks worth 5 points" in markdown
     masked = [t for t in classroom["tests"] if t["name"].startswith("Hidden check")]
     assert [t["score"] for t in masked] == [c.points for c in graded_hidden.checks if c.hidden] == [2, 3]
     schema("classroom").validate(classroom)

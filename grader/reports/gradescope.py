@@ -18,14 +18,15 @@ import json
 from typing import Any
 
 from ..result import Result
+from ..rubric import render
 from . import report, safe
 
 LABELS = {
     "es": {"score": "Puntaje", "fix": "Cómo arreglarlo", "status": "Estado", "notes": "Notas",
-           "hidden": "{n} control(es) oculto(s) suman {points} puntos: cuentan en el total, su contenido no se muestra.",
+           "hidden": "{n} {n:plural:control oculto suma|controles ocultos suman} {points} puntos: cuentan en el total, su contenido no se muestra.",
            "error": "No se pudo corregir la entrega"},
     "en": {"score": "Score", "fix": "How to fix", "status": "Status", "notes": "Notes",
-           "hidden": "{n} hidden check(s) worth {points} points count toward the total; their content is not shown.",
+           "hidden": "{n} hidden {n:plural:check|checks} worth {points} points count toward the total; their content is not shown.",
            "error": "The submission could not be graded"},
 }
 
@@ -67,7 +68,7 @@ def gradescope_payload(result: Result) -> dict[str, Any]:
     summary = [f"**{safe.markdown(view.rubric_title)}**", "", f"**{words['score']}: {_points(view.score)} / {_points(view.max_score)}**"]
     hidden = view.hidden_checks
     if hidden:
-        summary += ["", words["hidden"].format(n=len(hidden), points=_points(sum(c.max_points for c in hidden)))]
+        summary += ["", render(words["hidden"], {"n": len(hidden), "points": _points(sum(c.max_points for c in hidden))})]
     if view.submission.notes:
         summary += ["", f"**{words['notes']}:**"] + [f"- {safe.markdown(n)}" for n in view.submission.notes]
     return {

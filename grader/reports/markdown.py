@@ -11,16 +11,17 @@ from __future__ import annotations
 
 from ..catalogue import store_description, text
 from ..result import Result
+from ..rubric import render
 from . import report, safe
 
 ICONS = {"pass": "✅", "warn": "⚠️", "fail": "❌", "skip": "⏭️", "error": "💥"}
 LABELS = {
     "es": {"score": "Puntaje", "passed": "aprobado", "failed": "no aprobado", "check": "Punto", "points": "Puntos",
            "result": "Resultado", "fix": "Qué arreglar", "notes": "Notas", "store": "Store",
-           "hidden": "{n} control(es) oculto(s) suman {points} puntos; cuentan en el total pero su contenido no se muestra."},
+           "hidden": "{n} {n:plural:control oculto suma|controles ocultos suman} {points} puntos; cuentan en el total pero su contenido no se muestra."},
     "en": {"score": "Score", "passed": "passed", "failed": "not passed", "check": "Check", "points": "Points",
            "result": "Result", "fix": "What to fix", "notes": "Notes", "store": "Store",
-           "hidden": "{n} hidden check(s) worth {points} points count toward the total; their content is not shown."},
+           "hidden": "{n} hidden {n:plural:check|checks} worth {points} points count toward the total; their content is not shown."},
 }
 
 
@@ -62,7 +63,7 @@ def render_markdown(result: Result) -> str:
     hidden = view.hidden_checks
     if hidden:
         total = _points(sum(c.max_points for c in hidden))
-        lines += ["", f"_{words['hidden'].format(n=len(hidden), points=total)}_"]
+        lines += ["", f"_{render(words['hidden'], {'n': len(hidden), 'points': total})}_"]
     to_fix = [c for c in view.checks if c.status != "pass" and c.hint]
     if to_fix:
         lines += ["", f"### {words['fix']}", ""]
