@@ -9,8 +9,10 @@ store can make that slow. :func:`time_limit` bounds the whole grade:
    and ``grade`` exits 2 with one line. :class:`GradeTimeout` derives from :class:`BaseException`
    so that the many ``except Exception`` that turn a broken part of a store into a check's
    ``error`` do not swallow it.
-2. Should unwinding itself hang, the alarm is re-armed for :data:`GRACE_S` seconds with the
-   signal's default action: the kernel ends the process.
+2. Python drops an exception raised while it runs a finalizer or a weakref callback, so the alarm
+   repeats every :data:`RETRY_S` seconds until one unwinds the grade (and a grade that finished
+   anyway after its limit still raises). Should unwinding hang for :data:`GRACE_S` seconds, the
+   signal's default action ends the process.
 
 No thread is started (the probe is forked from the grader only while it has a single thread, see
 :mod:`grader.probe.fork`), so a signal is all there is: it interrupts Python between bytecodes, and
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import signal
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -31,6 +34,8 @@ from contextlib import contextmanager
 DEFAULT_GRADE_TIMEOUT = 600.0
 #: Seconds after the limit before the process is ended, should unwinding hang.
 GRACE_S = 15.0
+#: Seconds between alarms once the limit is reached, until one is not swallowed.
+RETRY_S = 0.2
 
 
 class GradeTimeout(BaseException):
@@ -49,9 +54,18 @@ def time_limit(seconds: float | None) -> Iterator[None]:
         yield
         return
 
+    expired: list[float] = []  # when the limit was reached (monotonic), once it was
+
     def on_alarm(signum, frame) -> None:
-        signal.signal(signal.SIGALRM, signal.SIG_DFL)  # a second alarm ends the process
-        signal.setitimer(signal.ITIMER_REAL, GRACE_S)
+        now = time.monotonic()
+        expired.append(now)
+        if now - expired[0] >= GRACE_S:  # unwinding hangs: the next alarm ends the process
+            signal.signal(signal.SIGALRM, signal.SIG_DFL)
+            signal.setitimer(signal.ITIMER_REAL, 0.01)
+            return
+        # Again soon: Python drops an exception raised while it runs a finalizer or a weakref
+        # callback ("Exception ignored in ..."), so one alarm may be swallowed.
+        signal.setitimer(signal.ITIMER_REAL, RETRY_S)
         raise GradeTimeout(seconds)
 
     previous = signal.signal(signal.SIGALRM, on_alarm)
@@ -61,6 +75,8 @@ def time_limit(seconds: float | None) -> Iterator[None]:
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous if previous is not None else signal.SIG_DFL)
+    if expired:  # every alarm was swallowed and the grade finished late: still over its limit
+        raise GradeTimeout(seconds)
 
 
 __all__ = ["DEFAULT_GRADE_TIMEOUT", "GradeTimeout", "time_limit"]
