@@ -191,14 +191,12 @@ def _probe(evidence: Evidence, settings, snap, options: ProbeOptions):
 
 
 def _check_setting(rubric: Rubric, check_id: str, name: str, default):
-    """A check's setting as :func:`grader.checks.evaluate` gives it to the check (rubric-wide,
-    the check's built-in default, the rubric's for that check), or ``default`` without that check."""
-    from .checks import REGISTRY
+    """A check's setting as the check gets it (:func:`grader.checks.check_settings`), or ``default``
+    when the rubric has no such check."""
+    from .checks import check_settings
 
     spec = next((c for c in rubric.checks if c.id == check_id), None)
-    if spec is None:
-        return default
-    return {**rubric.settings, **REGISTRY[check_id].settings, **spec.settings}.get(name, default)
+    return default if spec is None else check_settings(rubric, spec).get(name, default)
 
 
 def _run_rows(evidence: Evidence, rubric: Rubric) -> list[RunRow]:

@@ -22,7 +22,7 @@ from .base import COMMON_MESSAGES, REGISTRY, CheckDef, Outcome, check  # noqa: F
 # Importing a family module registers its checks.
 from . import exercise, integrity, model, notebook, registry, runs  # noqa: E402,F401
 
-__all__ = ["AFTER", "REGISTRY", "CheckDef", "Outcome", "check", "evaluate"]
+__all__ = ["AFTER", "REGISTRY", "CheckDef", "Outcome", "check", "check_settings", "evaluate"]
 
 #: For each key a check may be skipped with, the checks that verify what is missing, in the order
 #: to fix them: a skipped check names the first of these that is in the rubric and did not pass.
@@ -55,6 +55,12 @@ def _fix_first(outcome: Outcome, statuses: dict[str, str]) -> str | None:
     return next((cid for cid in AFTER.get(outcome.key, ()) if statuses.get(cid) not in (None, "pass", "warn")), None)
 
 
+def check_settings(rubric: Rubric, spec) -> dict[str, Any]:
+    """The settings a check runs with: the rubric-wide ones, the check's built-in defaults, then
+    the rubric's own for that check (the later win)."""
+    return {**rubric.settings, **REGISTRY[spec.id].settings, **spec.settings}
+
+
 def evaluate(evidence: Evidence, rubric: Rubric, lang: str = "es") -> list[CheckResult]:
     """Run every check of ``rubric`` on ``evidence`` and render its texts in ``lang``.
 
@@ -66,7 +72,7 @@ def evaluate(evidence: Evidence, rubric: Rubric, lang: str = "es") -> list[Check
     ran = []
     for spec in rubric.checks:
         defn = REGISTRY[spec.id]
-        settings = {**rubric.settings, **defn.settings, **spec.settings}
+        settings = check_settings(rubric, spec)
         started = time.perf_counter()
         outcome = _run_one(defn, evidence, settings)
         ran.append((spec, outcome, (time.perf_counter() - started) * 1000))
