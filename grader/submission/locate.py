@@ -34,7 +34,6 @@ class Located:
     kind: str  # "file" | "sqlite"
     store: Path  # the mlruns folder, or the database file
     notes: list[str] = field(default_factory=list)
-    alternatives: list[Path] = field(default_factory=list)  # other stores seen, not graded
     #: Every store seen, the graded one first (:class:`StoreSeen`); one entry when there was no choice.
     stores: list["StoreSeen"] = field(default_factory=list)
     #: Why this store was graded among several: ``experiment``, ``runs`` or ``chosen`` (``--store``).
@@ -263,6 +262,6 @@ def locate(submission: str | os.PathLike, experiment_hint: str | None = None, st
     else:
         pick, why = _choose(candidates, experiment_hint)
     others = [c for c in candidates if c is not pick]
-    return Located(text, path, pick.kind, pick.path, alternatives=[c.path for c in others], stores=[pick, *others],
+    return Located(text, path, pick.kind, pick.path, stores=[pick, *others],
                    chosen_by=why if others else "")
 
