@@ -76,13 +76,35 @@ def habit_stores(tmp_path_factory) -> dict[tuple[str, str], Path]:
             return case, None
         kind, _ = habit_corpus.HABIT_CORPUS[habit]
         out = build_root / f"{habit}-{backend}"
-        habit_corpus.build_habit(habit, backend, out, base=bases[backend] if kind == "edit" else None, **OPTIONS)
+        for attempt in range(2):
+            habit_corpus.build_habit(habit, backend, out, base=bases[backend] if kind == "edit" else None, **OPTIONS)
+            if not _failed_logged_models(out) or attempt:
+                break
+            # MLflow itself left a LoggedModel FAILED (autolog swallows the error, seen once in CI under
+            # load): the store really lacks that model, and the grader says so; build the habit again.
+            shutil.rmtree(out)
         moved = moved_root / f"{habit}-{backend}"
         shutil.move(str(out), moved)  # every path recorded inside is now stale
         return case, moved
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         return {case: path for case, path in pool.map(one, CASES) if path is not None}
+
+
+def _failed_logged_models(folder: Path) -> int:
+    """MLflow 3 LoggedModels the build left in status FAILED (3), in a file store or a SQLite one."""
+    failed = sum("\nstatus: 3\n" in meta.read_text() for meta in folder.glob("mlruns/*/models/m-*/meta.yaml"))
+    if (folder / "mlflow.db").is_file():
+        import sqlite3
+
+        con = sqlite3.connect(f"file:{folder / 'mlflow.db'}?mode=ro", uri=True)
+        try:
+            tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            if "logged_models" in tables:
+                failed += con.execute("SELECT COUNT(*) FROM logged_models WHERE status = 3").fetchone()[0]
+        finally:
+            con.close()
+    return failed
 
 
 def _statuses(result) -> dict[str, str]:
