@@ -11,7 +11,8 @@ store can make that slow. :func:`time_limit` bounds the whole grade:
    ``error`` do not swallow it.
 2. Python drops an exception raised while it runs a finalizer or a weakref callback, so the alarm
    repeats every :data:`RETRY_S` seconds until one unwinds the grade (and a grade that finished
-   anyway after its limit still raises). Should unwinding hang for :data:`GRACE_S` seconds, the
+   anyway after its limit still raises); the dropped ones are not printed ("Exception ignored
+   in ...", a traceback on stderr where one line is promised). Should unwinding hang for :data:`GRACE_S` seconds, the
    signal's default action ends the process.
 
 No thread is started (the probe is forked from the grader only while it has a single thread, see
@@ -25,6 +26,7 @@ at its own limit (an error row).
 from __future__ import annotations
 
 import signal
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -68,13 +70,22 @@ def time_limit(seconds: float | None) -> Iterator[None]:
         signal.setitimer(signal.ITIMER_REAL, RETRY_S)
         raise GradeTimeout(seconds)
 
+    previous_hook = sys.unraisablehook
+
+    def on_unraisable(unraisable) -> None:
+        # A GradeTimeout that a finalizer swallowed is expected (the next alarm follows): silent.
+        if not isinstance(unraisable.exc_value, GradeTimeout):
+            previous_hook(unraisable)
+
     previous = signal.signal(signal.SIGALRM, on_alarm)
+    sys.unraisablehook = on_unraisable
     signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
         yield
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous if previous is not None else signal.SIG_DFL)
+        sys.unraisablehook = previous_hook
     if expired:  # every alarm was swallowed and the grade finished late: still over its limit
         raise GradeTimeout(seconds)
 

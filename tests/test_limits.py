@@ -272,6 +272,37 @@ def test_grade_timeout_is_exit_2_with_one_line(monkeypatch, capsys):
     assert err == ["grade: error: grading took more than 1 s (--grade-timeout): stopped"]
 
 
+def test_a_timeout_swallowed_by_a_finalizer_prints_nothing(monkeypatch, capsys):
+    """An alarm that lands in a finalizer is dropped by Python; the next one stops the grade, silently."""
+    import gc
+
+    import grader.api
+
+    class Slow:
+        def __del__(self):  # the alarm lands here: Python prints "Exception ignored in ..."
+            time.sleep(1.5)
+
+    def slow(*args, **kwargs):
+        gc.disable()
+        try:
+            box = [Slow()]
+            box.append(box)  # a cycle: collected by gc.collect(), in a finalizer
+            del box
+            gc.collect()
+            time.sleep(5)
+        finally:
+            gc.enable()
+        raise AssertionError("not stopped")
+
+    printed: list[BaseException | None] = []  # what Python would print as "Exception ignored in"
+    monkeypatch.setattr(sys, "unraisablehook", lambda unraisable: printed.append(unraisable.exc_value))
+    monkeypatch.setattr(grader.api, "grade", slow)
+    assert cli.main(["sub", "--grade-timeout", "1"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["grade: error: grading took more than 1 s (--grade-timeout): stopped"]
+    assert printed == []
+
+
 def test_grade_timeout_default_and_probe_timeout_keep_their_meaning(monkeypatch, capsys):
     import grader.api
     from grader import watchdog
