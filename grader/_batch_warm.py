@@ -15,13 +15,14 @@ WARM = False
 try:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        import mlflow  # noqa: F401
-        import mlflow.pyfunc  # noqa: F401
-        import mlflow.sklearn  # noqa: F401
+        # imported for what importing them costs, not for their names
+        import mlflow
+        import mlflow.pyfunc
+        import mlflow.sklearn
         import mlflow.tracking  # noqa: F401
-        import sklearn.ensemble  # noqa: F401
-        import sklearn.linear_model  # noqa: F401
-        import sklearn.tree  # noqa: F401
+        import sklearn.ensemble
+        import sklearn.linear_model
+        import sklearn.tree
 
         from . import api  # noqa: F401
         from .data import test_rows

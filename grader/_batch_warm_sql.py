@@ -15,7 +15,7 @@ WARM = False
 try:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        import mlflow.store.model_registry.sqlalchemy_store  # noqa: F401
+        import mlflow.store.model_registry.sqlalchemy_store
         import mlflow.store.tracking.sqlalchemy_store  # noqa: F401
         from sqlalchemy.orm import configure_mappers
 

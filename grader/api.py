@@ -18,17 +18,18 @@ from datetime import date, datetime
 
 from . import __version__
 from .checks import evaluate
-from .checks.registry import production_version
-from .deadline import parse_deadline
+from .deadline import apply_late_policy, parse_deadline
 from .errors import GraderError, SubmissionError
 from .evidence.model import Evidence
+from .evidence.remote import collect_source
+from .evidence.selections import production_version
+from .names import with_names
 from .probe import ProbeOptions, probe_model
 from .result import Result, RunRow, SubmissionInfo
 from .rubric import DEFAULT_RUBRIC, LANGS, Rubric, load_rubric
-from .evidence.remote import collect_source
-from .names import with_names
 from .submission.limits import check_snapshot
 from .submission.remote import open_source, redact
+from .submission.snapshot import Snapshot
 
 
 def grade(
@@ -54,7 +55,9 @@ def grade(
     every other problem ends up as a check in ``error`` or ``fail`` inside the result.
 
     ``deadline`` (ISO text such as ``"2026-06-30T23:59"``, a date, or a datetime; see
-    :mod:`grader.deadline`) makes ``integrity.timeline`` flag runs and registry changes after it.
+    :mod:`grader.deadline`) makes ``integrity.timeline`` flag runs and registry changes after it,
+    and the rubric's late policy (``late:``) take points off the score (``Result.late`` says how
+    many and why; the rubric's ``late.after`` is the deadline when none is given here).
 
     ``submission`` may also be a tracking server (``http(s)://``, read-only over its REST API) or a
     PostgreSQL backend store (``postgresql://``, read-only; its artifacts from ``artifacts``, a
@@ -72,8 +75,10 @@ def grade(
     except ValueError as exc:
         raise GraderError(f"bad deadline: {exc}") from None
     started = time.perf_counter()
-    rubric = rubric if isinstance(rubric, Rubric) else load_rubric(rubric)
+    rubric = rubric if isinstance(rubric, Rubric) else load_rubric(os.fspath(rubric))
     rubric = with_names(rubric, experiment=experiment, model_name=model_name)
+    if deadline_ms is None and rubric.late is not None and rubric.late.after:
+        deadline_ms = parse_deadline(rubric.late.after)  # the rubric's deadline: integrity.timeline flags it too
     settings = rubric.settings
     experiment = str(settings.get("experiment", "homework-195"))
     with open_source(submission, experiment_hint=experiment, workdir=workdir, artifacts=artifacts, store=store) as snap:
@@ -86,20 +91,23 @@ def grade(
         evidence.deadline_ms, evidence.graded_at_ms = deadline_ms, int(time.time() * 1000)
         if probe and _wants_probe(rubric):
             # The whole test split only when a check uses its metrics (the 5 rows are a slice of it).
-            whole_split = any(spec.id == "integrity.metrics" for spec in rubric.checks)
-            options = replace(probe_options or ProbeOptions(), whole_split=whole_split,
-                              rows=_check_setting(rubric, "model.predict", "rows", (probe_options or ProbeOptions()).rows))
+            whole_split = _needs(rubric, "test_split")
+            options = replace(probe_options or ProbeOptions(), whole_split=whole_split, task=rubric.task,
+                              rows=_check_setting(rubric, "model.predict", "rows", rubric.task.rows))
             evidence.probe = _probe(evidence, settings, snap, options)
         checks = evaluate(evidence, rubric, lang)
-        fingerprints = _fingerprints(evidence, snap)
+        late, late_notes = apply_late_policy(rubric.late, evidence, checks, deadline_ms, lang)
+        # A class sharing one store (grade URI --students) must not fingerprint each other's experiments.
+        fingerprints = _fingerprints(evidence, snap, whole_store=not settings.get("hide_experiments"))
         info = SubmissionInfo(
             input=redact(os.fspath(submission)),
             store=snap.kind,
             mlflow_layout=evidence.layout,
             tracking_uri_kind=snap.kind if snap.kind in ("sqlite", "server", "postgresql") else "file",
-            notes=list(dict.fromkeys([*_notices(snap, lang, experiment), *evidence.notes])),
+            notes=list(dict.fromkeys([*_notices(snap, lang, experiment), *_translated(evidence.notes, lang),
+                                      *late_notes])),
             mlflow_version=_written_by(evidence, settings),
-            schema_revision=getattr(snap, "schema_revision", ""),
+            schema_revision=snap.schema_revision,
             stores=_stores_seen(snap),
         )
     return Result(
@@ -115,7 +123,15 @@ def grade(
         order=str(settings.get("order", "ASC")),
         duration_ms=(time.perf_counter() - started) * 1000,
         fingerprints=fingerprints,
+        late=late,
     )
+
+
+def _translated(notes: list[str], lang: str) -> list[str]:
+    """Notes that the store's readers write in English, in ``lang`` when the catalogue knows them."""
+    from .catalogue import translate
+
+    return [translate(note, lang) for note in notes]
 
 
 def _notices(snap, lang: str, experiment: str) -> list[str]:
@@ -124,9 +140,9 @@ def _notices(snap, lang: str, experiment: str) -> list[str]:
     from .catalogue import text
 
     notes = [text(key, lang, **params) for key, params in getattr(snap, "notices", ())]
-    located = getattr(snap, "located", None)
-    stores = getattr(located, "stores", [])
-    if len(stores) > 1 and located.chosen_by:
+    located = snap.located if isinstance(snap, Snapshot) else None  # a server or a database has no others
+    stores = located.stores if located is not None else []
+    if located is not None and len(stores) > 1 and located.chosen_by:
         graded = stores[0]
         why = text(f"store.why.{located.chosen_by}", lang, experiment=experiment,
                    runs=graded.runs_in(experiment) if located.chosen_by == "experiment" else graded.runs)
@@ -147,10 +163,11 @@ def _store_path(path, base) -> str:
 
 
 def _stores_seen(snap) -> list[dict]:
-    located = getattr(snap, "located", None)
-    stores = getattr(located, "stores", [])
+    if not isinstance(snap, Snapshot):
+        return []
+    located = snap.located
     return [{"path": _store_path(st.path, located.base), "kind": st.kind, "experiments": dict(st.experiments),
-             "graded": i == 0} for i, st in enumerate(stores)]
+             "graded": i == 0} for i, st in enumerate(located.stores)]
 
 
 def _written_by(evidence: Evidence, settings) -> str:
@@ -165,18 +182,27 @@ def _written_by(evidence: Evidence, settings) -> str:
     return counts.most_common(1)[0][0] if counts else ""
 
 
-def _fingerprints(evidence: Evidence, snap) -> dict:
-    """Copy-detection facts, read from the snapshot while it exists (never fails a grade)."""
+def _fingerprints(evidence: Evidence, snap, whole_store: bool = True) -> dict:
+    """Copy-detection facts, read from the snapshot while it exists (never fails a grade): of the
+    whole store (every experiment and registered model) unless ``whole_store`` is False."""
     from .fingerprints import collect_fingerprints
 
     try:
-        return collect_fingerprints(evidence, snap.root, snap.files.content)
+        return collect_fingerprints(evidence, snap.root, snap.files.content, snap=snap if whole_store else None)
     except Exception:  # noqa: BLE001 - a missing fingerprint only weakens copy detection
         return {}
 
 
+def _needs(rubric: Rubric, what: str) -> bool:
+    """Whether a check of ``rubric`` declares it needs ``what`` (``@check(..., needs=(...))``)."""
+    from .checks import REGISTRY
+
+    return any(what in REGISTRY[spec.id].needs for spec in rubric.checks)
+
+
 def _wants_probe(rubric: Rubric) -> bool:
-    return any(spec.id.startswith(("model.", "integrity.metrics")) for spec in rubric.checks)
+    """The probe runs for the checks that declare ``needs=("probe", ...)``: loading a model costs."""
+    return _needs(rubric, "probe")
 
 
 def _probe(evidence: Evidence, settings, snap, options: ProbeOptions):
@@ -200,7 +226,7 @@ def _check_setting(rubric: Rubric, check_id: str, name: str, default):
 
 
 def _run_rows(evidence: Evidence, rubric: Rubric) -> list[RunRow]:
-    from .checks.runs import counted_runs
+    from .evidence.selections import counted_runs
 
     settings = rubric.settings
     version = production_version(evidence, settings) if "registry" not in evidence.errors else None
@@ -227,4 +253,4 @@ def _run_rows(evidence: Evidence, rubric: Rubric) -> list[RunRow]:
     return rows
 
 
-__all__ = ["grade", "SubmissionError"]
+__all__ = ["SubmissionError", "grade"]

@@ -8,8 +8,9 @@ folder itself when it sits inside the submissions folder.
 
 What ``out/`` gets::
 
-    out/gradebook.csv                  one row per student, sorted by student id
-    out/summary.html                   histogram, pass rate per check, slowest and failing, copies
+    out/gradebook.csv                  one row per student, sorted by student id (warnings and late penalty apart)
+    out/summary.html                   histogram, best metric per student, pass rate per check (warnings
+                                       apart), slowest and failing, copies
     out/students/<id>/report.json      the JSON report (schema of grade --json)
     out/students/<id>/report.html      the HTML report
     out/.mlflow-grader-batch           marker: this folder was written by grade --batch
@@ -34,7 +35,8 @@ Private snapshots go to ``/dev/shm`` when it has room
 ``student_timeout`` is killed (with everything it started) and gets an error row. Figures:
 ``benchmarks/RESULTS.md``.
 
-Copy detection (see :func:`detect_copies`): students whose stores share run ids (random UUIDs) are
+Copy detection (see :func:`detect_copies`, over every experiment and registered model of each store,
+:mod:`grader.fingerprints`): students whose stores share run ids (random UUIDs) are
 listed in each other's ``suspected_copy_of``; students who only hold identical model files go to
 ``same_models_as`` (weaker evidence: a seeded training gives byte-identical files, see there); the
 ``copy_evidence`` column and the summary say what is shared.
@@ -55,14 +57,16 @@ import tempfile
 import time
 import traceback
 from collections import deque
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from itertools import combinations
 from multiprocessing.connection import wait as wait_any
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import quote
 
 from . import __version__, lms
+from .checks import title_of as _title_of
 from .errors import GraderError
 from .reports.safe import display_name, terminal, unicode
 from .result import PASSING, CheckResult, Result, SubmissionInfo
@@ -116,10 +120,24 @@ class StudentRow:
     copy_evidence: list[str] = field(default_factory=list)
     detail: str = ""  # traceback of an internal error (not in the gradebook)
     lms_id: str = ""  # the LMS's id from the download's names (see grader.lms)
+    #: The late policy's verdict (``Result.late``: ``days``, ``penalty``...); {} without one.
+    late: dict[str, Any] = field(default_factory=dict)
+    #: The ranking metric (``rmse_test``) of the student's best run, None when no run logged it.
+    best_metric: float | None = None
 
     @property
     def graded(self) -> bool:
         return self.status != "error"
+
+    @property
+    def warned(self) -> list[str]:
+        """The checks that ended in ``warn``: they earned their points, but something is not right
+        (a missing notebook, a run after the deadline): counted apart from the clean passes."""
+        return [cid for cid, (status, _) in self.checks.items() if status == "warn"] if self.graded else []
+
+    @property
+    def penalty(self) -> float:
+        return float((self.late or {}).get("penalty") or 0.0)
 
     @property
     def report_html(self) -> str:
@@ -198,6 +216,16 @@ class BatchResult:
         return sum(1 for r in self.rows if r.status == "pass")
 
     @property
+    def n_warned(self) -> int:
+        """Graded students with at least one check in ``warn`` (whether they passed or not)."""
+        return sum(1 for r in self.rows if r.warned)
+
+    @property
+    def n_late(self) -> int:
+        """Students the late policy took points from."""
+        return sum(1 for r in self.rows if r.penalty > 0)
+
+    @property
     def exit_code(self) -> int:
         """0 every student graded and passed; 1 some failed or could not be graded."""
         return EXIT_ALL_PASSED if self.rows and all(r.status == "pass" for r in self.rows) else EXIT_SOME_NOT_PASSED
@@ -215,7 +243,8 @@ def student_id(name: str) -> str:
     return archive_stem(name)
 
 
-def _safe(name: str) -> str:
+def safe_slug(name: str) -> str:
+    """A student's id as a folder name: letters, digits and ``._-@+`` kept, anything else ``_``."""
     out = "".join(c if (c.isalnum() or c in "._-@+") and c.isprintable() else "_" for c in name)[:100]
     if not out or out.startswith("."):
         out = "_" + out
@@ -253,23 +282,23 @@ def discover(submissions_dir: Path, out_dir: Path | None = None,
     ids_taken: set[str] = set()
     slugs_taken: set[str] = set()
     entries = []
-    for sid, child in sorted(((f.student, f) for f in resolved), key=lambda item: (item[0], item[1].name)):
+    for sid, item in sorted(((f.student, f) for f in resolved), key=lambda pair: (pair[0], pair[1].name)):
         # The id is shown and written everywhere: bytes that are not UTF-8 become U+FFFD, controls go
         # (display_name); the path keeps the real name.
         sid = display_name(sid)
         if sid in ids_taken:  # ana/ and ana.zip: the second keeps its full name
-            sid = display_name(child.name)
+            sid = display_name(item.name)
         base, k = sid, 1
         while sid in ids_taken:  # two names that differ only in undecodable bytes
             k += 1
             sid = f"{base}-{k}"
         ids_taken.add(sid)
-        slug, n = _safe(sid), 1
+        slug, n = safe_slug(sid), 1
         while slug.casefold() in slugs_taken:
             n += 1
-            slug = f"{_safe(sid)}-{n}"
+            slug = f"{safe_slug(sid)}-{n}"
         slugs_taken.add(slug.casefold())
-        entries.append(Entry(sid, child.name, Path(child.path), slug, child.lms, child.lms_id))
+        entries.append(Entry(sid, item.name, Path(item.path), slug, item.lms, item.lms_id))
     entries.sort(key=lambda e: e.student)
     return entries, [(display_name(name), why) for name, why in ignored]
 
@@ -277,7 +306,7 @@ def discover(submissions_dir: Path, out_dir: Path | None = None,
 # --------------------------------------------------------------------------- output folder
 
 
-def _prepare_out(out_dir: Path) -> bool:
+def prepare_out(out_dir: Path) -> bool:
     """Check that ``out_dir`` may be written; True when a previous batch's output is there."""
     if out_dir.exists() and not out_dir.is_dir():
         raise BatchError(f"--out {out_dir} exists and is not a folder")
@@ -289,11 +318,12 @@ def _prepare_out(out_dir: Path) -> bool:
             raise BatchError(f"{out_dir} holds {', '.join(clash)} but was not written by grade --batch "
                              f"(no {MARKER} marker): choose another --out, or empty it")
     for stale in out_dir.glob(STAGING_PREFIX + "*"):  # left by an interrupted batch
-        _remove(stale)
+        remove_tree(stale)
     return ours
 
 
-def _remove(path: Path) -> None:
+def remove_tree(path: Path) -> None:
+    """Remove a file, link or folder tree, whatever it is (never following a link)."""
     if path.is_symlink() or path.is_file():
         path.unlink(missing_ok=True)
     elif path.is_dir():
@@ -304,14 +334,14 @@ def _publish(staging: Path, out_dir: Path, previous: bool) -> None:
     """Replace the previous batch's output by the staged one (only the names a batch owns)."""
     if previous:
         for name in (*OWNED, MARKER):
-            _remove(out_dir / name)
+            remove_tree(out_dir / name)
     for name in OWNED:
         if (staging / name).exists():
             os.replace(staging / name, out_dir / name)
     marker = {"tool": "mlflow-grader", "version": __version__, "written": list(OWNED),
               "note": "written by grade --batch; a re-run replaces these entries"}
     (out_dir / MARKER).write_text(json.dumps(marker, indent=2) + "\n", encoding="utf-8")
-    _remove(staging)
+    remove_tree(staging)
 
 
 # --------------------------------------------------------------------------- the student process
@@ -479,11 +509,7 @@ def _death(exitcode: int | None) -> str:
 def _row_from_message(entry: Entry, message: dict[str, Any], rubric: Rubric) -> StudentRow:
     duration = float(message.get("duration_s", 0.0) or 0.0)
     if message.get("ok"):
-        data = message["result"]
-        checks = {c["id"]: (c["status"], float(c["points"])) for c in data["checks"]}
-        return StudentRow(entry.student, entry.name, entry.slug, "pass" if data["passed"] else "fail",
-                          float(data["score"]), float(data["max_score"]), checks, duration_s=duration,
-                          fingerprints=message.get("fingerprints") or {})
+        return graded_row(entry, message["result"], duration, message.get("fingerprints") or {})
     max_score = round(sum(spec.points for spec in rubric.checks), 4)
     reason = " ".join(str(message.get("error") or "could not be graded").split())[:500]
     return StudentRow(entry.student, entry.name, entry.slug, "error", 0.0, max_score,
@@ -491,9 +517,28 @@ def _row_from_message(entry: Entry, message: dict[str, Any], rubric: Rubric) -> 
                       detail=str(message.get("detail") or ""))
 
 
+def best_metric(data: dict[str, Any]) -> float | None:
+    """The ranking metric of the best run in a JSON report (``data``): the first run, in
+    ``search_runs`` order, that logged a finite value of it."""
+    metric = (data.get("ranking") or {}).get("metric", "rmse_test")
+    for run in data.get("runs") or []:
+        value = (run.get("metrics") or {}).get(metric)
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+            return float(value)
+    return None
+
+
+def graded_row(entry: Entry, data: dict[str, Any], duration: float, fingerprints: dict[str, Any]) -> StudentRow:
+    """The gradebook row of a graded student, from their JSON report (``Result.to_dict()``)."""
+    checks = {c["id"]: (c["status"], float(c["points"])) for c in data["checks"]}
+    return StudentRow(entry.student, entry.name, entry.slug, "pass" if data["passed"] else "fail",
+                      float(data["score"]), float(data["max_score"]), checks, duration_s=duration,
+                      fingerprints=fingerprints, late=dict(data.get("late") or {}), best_metric=best_metric(data))
+
+
 def error_result(entry: Entry, reason: str, rubric: Rubric, lang: str) -> Result:
     """The report of a student that could not be graded: every check in error, 0 points."""
-    checks = [CheckResult(id=spec.id, title=rubric.text(spec.title, lang), status="error", points=0.0,
+    checks = [CheckResult(id=spec.id, title=_title_of(rubric, spec, lang), status="error", points=0.0,
                           max_points=spec.points, message=reason, visibility=spec.visibility)
               for spec in rubric.checks]
     info = SubmissionInfo(input=str(entry.path), store="none", mlflow_layout="unknown", notes=[reason])
@@ -537,18 +582,18 @@ def detect_copies(rows: list[StudentRow]) -> CopyReport:
             continue
         for a, b in combinations(sorted(owners), 2):
             pairs.setdefault((a, b), CopyPair(a, b)).run_ids.append(run_id)
-    for digest, owners in sorted(model_owners.items()):
-        if len(owners) < 2:
+    for digest, holders in sorted(model_owners.items()):
+        if len(holders) < 2:
             continue
-        sample = next(iter(owners.values()))
-        if len(owners) >= report.model_threshold:
+        sample = next(iter(holders.values()))
+        if len(holders) >= report.model_threshold:
             report.common_models.append({"digest": digest, "file": sample["file"], "size": sample["size"],
-                                         "students": len(owners)})
+                                         "students": len(holders)})
             continue
-        for a, b in combinations(sorted(owners), 2):
+        for a, b in combinations(sorted(holders), 2):
             pairs.setdefault((a, b), CopyPair(a, b)).models.append(
                 {"digest": digest, "file": sample["file"], "size": sample["size"],
-                 "a_path": owners[a]["path"], "b_path": owners[b]["path"]})
+                 "a_path": holders[a]["path"], "b_path": holders[b]["path"]})
     report.pairs = sorted(pairs.values(), key=lambda p: (p.a, p.b))
     by_student = {r.student: r for r in rows}
     for pair in report.pairs:
@@ -573,7 +618,8 @@ def _num(value: float) -> str:
     return f"{value:g}"
 
 
-def gradebook_csv(rows: list[StudentRow], check_ids: list[str], extra_checks: list[str] | tuple[str, ...] = ()) -> str:
+def gradebook_csv(rows: list[StudentRow], check_ids: list[str], extra_checks: list[str] | tuple[str, ...] = (),
+                  lang: str = "en") -> str:
     """The native gradebook: one row per student. ``status`` follows the required checks;
     ``extra_not_passed`` names the checks with ``required: false`` (``extra_checks``) that a student
     did not pass: they cost points, not the pass."""
@@ -582,15 +628,19 @@ def gradebook_csv(rows: list[StudentRow], check_ids: list[str], extra_checks: li
     header = ["student", "score", "max_score", "status"]
     for cid in check_ids:
         header += [f"{cid}_points", f"{cid}_status"]
-    writer.writerow(header + ["extra_not_passed", "error", "suspected_copy_of", "same_models_as", "copy_evidence", "feedback"])
+    writer.writerow([*header, "warnings", "warned_checks", "late_days", "late_penalty",
+                     "extra_not_passed", "error", "suspected_copy_of", "same_models_as", "copy_evidence", "feedback"])
     for row in rows:
         line = [_csv_text(row.student), _num(row.score), _num(row.max_score), row.status]
         for cid in check_ids:
             status, points = row.checks.get(cid, ("skip", 0.0))
             line += [_num(points), status]
         extra = [cid for cid in extra_checks if row.checks.get(cid, ("skip", 0.0))[0] not in PASSING]
+        # warnings: how many checks earned their points with a warning (empty: not graded, not 0).
+        line += [str(len(row.warned)) if row.graded else "", ";".join(row.warned),
+                 str(row.late.get("days", 0)) if row.late else "", _num(row.penalty) if row.late else ""]
         line += [";".join(extra) if row.graded else "", _csv_text(row.error), _csv_text(";".join(row.suspected_copy_of)),
-                 _csv_text(";".join(row.same_models_as)), _csv_text("; ".join(row.copy_evidence)), _csv_text(lms.feedback(row))]
+                 _csv_text(";".join(row.same_models_as)), _csv_text("; ".join(row.copy_evidence)), _csv_text(lms.feedback(row, lang=lang))]
         writer.writerow(line)
     return out.getvalue()
 
@@ -598,54 +648,26 @@ def gradebook_csv(rows: list[StudentRow], check_ids: list[str], extra_checks: li
 # --------------------------------------------------------------------------- summary
 
 
-SUMMARY_TEXTS = {
-    "en": {
-        "title": "Batch grading", "students": "students", "passed": "passed", "failed": "failed",
-        "errors": "could not be graded", "mean": "mean score", "median": "median", "took": "took",
-        "jobs": "parallel jobs", "distribution": "Score distribution",
-        "distribution_note": "Scores of the {n} graded submissions (out of {max}).",
-        "not_drawn": "{n} that could not be graded are not drawn.", "histogram": "Histogram of scores",
-        "checks": "Pass rate per check", "check": "Check", "points": "Points", "passed_col": "Passed",
-        "rate": "Rate", "fail": "Fail", "error": "Error", "skip": "Skip", "hidden": "hidden",
-        "copies": "Suspected copies", "copies_note": "Run ids are random UUIDs: two stores that share one come from the same place.",
-        "no_copies": "No two submissions share a run id.",
-        "weaker": "Identical model files only (weaker evidence)",
-        "weaker_note": "Training with the same data, seed and hyper-parameters under the same library versions gives byte-identical model files, so these pairs may well have worked independently. Look at them, do not conclude from them alone.",
-        "students_col": "Students", "evidence": "Evidence", "details": "Details", "shared_runs": "Shared run ids",
-        "same_files": "Identical model files", "more": "and {n} more",
-        "common": "Not taken as evidence", "common_models": "{n} model {n:plural:file|files} found in {t} or more submissions (the assignment's common outcome)",
-        "common_runs": "{n} run {n:plural:id|ids} found in {t} or more submissions (material the whole class received)",
-        "failing": "Failing and ungraded submissions", "score": "Score", "status": "Status",
-        "missed": "Not passed / reason", "all_passed": "Every submission passed.", "slowest": "Slowest submissions",
-        "seconds": "Seconds", "all": "All submissions", "student": "Student", "reports": "Reports",
-        "suspected": "Suspected copy of", "same_models": "Same model files as", "ignored": "Ignored in the submissions folder",
-        "gradebook": "gradebook", "strong": "strong", "weaker_badge": "weaker",
-        "n_runs": "{n} shared run {n:plural:id|ids}", "n_models": "{n} identical model {n:plural:file|files}",
-    },
-    "es": {
-        "title": "Corrección por lote", "students": "estudiantes", "passed": "aprobados", "failed": "no aprobados",
-        "errors": "no se pudieron corregir", "mean": "puntaje medio", "median": "mediana", "took": "tardó",
-        "jobs": "procesos en paralelo", "distribution": "Distribución de puntajes",
-        "distribution_note": "Puntajes de las {n} entregas corregidas (sobre {max}).",
-        "not_drawn": "Las {n} que no se pudieron corregir no se dibujan.", "histogram": "Histograma de puntajes",
-        "checks": "Tasa de aprobación por criterio", "check": "Criterio", "points": "Puntos", "passed_col": "Aprobaron",
-        "rate": "Tasa", "fail": "Falla", "error": "Error", "skip": "Omitido", "hidden": "oculto",
-        "copies": "Posibles copias", "copies_note": "Los run ids son UUID aleatorios: dos stores que comparten uno vienen del mismo lugar.",
-        "no_copies": "Ningún par de entregas comparte un run id.",
-        "weaker": "Solo archivos de modelo idénticos (evidencia más débil)",
-        "weaker_note": "Entrenar con los mismos datos, semilla e hiperparámetros y las mismas versiones de las librerías da archivos de modelo idénticos byte a byte: estos pares pueden haber trabajado por separado. Revisalos; no concluyas solo por esto.",
-        "students_col": "Estudiantes", "evidence": "Evidencia", "details": "Detalle", "shared_runs": "Run ids compartidos",
-        "same_files": "Archivos de modelo idénticos", "more": "y {n} más",
-        "common": "No se toman como evidencia", "common_models": "{n} {n:plural:archivo de modelo presente|archivos de modelo presentes} en {t} o más entregas (el resultado común de la tarea)",
-        "common_runs": "{n} {n:plural:run id presente|run ids presentes} en {t} o más entregas (material que recibió toda la clase)",
-        "failing": "Entregas no aprobadas o sin corregir", "score": "Puntaje", "status": "Estado",
-        "missed": "No cumplidos / motivo", "all_passed": "Todas las entregas aprobaron.", "slowest": "Entregas más lentas",
-        "seconds": "Segundos", "all": "Todas las entregas", "student": "Estudiante", "reports": "Reportes",
-        "suspected": "Posible copia de", "same_models": "Mismos modelos que", "ignored": "Ignorado en la carpeta de entregas",
-        "gradebook": "planilla", "strong": "fuerte", "weaker_badge": "más débil",
-        "n_runs": "{n} {n:plural:run id compartido|run ids compartidos}", "n_models": "{n} {n:plural:archivo de modelo idéntico|archivos de modelo idénticos}",
-    },
-}
+#: Why :func:`discover` (and :mod:`grader.lms`) left a child of the submissions folder out -> the
+#: catalogue's words for it in the summary.
+IGNORED_WHY = {"hidden or system entry": "summary.why.hidden", "symbolic link (not followed)": "summary.why.symlink",
+               "the output folder": "summary.why.out", "not a folder nor an archive": "summary.why.other",
+               "Moodle submission of another plugin (not a file submission)": "summary.why.moodle_plugin"}
+
+
+def _catalogue_keys() -> set[str]:
+    from .catalogue import MESSAGES
+
+    return set(MESSAGES)
+
+
+def summary_texts(lang: str) -> dict[str, str]:
+    """The summary's texts in ``lang`` from the catalogue (``summary.<name>`` is ``t.<name>`` in the
+    template), unfilled: the template fills them with ``fill(t.name, n=...)``."""
+    from .catalogue import MESSAGES
+
+    prefix = "summary."
+    return {key[len(prefix):]: texts.get(lang) or texts["en"] for key, texts in MESSAGES.items() if key.startswith(prefix)}
 
 
 def _histogram(scores: list[float], max_score: float) -> dict[str, Any]:
@@ -666,7 +688,7 @@ def _histogram(scores: list[float], max_score: float) -> dict[str, Any]:
     slot = (chart_w - pad_left - 8) / max(n, 1)
     tallest = max(counts) if counts and max(counts) > 0 else 1
     bars = []
-    for i, (count, label) in enumerate(zip(counts, labels)):
+    for i, (count, label) in enumerate(zip(counts, labels, strict=True)):
         height = (chart_h - pad_bottom - pad_top) * count / tallest
         x = pad_left + i * slot + slot * 0.12
         bars.append({"x": round(x, 1), "y": round(chart_h - pad_bottom - height, 1), "w": round(slot * 0.76, 1),
@@ -676,6 +698,45 @@ def _histogram(scores: list[float], max_score: float) -> dict[str, Any]:
     return {"width": chart_w, "height": chart_h, "bars": bars, "base": chart_h - pad_bottom, "left": pad_left,
             "ticks": [{"value": t, "y": round(chart_h - pad_bottom - (chart_h - pad_bottom - pad_top) * t / tallest, 1)}
                       for t in ticks]}
+
+
+#: Up to this many students the metric chart draws one bar each; a larger class gets a histogram.
+METRIC_BARS = 60
+
+
+def _metric_chart(rows: list[StudentRow], order: str, texts: dict[str, str]) -> dict[str, Any]:
+    """An inline SVG of each graded student's best ranking metric (``StudentRow.best_metric``),
+    best first: one labelled bar per student, or for a large class a histogram of 10 bins."""
+    values = [(r, r.best_metric) for r in rows if r.graded and r.best_metric is not None]
+    missing = sum(1 for r in rows if r.graded and r.best_metric is None)
+    width, left, right, row_h, top = 640, 170, 64, 18, 6
+    if not values:
+        return {"bars": [], "missing": missing, "width": width, "height": 0}
+    values.sort(key=lambda item: (item[1] if order == "ASC" else -item[1], item[0].student))
+    numbers = [v for _, v in values]
+    lo, hi = min(0.0, min(numbers)), max(numbers)
+    hi = hi if hi > lo else lo + 1.0
+    span = width - left - right
+    bars: list[dict[str, Any]] = []
+    if len(values) <= METRIC_BARS:
+        for i, (row, value) in enumerate(values):
+            bars.append({"y": top + i * row_h, "w": round(max(1.0, span * (value - lo) / (hi - lo)), 1),
+                         "label": row.student if len(row.student) <= 24 else row.student[:23] + "…",
+                         "title": f"{row.student}: {value:.6g}", "value": f"{value:.4g}", "href": row.report_html,
+                         "best": i == 0})
+    else:
+        edges = [min(numbers) + k * (max(numbers) - min(numbers)) / 10 for k in range(11)]
+        for k in range(10):
+            inside = [v for v in numbers if edges[k] <= v < edges[k + 1] or (k == 9 and v == edges[10])]
+            bars.append({"y": top + k * row_h, "count": len(inside), "label": f"{edges[k]:.3g}–{edges[k + 1]:.3g}",
+                         "title": fill_template(texts["metric_bins"], {"n": len(inside), "lo": f"{edges[k]:.4g}",
+                                                                       "hi": f"{edges[k + 1]:.4g}"}),
+                         "value": str(len(inside)), "href": "", "best": False})
+        tallest = max(b["count"] for b in bars) or 1
+        for bar in bars:
+            bar["w"] = round(max(1.0, span * bar["count"] / tallest), 1) if bar["count"] else 0
+    return {"bars": bars, "missing": missing, "width": width, "height": top * 2 + len(bars) * row_h, "left": left,
+            "row_h": row_h, "per_student": len(values) <= METRIC_BARS}
 
 
 def summary_context(batch: BatchResult, rubric: Rubric, lang: str) -> dict[str, Any]:
@@ -691,9 +752,14 @@ def summary_context(batch: BatchResult, rubric: Rubric, lang: str) -> dict[str, 
         statuses = [r.checks.get(spec.id, ("skip", 0.0))[0] for r in graded]
         passed = sum(1 for s in statuses if s in PASSING)
         rate = passed / len(graded) if graded else 0.0
-        checks.append({"id": spec.id, "title": rubric.text(spec.title, lang), "points": _num(spec.points),
+        warned = statuses.count("warn")
+        checks.append({"id": spec.id, "title": _title_of(rubric, spec, lang), "points": _num(spec.points),
                        "passed": passed, "total": len(graded), "rate": rate, "percent": f"{100 * rate:.0f}",
-                       "bar": round(300 * rate, 1), "fail": statuses.count("fail"), "error": statuses.count("error"),
+                       "clean": passed - warned,
+                       # the bar: clean passes in green, then warnings in amber (a warning is not a clean pass)
+                       "bar": round(300 * (passed - warned) / len(graded), 1) if graded else 0.0,
+                       "bar_warn": round(300 * warned / len(graded), 1) if graded else 0.0,
+                       "fail": statuses.count("fail"), "error": statuses.count("error"),
                        "skip": statuses.count("skip"), "hidden": spec.visibility == "hidden",
                        # a warning earns the points but is counted apart: "passed" alone would hide it
                        "warn": statuses.count("warn"), "required": spec.required})
@@ -704,7 +770,8 @@ def summary_context(batch: BatchResult, rubric: Rubric, lang: str) -> dict[str, 
         missed = [cid for cid, (status, _) in r.checks.items() if status not in PASSING]
         failing.append({"row": r, "missed": missed if r.status != "error" else [], "reason": r.error})
     slowest = sorted(rows, key=lambda r: (-r.duration_s, r.student))[:SLOWEST]
-    texts = SUMMARY_TEXTS.get(lang, SUMMARY_TEXTS["en"])
+    texts = summary_texts(lang)
+    metric, order = str(rubric.settings.get("metric", "rmse_test")), str(rubric.settings.get("order", "ASC"))
     copies = []
     for pair in sorted(batch.copies.pairs, key=lambda p: (p.strength != "strong", p.a, p.b)):
         describe = ", ".join(([fill_template(texts["n_runs"], {"n": len(pair.run_ids)})] if pair.run_ids else [])
@@ -727,6 +794,14 @@ def summary_context(batch: BatchResult, rubric: Rubric, lang: str) -> dict[str, 
         "n_passed": batch.n_passed,
         "n_failed": batch.n_failed,
         "n_errors": batch.n_errors,
+        "n_warned": batch.n_warned,
+        "n_late": batch.n_late,
+        "late_policy": rubric.late is not None or any(r.late for r in rows),
+        "metric": metric,
+        "metric_order": texts["metric_asc" if order == "ASC" else "metric_desc"],
+        "metric_chart": _metric_chart(rows, order, texts),
+        "status_label": {s: catalogue_text(f"status.{s}", lang) if f"status.{s}" in _catalogue_keys() else s
+                         for s in ("pass", "fail", "error", "warn", "skip")},
         "max_score": _num(max_score),
         "mean": _num(round(statistics.fmean(scores), 2)) if scores else "–",
         "median": _num(round(statistics.median(scores), 2)) if scores else "–",
@@ -743,7 +818,8 @@ def summary_context(batch: BatchResult, rubric: Rubric, lang: str) -> dict[str, 
         "common_runs": len(batch.copies.common_run_ids),
         "model_threshold": batch.copies.model_threshold,
         "run_threshold": batch.copies.run_threshold,
-        "ignored": batch.ignored,
+        "ignored": [(name, catalogue_text(IGNORED_WHY[why], lang) if why in IGNORED_WHY else why)
+                    for name, why in batch.ignored],
         "fmt_num": _num,
         "human_size": human_size,
         "label_required": catalogue_text("label.required", lang),
@@ -808,7 +884,7 @@ def grade_batch(
     submissions = submissions.absolute()
     if out == submissions or out in submissions.parents:  # a re-run replaces out/students/...
         raise BatchError("--out must not be the submissions folder nor one of its parents")
-    rubric = rubric if isinstance(rubric, Rubric) else load_rubric(rubric)
+    rubric = rubric if isinstance(rubric, Rubric) else load_rubric(os.fspath(rubric))
     if deadline is not None:  # a bad deadline is the instructor's error: say it once, not in every row
         from .deadline import parse_deadline
 
@@ -829,7 +905,7 @@ def grade_batch(
         kept: list[StudentRow] = []
         if only is not None:  # regrade one student into the previous batch's results
             kept, gradebook, entries = _only(out, only, entries, rubric, gradebook)
-        previous = _prepare_out(out)
+        previous = prepare_out(out)
         staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=out))
         by_slug = {e.slug: e for e in entries}
         tasks = []
@@ -849,7 +925,7 @@ def grade_batch(
             row = _row_from_message(entry, message, rubric)
             row.lms_id = entry.lms_id
             if row.status == "error":
-                _write_error_reports(staging / "students" / entry.slug, entry, row.error, rubric, lang)
+                write_error_reports(staging / "students" / entry.slug, entry, row.error, rubric, lang)
             rows[entry.slug] = row
             failures += row.status != "pass"
             if progress is not None:
@@ -867,7 +943,7 @@ def grade_batch(
                     shutil.copytree(out / "students" / row.slug, staging / "students" / row.slug)
             fresh = [replace(r, suspected_copy_of=[], same_models_as=[], copy_evidence=[]) for r in ordered]
             copies = detect_copies(fresh)  # the summary's pairs, over the whole class
-            for row, new in zip(ordered, fresh):
+            for row, new in zip(ordered, fresh, strict=True):
                 if row.slug in regraded:
                     row.suspected_copy_of, row.same_models_as, row.copy_evidence = (
                         new.suspected_copy_of, new.same_models_as, new.copy_evidence)
@@ -876,22 +952,23 @@ def grade_batch(
         return finish_batch(batch, staging, previous, rubric, lang, started, gradebook=gradebook)
     finally:
         if staging is not None:
-            _remove(staging)
+            remove_tree(staging)
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def finish_batch(batch: "BatchResult", staging: Path, previous: bool, rubric: Rubric, lang: str,
-                 started: float, gradebook: lms.GradebookOptions | None = None) -> "BatchResult":
+def finish_batch(batch: BatchResult, staging: Path, previous: bool, rubric: Rubric, lang: str,
+                 started: float, gradebook: lms.GradebookOptions | None = None) -> BatchResult:
     """Write the gradebook and the summary next to the students' reports, then publish the staging
     folder over ``batch.out_dir`` (what a previous batch wrote there is replaced)."""
-    _write_gradebook(batch, staging, gradebook or lms.GradebookOptions())
+    _write_gradebook(batch, staging, gradebook or lms.GradebookOptions(), lang)
     batch.duration_s = time.perf_counter() - started
     (staging / "summary.html").write_text(unicode(render_summary(batch, rubric, lang)), encoding="utf-8")
     _publish(staging, batch.out_dir, previous)
     return batch
 
 
-def _write_error_reports(folder: Path, entry: Entry, reason: str, rubric: Rubric, lang: str) -> None:
+def write_error_reports(folder: Path, entry: Entry, reason: str, rubric: Rubric, lang: str) -> None:
+    """A student who could not be graded still gets report.json and report.html saying why."""
     from .reports import render
 
     result = error_result(entry, reason, rubric, lang)
@@ -918,12 +995,13 @@ def _class_folder(submissions: Path, scratch: Path) -> Path:
     return lms.class_root(extracted.root)
 
 
-def _write_gradebook(batch: BatchResult, staging: Path, options: lms.GradebookOptions) -> None:
+def _write_gradebook(batch: BatchResult, staging: Path, options: lms.GradebookOptions, lang: str = "en") -> None:
     """``gradebook.csv`` in the chosen format, and :data:`INDEX` (every row: what ``--only`` reads back)."""
     if options.format == "native":
-        text = gradebook_csv(batch.rows, batch.check_ids, batch.extra_checks)
+        text = gradebook_csv(batch.rows, batch.check_ids, batch.extra_checks, lang)
     else:
-        text = lms.render_gradebook(batch.rows, options.format, options.roster_rows(), options.column or batch.rubric_id)
+        text = lms.render_gradebook(batch.rows, options.format, options.roster_rows(), options.column or batch.rubric_id,
+                                    lang)
     (staging / "gradebook.csv").write_text(text, encoding="utf-8")
     rows = []
     for row in batch.rows:
@@ -969,4 +1047,5 @@ def _only(out: Path, only: str, entries: list[Entry], rubric: Rubric,
     return kept, gradebook, [entry]
 
 
-__all__ = ["BatchError", "BatchResult", "StudentRow", "detect_copies", "discover", "grade_batch"]
+__all__ = ["BatchError", "BatchResult", "StudentRow", "detect_copies", "discover", "grade_batch", "prepare_out",
+           "remove_tree", "safe_slug", "write_error_reports"]

@@ -15,6 +15,7 @@ their points, lose their content); ``classroom50``, ``classroom``, ``markdown`` 
 
 from __future__ import annotations
 
+import re
 import sys
 import tempfile
 from pathlib import Path
@@ -73,14 +74,60 @@ def _write(text: str, target: str) -> None:
         path.write_text(text, encoding="utf-8")
 
 
-def _explain(check_id: str) -> str:
-    from .checks import REGISTRY
+def _usage(key: str, lang: str, **params) -> click.UsageError:
+    """A usage error whose one line comes from the catalogue, in ``lang``."""
+    from .catalogue import text
+
+    return click.UsageError(text(key, lang, **params))
+
+
+#: reST markup in a docstring: ``:func:`x```, ````x````, ```x```: a terminal shows the ``x``.
+_REST = re.compile(r"(?::[\w.]+:)?`{1,2}([^`]+?)`{1,2}")
+
+
+def _plain(doc: str) -> str:
+    """A docstring or a hint as a terminal shows it: no reST roles nor backticks."""
+    return _REST.sub(r"\1", doc)
+
+
+def _explain(check_id: str, lang: str, rubric_ref: str) -> str:
+    """``grade --explain CHECK_ID``: the check's title, points and hint from the rubric in ``lang``,
+    what it verifies (its docstring: English), and its settings; the headings from the catalogue."""
+    import textwrap
+
+    from .catalogue import text
+    from .checks import REGISTRY, check_settings
+    from .rubric import load_rubric
 
     if check_id not in REGISTRY:
-        raise click.UsageError(f"unknown check id {check_id!r} (known: {', '.join(sorted(REGISTRY))})")
+        raise _usage("usage.unknown_check", lang, check=repr(check_id), known=", ".join(sorted(REGISTRY)))
     defn = REGISTRY[check_id]
-    settings = ", ".join(f"{k}={v!r}" for k, v in defn.settings.items()) or "-"
-    return f"{check_id}\n\n{defn.doc}\n\nSettings (rubric YAML): {settings}\n"
+    rubric = load_rubric(rubric_ref)
+    spec = next((c for c in rubric.checks if c.id == check_id), None)
+    from .checks import named_settings, title_of
+    from .rubric import render
+
+    title = title_of(rubric, spec, lang) if spec else ""
+    lines = [f"{check_id}: {_plain(title)}" if title else check_id]
+    if spec is None:
+        lines.append(text("explain.not_in_rubric", lang, rubric=rubric.id))
+        settings = dict(defn.settings)
+    else:
+        kind = text("label.required" if spec.required else "label.extra", lang)
+        line = text("explain.points", lang, points=f"{spec.points:g}", required=kind)
+        lines.append(line + (f"; {text('explain.hidden', lang)}" if spec.visibility == "hidden" else ""))
+        settings = {k: v for k, v in check_settings(rubric, spec).items() if k in defn.settings or k in spec.settings}
+    lines += ["", text("explain.verifies", lang)]
+    for paragraph in _plain(defn.doc).split("\n\n"):
+        lines += [*textwrap.wrap(" ".join(paragraph.split()), width=96, initial_indent="  ",
+                                 subsequent_indent="  "), ""]
+    hint = render(rubric.text(spec.hint, lang), named_settings(rubric, spec)) if spec else ""
+    if hint:
+        lines += [text("explain.fix", lang),
+                  *textwrap.wrap(_plain(hint), width=96, initial_indent="  ", subsequent_indent="  "), ""]
+    shown = ", ".join(f"{k}={v!r}" for k, v in settings.items()) or text("explain.no_settings", lang)
+    lines.append(text("explain.settings", lang, settings=shown))
+    return "\n".join(lines) + "\n"
 
 
 BATCH_META = "grader.batch_options"
@@ -108,15 +155,15 @@ def _run_class(submission, options: dict, *, out_dir, rubric, lang, timeout, tru
     from .remote_batch import grade_class, read_students
 
     if not submission:
-        raise click.UsageError("--students grades each student's experiment in one SUBMISSION (a tracking URI, "
-                               "a PostgreSQL store or a store folder): give it")
+        raise _usage("usage.students_submission", lang)
     if not out_dir:
-        raise click.UsageError("--students needs --out DIR (where the reports, gradebook.csv and summary.html go)")
+        raise _usage("usage.needs_out", lang, option="--students")
     students = read_students(options.get("students"), options.get("students_file"))
 
     def progress(done: int, total: int, failures: int, row) -> None:
         if not quiet:
-            line = f"[{done}/{total}] {row.student}: {row.status} {row.score:g}/{row.max_score:g} ({row.duration_s:.1f} s)"
+            line = (f"[{done}/{total}] {row.student}: {_status(row.status, lang)} {row.score:g}/{row.max_score:g} "
+                    f"({row.duration_s:.1f} s)")
             _say(line + (f" - {row.error}" if row.error else ""))
 
     batch = grade_class(submission, out_dir, students, experiment=options.get("experiment"),
@@ -127,7 +174,8 @@ def _run_class(submission, options: dict, *, out_dir, rubric, lang, timeout, tru
         from .catalogue import text
 
         click.echo(text("class.done", lang, n=len(batch.rows), seconds=f"{batch.duration_s:.1f}", passed=batch.n_passed,
-                        failed=batch.n_failed, errors=batch.n_errors), err=True)
+                        failed=batch.n_failed, errors=batch.n_errors, warned=batch.n_warned or None,
+                        late=batch.n_late or None), err=True)
         _say(f"-> {batch.summary}")
     return batch.exit_code
 
@@ -135,10 +183,11 @@ def _run_class(submission, options: dict, *, out_dir, rubric, lang, timeout, tru
 def _run_batch(options: dict, *, out_dir, rubric, lang, timeout, trust_pickles, no_probe, quiet, deadline=None) -> int:
     """``grade --batch DIR --out OUT``: grade a class with a progress bar on stderr."""
     from .batch import grade_batch
+    from .catalogue import text
     from .probe import ProbeOptions
 
     if not out_dir:
-        raise click.UsageError("--batch needs --out DIR (where the reports, gradebook.csv and summary.html go)")
+        raise _usage("usage.needs_out", lang, option="--batch")
     err = click.get_text_stream("stderr")
     interactive = not quiet and err.isatty()
     state = {"bar": None}
@@ -148,16 +197,17 @@ def _run_batch(options: dict, *, out_dir, rubric, lang, timeout, trust_pickles, 
             return
         if interactive:
             if state["bar"] is None:
-                state["bar"] = click.progressbar(length=total, label="Grading", file=err, show_pos=True, show_eta=True,
+                state["bar"] = click.progressbar(length=total, label=text("batch.bar", lang), file=err, show_pos=True,
+                                                 show_eta=True,
                                                  item_show_func=lambda item: item, width=24)
                 state["bar"].__enter__()
-            state["bar"].label = f"Grading ({failures} not passed)"
+            state["bar"].label = text("batch.bar_failures", lang, n=failures)
             from .reports.safe import terminal
 
-            state["bar"].update(1, terminal(f"{row.student}: {row.status}", one_line=True))
+            state["bar"].update(1, terminal(f"{row.student}: {_status(row.status, lang)}", one_line=True))
         else:
             score = f"{row.score:g}/{row.max_score:g}"
-            line = f"[{done}/{total}] {row.student}: {row.status} {score} ({row.duration_s:.1f} s)"
+            line = f"[{done}/{total}] {row.student}: {_status(row.status, lang)} {score} ({row.duration_s:.1f} s)"
             _say(line + (f" - {row.error}" if row.error else ""))
 
     from .lms import GradebookOptions, read_roster
@@ -166,7 +216,9 @@ def _run_batch(options: dict, *, out_dir, rubric, lang, timeout, trust_pickles, 
         try:
             read_roster(options["roster"])  # a bad roster is the instructor's error: before any grading
         except ValueError as exc:
-            raise click.UsageError(str(exc)) from None
+            from .catalogue import translate
+
+            raise click.UsageError(translate(str(exc), lang)) from None
     gradebook = GradebookOptions(options.get("gradebook_format") or "native", options.get("roster") or "",
                                  options.get("lms_assignment") or "")
     try:
@@ -181,13 +233,67 @@ def _run_batch(options: dict, *, out_dir, rubric, lang, timeout, trust_pickles, 
         from .catalogue import text
 
         click.echo(text("batch.done", lang, n=len(batch.rows), seconds=f"{batch.duration_s:.1f}", jobs=batch.jobs,
-                        passed=batch.n_passed, failed=batch.n_failed, errors=batch.n_errors,
-                        copies=len(batch.copies.pairs) or None), err=True)
+                        passed=batch.n_passed, failed=batch.n_failed, errors=batch.n_errors, warned=batch.n_warned or None,
+                        late=batch.n_late or None, copies=len(batch.copies.pairs) or None), err=True)
         _say(f"-> {batch.summary}")
     return batch.exit_code
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+#: The language of the command line being run (``--lang``, see :func:`_lang_of`): ``--help`` is
+#: said before click has read ``--lang``.
+_ARGV_LANG = {"lang": ""}
+
+
+class _Command(click.Command):
+    """``grade`` itself: its ``--help`` speaks the language of ``--lang`` (Spanish by default), from
+    the catalogue's ``help.*`` texts (the usage line, the command's help, each option's)."""
+
+    def _lang(self) -> str:
+        return _ARGV_LANG["lang"] or _lang_of(sys.argv[1:])
+
+    def format_usage(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        from .catalogue import text
+
+        lang = self._lang()
+        formatter.write_usage(ctx.command_path, text("help.metavar", lang), prefix=text("help.usage", lang))
+
+    def format_help_text(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        from .catalogue import MESSAGES
+
+        saved, texts = self.help, MESSAGES["help.command"]
+        self.help = texts.get(self._lang()) or texts["en"]
+        try:
+            super().format_help_text(ctx, formatter)
+        finally:
+            self.help = saved
+
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        from .catalogue import MESSAGES, text
+
+        lang, rows = self._lang(), []
+        for param in self.get_params(ctx):
+            if not isinstance(param, click.Option):
+                continue  # SUBMISSION: the usage line and the command's help say it
+            saved, saved_metavar = param.help, param.metavar
+            texts = MESSAGES.get(f"help.{'help' if param.name == '_click_default_help' else param.name}")
+            if saved and texts:
+                param.help = texts.get(lang) or texts["en"]
+            metavar = MESSAGES.get(f"metavar.{param.make_metavar(ctx)}")
+            if metavar and not param.is_flag:
+                param.metavar = metavar.get(lang) or metavar["en"]
+            try:
+                record = param.get_help_record(ctx)
+            finally:
+                param.help, param.metavar = saved, saved_metavar
+            if record is not None:
+                rows.append((record[0], record[1].replace("[default: ", "[por defecto: ") if lang == "es"
+                             else record[1]))
+        if rows:
+            with formatter.section(text("help.options", lang)):
+                formatter.write_dl(rows)
+
+
+@click.command(cls=_Command, context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("submission", required=False)
 @click.option("--rubric", "rubric", default="homework-195", show_default=True, help="Rubric id or YAML file.")
 @click.option("--lang", type=click.Choice(["es", "en"]), default="es", show_default=True, help="Language of messages.")
@@ -263,41 +369,39 @@ def grade_command(submission, rubric, lang, fmt, json_out, html_out, junit_out, 
     0 every student graded and passed; 1 some student failed or could not be graded (an error row);
     2 the batch could not run (no such DIR, no submissions in it, OUT refused)."""
     if explain:
-        click.echo(_explain(explain), nl=False)
+        click.echo(_explain(explain, lang, rubric), nl=False)
         return 0
     batch_options = click.get_current_context().meta.get(BATCH_META, {})
     if batch_options.get("batch_dir"):
         if submission or demo:
-            raise click.UsageError("--batch grades a folder of submissions: give no SUBMISSION nor --demo")
+            raise _usage("usage.batch_no_submission", lang)
         others = [name for name, value in (("--format", fmt != "text"), ("--json", json_out), ("--html", html_out),
                                            ("--junit", junit_out), ("--markdown", markdown_out), ("--student", student))
                   if value]
         if others:
-            raise click.UsageError(f"{', '.join(others)} cannot go with --batch (it writes its reports into --out)")
+            raise _usage("usage.batch_conflict", lang, options=", ".join(others))
         if any(click.get_current_context().meta.get(REMOTE_META, {}).values()):
-            raise click.UsageError("--experiment, --model-name, --artifacts and --students do not go with --batch")
+            raise _usage("usage.batch_remote", lang)
         if grade_timeout and not batch_options.get("student_timeout"):
             batch_options = {**batch_options, "student_timeout": grade_timeout}
         return _run_batch(batch_options, out_dir=out_dir, rubric=rubric, lang=lang, timeout=timeout,
                           trust_pickles=trust_pickles, no_probe=no_probe, quiet=quiet, deadline=deadline)
     if any(batch_options.get(name) is not None for name in ("jobs", "student_timeout", "gradebook_format", "roster",
                                                              "lms_assignment", "only")):
-        raise click.UsageError("-j/--jobs, --student-timeout, --gradebook-format, --roster, --lms-assignment and "
-                               "--only go with --batch")
+        raise _usage("usage.batch_only", lang)
     remote = click.get_current_context().meta.get(REMOTE_META, {})
     if remote.get("students") or remote.get("students_file"):
         if demo or fmt != "text" or any((json_out, html_out, junit_out, markdown_out, student)):
-            raise click.UsageError("--students writes its reports into --out: give no --demo, --format, --json, "
-                                   "--html, --junit, --markdown nor --student")
+            raise _usage("usage.students_conflict", lang)
         return _run_class(submission, remote, out_dir=out_dir, rubric=rubric, lang=lang, timeout=timeout,
                           trust_pickles=trust_pickles, no_probe=no_probe, quiet=quiet, deadline=deadline)
     if demo == bool(submission):
-        raise click.UsageError("give a SUBMISSION to grade, or --demo")
+        raise _usage("usage.give_submission", lang)
     if keep and not demo:
-        raise click.UsageError("--keep goes with --demo (it keeps the submission the demo builds)")
+        raise _usage("usage.keep", lang)
     if json_out == "-":  # the historical spelling of --format json
         if fmt not in ("text", "json"):
-            raise click.UsageError("--json - prints the JSON report on stdout: it cannot go with --format " + fmt)
+            raise _usage("usage.json_dash", lang, fmt=fmt)
         fmt, json_out = "json", None
     # --format gradescope --json FILE: Gradescope's results.json goes to FILE, the summary to stdout.
     gradescope_file = json_out if fmt == "gradescope" and json_out else None
@@ -309,7 +413,7 @@ def grade_command(submission, rubric, lang, fmt, json_out, html_out, junit_out, 
     from .reports import render
 
     if demo:
-        submission = _build_demo(lang, quiet or fmt != "text", keep)
+        submission = _build_demo(lang, quiet or fmt != "text", keep, rubric)
     from .errors import SubmissionError
     from .watchdog import DEFAULT_GRADE_TIMEOUT, GradeTimeout, time_limit
 
@@ -366,18 +470,19 @@ def _report_ungradable(exc: GraderError, rubric: str, lang: str, fmt: str, targe
 
     if not isinstance(exc, SubmissionError):
         return  # a rubric or usage problem is the instructor's: no grade at all
+    message = localized(exc, lang)  # the student reads it: in their language
     if fmt == "classroom50":
         from .reports import classroom50
 
-        classroom50.write_error_files(str(exc), load_rubric(rubric), target or ".", lang)
+        classroom50.write_error_files(message, load_rubric(rubric), target or ".", lang)
     elif fmt == "classroom":
         max_score = sum(spec.points for spec in load_rubric(rubric).checks)
-        click.echo(classroom.encode(classroom.error_payload(str(exc), max_score)))
+        click.echo(classroom.encode(classroom.error_payload(message, max_score)))
     else:
-        _write(gradescope.dumps(gradescope.error_payload(str(exc), lang)), target or "-")
+        _write(gradescope.dumps(gradescope.error_payload(message, lang)), target or "-")
 
 
-def _build_demo(lang: str, quiet: bool, keep: bool) -> str:
+def _build_demo(lang: str, quiet: bool, keep: bool, rubric: str = "homework-195") -> str:
     """Build the reference submission (runs, registry, notebook) in a new temp folder and return it.
 
     Each step the build announces is said on stderr, in ``lang``, from the catalogue. The folder
@@ -387,8 +492,12 @@ def _build_demo(lang: str, quiet: bool, keep: bool) -> str:
     import shutil
 
     from .catalogue import text
-    from .fixtures.reference_solution import build
+    from .demos import DEMOS, build_demo
+    from .rubric import load_rubric
 
+    rubric_id = load_rubric(rubric).id
+    if rubric_id not in DEMOS:
+        raise click.UsageError(text("demo.no_reference", lang, rubric=rubric_id, demos=", ".join(sorted(DEMOS))))
     work = Path(tempfile.mkdtemp(prefix="mlflow-grader-demo-"))
     submission = work / "submission"
     ctx = click.get_current_context()
@@ -408,33 +517,66 @@ def _build_demo(lang: str, quiet: bool, keep: bool) -> str:
 
     if not quiet:
         _say(text("demo.building", lang, path=str(submission)))
-    build(submission, "sqlite", train_rows=2000, notebook=True, progress=progress)
+    build_demo(rubric_id, submission, progress)
     if not quiet:
         _say(text("demo.grading", lang))
     return str(submission)
 
 
+def _status(status: str, lang: str) -> str:
+    """A check's or a student's status (pass, fail...) in ``lang``, as progress lines say it."""
+    from .catalogue import MESSAGES, text
+
+    return text(f"status.{status}", lang) if f"status.{status}" in MESSAGES else status
+
+
+def _lang_of(argv: list[str]) -> str:
+    """The language the command line asks for (``--lang xx`` or ``--lang=xx``), else the default
+    (Spanish): the language of the one line said when the command cannot even be parsed."""
+    from .rubric import LANGS
+
+    lang = "es"
+    for i, arg in enumerate(argv):
+        if arg == "--":
+            break
+        value = argv[i + 1] if arg == "--lang" and i + 1 < len(argv) else arg[7:] if arg.startswith("--lang=") else None
+        if value in LANGS:
+            lang = value
+    return lang
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: runs the command and turns every failure into an exit code and one line."""
+    """Entry point: runs the command and turns every failure into an exit code and one line, in
+    the user's language (``--lang``; the messages of click and of the modules that raise in
+    English are translated from the catalogue, :func:`grader.catalogue.translate`)."""
+    from .catalogue import text, translate
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    lang = _ARGV_LANG["lang"] = _lang_of(args)
     try:
-        code = grade_command.main(args=argv, prog_name="grade", standalone_mode=False)
+        if args[:1] == ["rubric"]:  # grade rubric init ...: the verbs beside grade SUBMISSION
+            from .cli_rubric import rubric_group
+
+            code = rubric_group.main(args=args[1:], prog_name="grade rubric", standalone_mode=False)
+        else:
+            code = grade_command.main(args=argv, prog_name="grade", standalone_mode=False)
     except click.exceptions.Exit as exc:
         code = exc.exit_code
     except click.Abort:
-        click.echo("grade: aborted", err=True)
+        click.echo(text("cli.aborted", lang), err=True)
         code = EXIT_USAGE
     except click.ClickException as exc:
-        _say(f"grade: error: {exc.format_message()}")
+        _say(text("cli.error", lang, message=translate(exc.format_message(), lang)))
         code = EXIT_USAGE
     except GraderError as exc:
-        _say(f"grade: error: {localized(exc, getattr(exc, 'lang', 'en'))}")
+        _say(text("cli.error", lang, message=localized(exc, getattr(exc, "lang", lang))))
         code = EXIT_USAGE
     except KeyboardInterrupt:
-        click.echo("grade: interrupted", err=True)
+        click.echo(text("cli.interrupted", lang), err=True)
         code = 130
-    except Exception as exc:  # never a traceback for a user
+    except Exception as exc:  # noqa: BLE001 - never a traceback for a user
         line = str(exc).strip().splitlines()
-        _say(f"grade: internal error: {type(exc).__name__}: {line[0] if line else ''}")
+        _say(text("cli.internal", lang, error=f"{type(exc).__name__}: {line[0] if line else ''}"))
         code = EXIT_USAGE
     return 0 if code is None else code
 

@@ -18,13 +18,15 @@ class RubricError(GraderError):
 
 
 def localized(exc: BaseException, lang: str) -> str:
-    """The message of ``exc`` in ``lang`` when it was raised with a catalogue key, else as it is."""
+    """The message of ``exc`` in ``lang``: from the catalogue when it was raised with a key
+    (:func:`keyed`); else its English text, translated when the catalogue knows it
+    (:func:`grader.catalogue.translate`), or as it is."""
+    from .catalogue import text, translate
+
     key = getattr(exc, "key", None)
     if key:
-        from .catalogue import text
-
         return text(key, lang, **getattr(exc, "params", {}))
-    return str(exc)
+    return translate(str(exc), lang)
 
 
 def keyed(cls: type[GraderError], key: str, **params: object) -> GraderError:

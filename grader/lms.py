@@ -208,15 +208,26 @@ def read_roster(path: str | os.PathLike) -> dict[str, RosterRow]:
     return rows
 
 
-def feedback(row, limit: int = FEEDBACK_CHARS) -> str:
-    """A short feedback text for a gradebook row: the score and the checks not passed (or the reason)."""
+def feedback(row, limit: int = FEEDBACK_CHARS, lang: str = "en") -> str:
+    """A short feedback text for a gradebook row, in ``lang``: the score, the checks not passed (or
+    the reason), the checks that passed with a warning, and the late penalty."""
+    from .catalogue import text as say
+
     score = f"{row.score:g}/{row.max_score:g}"
     if row.status == "error":
-        text = f"{score}: not graded: {row.error}"
+        text = say("feedback.not_graded", lang, score=score, error=row.error)
     else:
         missed = [cid for cid, (status, _) in row.checks.items() if status not in ("pass", "warn")]
-        text = f"{score}: " + (("to fix: " + ", ".join(missed)) if missed else "every check passed")
-    text += " (mlflow-grader report: students/" + row.slug + "/report.html)"
+        warned = [cid for cid, (status, _) in row.checks.items() if status == "warn"]
+        parts = [say("feedback.to_fix", lang, checks=", ".join(missed)) if missed
+                 else (say("feedback.all_passed", lang) if not warned else "")]
+        if warned:  # a warning earns the points, but it is not a clean pass: say so
+            parts.append(say("feedback.warnings", lang, checks=", ".join(warned)))
+        late = getattr(row, "late", None) or {}
+        if late.get("penalty"):
+            parts.append(say("feedback.late", lang, days=int(late.get("days") or 0), penalty=float(late["penalty"])))
+        text = f"{score}: " + "; ".join(p for p in parts if p)
+    text += " " + say("feedback.report", lang, path=f"students/{row.slug}/report.html")
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
@@ -234,7 +245,7 @@ def _lms_id(row, roster: dict[str, RosterRow]) -> RosterRow:
                      base.sis_login_id, base.section)
 
 
-def moodle_csv(rows: Iterable, roster: dict[str, RosterRow]) -> str:
+def moodle_csv(rows: Iterable, roster: dict[str, RosterRow], lang: str = "en") -> str:
     """Moodle's grading worksheet (``Identifier`` is ``Participant <id>``)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
@@ -244,11 +255,11 @@ def moodle_csv(rows: Iterable, roster: dict[str, RosterRow]) -> str:
         identifier = f"Participant {who.lms_id}" if who.lms_id else ""
         grade = f"{row.score:.2f}" if row.status != "error" else "0.00"
         writer.writerow([identifier, _csv_text(who.name), _csv_text(who.email), grade, f"{row.max_score:.2f}",
-                         _csv_text(feedback(row))])
+                         _csv_text(feedback(row, lang=lang))])
     return out.getvalue()
 
 
-def canvas_csv(rows: Iterable, roster: dict[str, RosterRow], column: str) -> str:
+def canvas_csv(rows: Iterable, roster: dict[str, RosterRow], column: str, lang: str = "en") -> str:
     """Canvas's gradebook import CSV: the assignment's ``column`` (``Name (assignment id)``) and Notes."""
     rows = list(rows)
     out = io.StringIO()
@@ -259,16 +270,16 @@ def canvas_csv(rows: Iterable, roster: dict[str, RosterRow], column: str) -> str
     for row in rows:
         who = _lms_id(row, roster)
         writer.writerow([_csv_text(who.name), who.lms_id, _csv_text(who.sis_user_id), _csv_text(who.sis_login_id),
-                         _csv_text(who.section), f"{row.score:g}", _csv_text(feedback(row))])
+                         _csv_text(who.section), f"{row.score:g}", _csv_text(feedback(row, lang=lang))])
     return out.getvalue()
 
 
-def render_gradebook(rows: list, fmt: str, roster: dict[str, RosterRow] | None, column: str) -> str:
-    """``gradebook.csv`` in ``fmt`` (``moodle`` or ``canvas``)."""
+def render_gradebook(rows: list, fmt: str, roster: dict[str, RosterRow] | None, column: str, lang: str = "en") -> str:
+    """``gradebook.csv`` in ``fmt`` (``moodle`` or ``canvas``), its feedback in ``lang``."""
     if fmt == "moodle":
-        return moodle_csv(rows, roster or {})
+        return moodle_csv(rows, roster or {}, lang)
     if fmt == "canvas":
-        return canvas_csv(rows, roster or {}, column)
+        return canvas_csv(rows, roster or {}, column, lang)
     raise ValueError(f"unknown gradebook format {fmt!r} (known: {', '.join(FORMATS)})")
 
 

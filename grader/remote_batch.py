@@ -19,8 +19,8 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from .batch import (
     STAGING_PREFIX,
@@ -28,12 +28,13 @@ from .batch import (
     BatchResult,
     Entry,
     StudentRow,
-    _prepare_out,
-    _remove,
-    _safe,
-    _write_error_reports,
     detect_copies,
     finish_batch,
+    graded_row,
+    prepare_out,
+    remove_tree,
+    safe_slug,
+    write_error_reports,
 )
 from .errors import SubmissionError
 from .names import STUDENT_FIELD, for_student, hiding_classmates, with_names
@@ -71,12 +72,12 @@ def read_students(students: str | None = None, students_file: str | os.PathLike 
 def _entries(ids: list[str], shown: str) -> list[Entry]:
     entries, taken = [], set()
     for sid in ids:
-        slug, n = _safe(sid), 1
+        slug, n = safe_slug(sid), 1
         while slug.casefold() in taken:
             n += 1
-            slug = f"{_safe(sid)}-{n}"
+            slug = f"{safe_slug(sid)}-{n}"
         taken.add(slug.casefold())
-        entries.append(Entry(sid, sid, shown, slug))  # type: ignore[arg-type] - the "path" is the source shown
+        entries.append(Entry(sid, sid, shown, slug))  # type: ignore[arg-type]  # the "path" is the source shown
     return entries
 
 
@@ -105,7 +106,7 @@ def grade_class(
         raise BatchError(f"--students needs --experiment (and/or --model-name) with {STUDENT_FIELD}, "
                          "e.g. --experiment 'homework-195-{student}'")
     started = time.perf_counter()
-    rubric = rubric if isinstance(rubric, Rubric) else load_rubric(rubric)
+    rubric = rubric if isinstance(rubric, Rubric) else load_rubric(os.fspath(rubric))
     shown = redact(os.fspath(source))
     out = Path(out_dir).expanduser().absolute()
     try:  # the source once, before any student: a server that is down stops the batch
@@ -113,7 +114,7 @@ def grade_class(
     except SubmissionError as exc:
         raise BatchError(str(exc)) from None
     entries = _entries(students, shown)
-    previous = _prepare_out(out)
+    previous = prepare_out(out)
     staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=out))
     scratch = Path(tempfile.mkdtemp(prefix="mlflow-grader-class-"))
     try:
@@ -132,15 +133,12 @@ def grade_class(
                                  round(sum(s.points for s in rubric.checks), 4),
                                  {s.id: ("error", 0.0) for s in rubric.checks}, error=str(exc),
                                  duration_s=time.perf_counter() - t0)
-                _write_error_reports(folder, entry, str(exc), student_rubric, lang)
+                write_error_reports(folder, entry, str(exc), student_rubric, lang)
             else:
                 folder.mkdir(parents=True, exist_ok=True)
                 (folder / "report.json").write_text(render(result, "json"), encoding="utf-8")
                 (folder / "report.html").write_text(render(result, "html"), encoding="utf-8")
-                row = StudentRow(entry.student, entry.name, entry.slug, "pass" if result.passed else "fail",
-                                 float(result.score), float(result.max_score),
-                                 {c.id: (c.status, float(c.points)) for c in result.checks},
-                                 duration_s=time.perf_counter() - t0, fingerprints=result.fingerprints)
+                row = graded_row(entry, result.to_dict(), time.perf_counter() - t0, result.fingerprints)
             rows.append(row)
             failures += row.status != "pass"
             if progress is not None:
@@ -151,7 +149,7 @@ def grade_class(
                             [], time.perf_counter() - started, 1, [s.id for s in rubric.checks if not s.required])
         return finish_batch(batch, staging, previous, rubric, lang, started)
     finally:
-        _remove(staging)
+        remove_tree(staging)
         shutil.rmtree(scratch, ignore_errors=True)
 
 

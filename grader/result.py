@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any
+from typing import Any, TypeGuard
 
 SCHEMA_VERSION = 1
 
@@ -34,6 +34,31 @@ HIDDEN_TEXTS = {
     "es": ("Control oculto {n}", "Este control es oculto: cuenta en el total ({max} puntos), pero su contenido no se muestra."),
     "en": ("Hidden check {n}", "This check is hidden: it counts toward the total ({max} points), but its content is not shown."),
 }
+
+
+#: Evidence one check shows that belongs to another: when the owner (the key here) is hidden, the
+#: student view drops these entries from every other check's evidence. The probe's recomputed test
+#: metrics are ``integrity.metrics``' finding, though ``model.predict`` carries the probe's details.
+EVIDENCE_OF: dict[str, tuple[str, ...]] = {"integrity.metrics": ("test_metrics",)}
+
+
+def _is_real(value: Any) -> TypeGuard[float]:
+    return isinstance(value, float) and math.isfinite(value)
+
+
+def _rounded(value: float) -> float:
+    return round(value, 6)
+
+
+def _reals(value: Any) -> set[float]:
+    """The non-integer numbers in an evidence value (rounded as evidence rounds them), recursively."""
+    if _is_real(value):
+        return {_rounded(value)} if value != int(value) else set()
+    if isinstance(value, dict):
+        return set().union(*(_reals(v) for v in value.values())) if value else set()
+    if isinstance(value, (list, tuple)):
+        return set().union(*(_reals(v) for v in value)) if value else set()
+    return set()
 
 
 @dataclass
@@ -62,7 +87,7 @@ class CheckResult:
     def hidden(self) -> bool:
         return self.visibility == "hidden"
 
-    def masked(self, number: int, lang: str = "es") -> "CheckResult":
+    def masked(self, number: int, lang: str = "es") -> CheckResult:
         """This check as a student sees it when it is hidden: its status and points, not its content."""
         title, message = HIDDEN_TEXTS.get(lang, HIDDEN_TEXTS["en"])
         points = f"{self.max_points:g}"
@@ -134,10 +159,29 @@ class Result:
     #: Copy-detection facts (run ids, model-file digests; see :mod:`grader.fingerprints`). Not part
     #: of the JSON report: batch grading reads them from the result itself.
     fingerprints: dict[str, Any] = field(default_factory=dict)
+    #: The rubric's late policy applied to this submission (:func:`grader.deadline.late_penalty`):
+    #: ``{}`` without a policy or a deadline; else ``days`` late, the ``penalty`` taken (points) and
+    #: the facts behind it. The penalty is already off :attr:`score`.
+    late: dict[str, Any] = field(default_factory=dict)
+    #: Whose view this is: "instructor" (everything) or "student" (:meth:`for_students`: hidden
+    #: checks masked, and their evidence gone wherever it appeared). Every report says which; two
+    #: results that differ only in it compare equal.
+    view: str = field(default="instructor", compare=False)
+
+    @property
+    def checks_score(self) -> float:
+        """The points the checks earned, before any late penalty."""
+        return round(sum(c.points for c in self.checks), 4)
+
+    @property
+    def penalty(self) -> float:
+        """Points the late policy took off (0 when on time or without a policy)."""
+        return round(float((self.late or {}).get("penalty") or 0.0), 4)
 
     @property
     def score(self) -> float:
-        return round(sum(c.points for c in self.checks), 4)
+        """The grade: the checks' points minus the late penalty (never below 0)."""
+        return round(max(0.0, self.checks_score - self.penalty), 4)
 
     @property
     def max_score(self) -> float:
@@ -162,19 +206,41 @@ class Result:
     def hidden_checks(self) -> list[CheckResult]:
         return [c for c in self.checks if c.hidden]
 
-    def for_students(self) -> "Result":
+    def for_students(self) -> Result:
         """The student view: hidden checks keep their status and points (so the score and the total
         are the same as the instructor's) but lose their id, title, message, hint and evidence.
 
-        Idempotent; a result without hidden checks comes back equal to itself.
+        A hidden check's evidence goes wherever else it appears too: another check's evidence that
+        carries it (:data:`EVIDENCE_OF`, e.g. the recomputed ``rmse_test`` of a hidden
+        ``integrity.metrics`` in ``model.predict``'s probe details), or any other number only that
+        hidden check shows (not the student's own logged metrics); a visible check skipped until a
+        hidden one passes names it as the student sees it ("Hidden check 2").
+
+        Idempotent; a result without hidden checks comes back equal to itself (``view`` aside).
         """
-        checks, n = [], 0
+        logged = {_rounded(v) for r in self.runs for v in r.metrics.values() if _is_real(v)}
+        secrets = {v for c in self.checks if c.hidden for v in _reals(c.evidence)} - logged
+        owned = {key for c in self.checks if c.hidden for key in EVIDENCE_OF.get(c.id, ())}
+        masked, n = {}, 0
         for check in self.checks:
             if check.hidden:
                 n += 1
-                check = check.masked(n, self.lang)
+                masked[check.id] = check.masked(n, self.lang)
+        checks = []
+        for check in self.checks:
+            if check.hidden:
+                checks.append(masked[check.id])
+                continue
+            evidence = {k: v for k, v in check.evidence.items() if k not in owned and not (_reals(v) & secrets)}
+            message = check.message
+            first = masked.get(str(evidence.get("fix_first", "")))
+            if first is not None:
+                message = message.replace(str(evidence["fix_first"]), first.title)
+                evidence["fix_first"] = first.id
+            if evidence != check.evidence or message != check.message:
+                check = replace(check, evidence=evidence, message=message)
             checks.append(check)
-        return replace(self, checks=checks)
+        return replace(self, checks=checks, view="student")
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON report (schema_version 1): keys here are never renamed, only added.
@@ -196,10 +262,13 @@ class Result:
             "duration_ms": round(self.duration_ms, 1),
             "checks": [asdict(c) for c in self.checks],
             "runs": [asdict(r) for r in self.runs],
+            # {} or the late policy's verdict: days late, penalty (already off "score"), score_before...
+            "late": dict(self.late),
+            "view": self.view,
         })
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Result":
+    def from_dict(cls, data: dict[str, Any]) -> Result:
         """Rebuild a result from its JSON report (used by batch summaries and tests)."""
         return cls(
             grader_version=data["grader"]["version"],
@@ -214,4 +283,6 @@ class Result:
             schema_version=data.get("schema_version", SCHEMA_VERSION),
             metric=(data.get("ranking") or {}).get("metric", "rmse_test"),
             order=(data.get("ranking") or {}).get("order", "ASC"),
+            late=dict(data.get("late") or {}),
+            view=data.get("view", "instructor"),
         )

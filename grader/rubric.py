@@ -6,22 +6,39 @@ settings, titles, messages and hints there without touching code. See that file 
 
 from __future__ import annotations
 
+import difflib
 import re
 import string
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, Mapping
-
+from typing import Any
 
 from . import yamlio
+from .deadline import LatePolicy, parse_late_policy
 from .errors import RubricError
+from .task import DEFAULT_TASK, Task, parse_task
 
 LANGS = ("es", "en")
 DEFAULT_RUBRIC = "homework-195"
 VISIBILITIES = ("visible", "hidden")
 #: How the ranking metric orders runs, as ``search_runs(order_by=[...])`` says it.
 ORDERS = ("ASC", "DESC")
+#: The rubric-wide settings every check may read, declared once: name -> (default, what it is).
+#: A rubric's ``settings:`` may also hold any check's own setting (``min_runs: 8``), shared by every
+#: check that declares it; anything else is refused when the rubric is loaded.
+RUBRIC_SETTINGS: dict[str, tuple[Any, str]] = {
+    "experiment": ("homework-195", "the experiment the runs must be in"),
+    "model_name": ("housing-best", "the registered model the homework names"),
+    "stage": ("Production", "the stage the graded version must be in"),
+    "metric": ("rmse_test", "the metric that ranks the runs (search_runs order_by)"),
+    "order": ("ASC", "ASC when lower is better, DESC when higher is better"),
+    "accept_alias": (False, "true: an accepted alias counts in place of the stage"),
+    "accepted_aliases": (["production", "champion"], "the aliases accept_alias accepts"),
+}
+#: What a rubric file may hold at its top level.
+TOP_LEVEL_KEYS = ("id", "title", "settings", "task", "late", "messages", "checks")
 
 
 @dataclass(frozen=True)
@@ -48,6 +65,11 @@ class Rubric:
     checks: tuple[CheckSpec, ...]
     messages: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     source: str = ""
+    #: The late policy (the rubric's ``late:``, see :class:`grader.deadline.LatePolicy`); None: lateness
+    #: costs no points (``integrity.timeline`` still reports it).
+    late: LatePolicy | None = None
+    #: What the homework asks (the rubric's ``task:``, see :mod:`grader.task`): class 195's by default.
+    task: Task = DEFAULT_TASK
 
     def text(self, texts: Mapping[str, str] | None, lang: str) -> str:
         """A text in ``lang``, falling back to the other language rather than to nothing."""
@@ -56,7 +78,7 @@ class Rubric:
         return texts.get(lang) or next((t for t in texts.values() if t), "")
 
 
-def _shipped():
+def shipped_folder():
     """The folder of shipped rubrics: ``grader.rubrics`` when installed, ``rubrics/`` in a checkout."""
     try:
         return resources.files("grader.rubrics")
@@ -66,7 +88,7 @@ def _shipped():
 
 def available_rubrics() -> list[str]:
     """Ids of the rubrics shipped with the grader."""
-    root = _shipped()
+    root = shipped_folder()
     return sorted(p.name[:-5] for p in root.iterdir() if p.name.endswith(".yaml"))
 
 
@@ -78,7 +100,7 @@ def load_rubric(ref: str | Path = DEFAULT_RUBRIC) -> Rubric:
             raise RubricError(f"rubric file not found: {ref}")
         text, source = path.read_text(encoding="utf-8"), str(path)
     else:
-        res = _shipped() / f"{ref}.yaml"
+        res = shipped_folder() / f"{ref}.yaml"
         if not res.is_file():
             known = ", ".join(available_rubrics())
             raise RubricError(f"unknown rubric {ref!r} (shipped rubrics: {known}; or give a YAML file path)")
@@ -106,6 +128,12 @@ def parse_rubric(data: Any, source: str = "<dict>") -> Rubric:
 
     if not isinstance(data, Mapping) or not isinstance(data.get("checks"), list):
         raise RubricError(f"rubric {source}: needs an 'id' and a list of 'checks'")
+    for key in data:
+        if key not in TOP_LEVEL_KEYS:
+            close = difflib.get_close_matches(str(key), TOP_LEVEL_KEYS, n=1)
+            hint = f"did you mean {close[0]!r}?" if close else f"known: {', '.join(TOP_LEVEL_KEYS)}"
+            raise RubricError(f"rubric {source}: unknown top-level key {key!r} ({hint}; "
+                              "a setting such as experiment goes under settings:)")
     rubric_id = str(data.get("id") or Path(source).stem)
     checks = []
     seen = set()
@@ -121,7 +149,12 @@ def parse_rubric(data: Any, source: str = "<dict>") -> Rubric:
         settings = dict(raw.get("settings") or {})
         unknown = set(settings) - set(REGISTRY[cid].settings)
         if unknown:
-            raise RubricError(f"rubric {source}: check {cid!r} has no setting(s) {', '.join(sorted(unknown))}")
+            names = ", ".join(sorted(unknown))
+            close = [c for u in sorted(unknown) for c in difflib.get_close_matches(u, list(REGISTRY[cid].settings), n=1)]
+            hint = f" (did you mean {', '.join(map(repr, close))}?)" if close else \
+                f" (its settings: {', '.join(REGISTRY[cid].settings) or 'none'})"
+            raise RubricError(f"rubric {source}: check {cid!r} has no setting(s) {names}{hint}")
+        _check_choices(settings, f"rubric {source}: check {cid!r}")
         try:
             points = float(raw.get("points", 1))
         except (TypeError, ValueError):
@@ -146,17 +179,73 @@ def parse_rubric(data: Any, source: str = "<dict>") -> Rubric:
             )
         )
     messages = {str(k): _texts(v, f"messages.{k}") for k, v in (data.get("messages") or {}).items()}
-    order = (data.get("settings") or {}).get("order", "ASC")
+    settings = _rubric_settings(data.get("settings"), source, REGISTRY)
+    order = settings["order"]
     if order not in ORDERS:
         raise RubricError(f"rubric {source}: settings.order must be ASC (lower is better) or DESC (higher is better), not {order!r}")
+    late = None
+    if data.get("late") is not None:
+        try:
+            late = parse_late_policy(data["late"])
+        except ValueError as exc:
+            raise RubricError(f"rubric {source}: {exc}") from None
     return Rubric(
         id=rubric_id,
         title=_texts(data.get("title") or rubric_id, "title"),
-        settings=dict(data.get("settings") or {}),
+        settings=settings,
         checks=tuple(checks),
         messages=messages,
         source=source,
+        late=late,
+        task=parse_task(data.get("task"), base=_folder_of(source), where=f"rubric {source}"),
     )
+
+
+#: Settings whose value is one of a few words: a typo ("warning") must not silently mean another.
+CHOICES: dict[str, tuple[str, ...]] = {"severity": ("fail", "warn"), "if_missing": ("warn", "fail")}
+
+
+def _check_choices(settings: Mapping[str, Any], where: str) -> None:
+    for key, allowed in CHOICES.items():
+        if key in settings and settings[key] not in allowed:
+            close = difflib.get_close_matches(str(settings[key]), allowed, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise RubricError(f"{where}: {key} must be {' or '.join(allowed)}, not {settings[key]!r}{hint}")
+
+
+def _rubric_settings(raw: Any, source: str, registry) -> dict[str, Any]:
+    """The rubric-wide settings with their defaults (:data:`RUBRIC_SETTINGS`), every value checked."""
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, Mapping):
+        raise RubricError(f"rubric {source}: settings must be a mapping (experiment: ..., model_name: ...)")
+    shared = sorted({name for defn in registry.values() for name in defn.settings})
+    known = [*RUBRIC_SETTINGS, *shared]
+    for key in raw:
+        if key not in known:
+            close = difflib.get_close_matches(str(key), known, n=1)
+            hint = f"did you mean {close[0]!r}?" if close else f"known: {', '.join(RUBRIC_SETTINGS)}"
+            raise RubricError(f"rubric {source}: unknown setting {key!r} ({hint})")
+    _check_choices(raw, f"rubric {source}: settings")
+    out: dict[str, Any] = {name: (list(d) if isinstance(d, list) else d) for name, (d, _) in RUBRIC_SETTINGS.items()}
+    for key, value in raw.items():
+        default = RUBRIC_SETTINGS.get(key, (None, ""))[0]
+        if isinstance(default, bool) and not isinstance(value, bool):
+            raise RubricError(f"rubric {source}: settings.{key} must be true or false, not {value!r}")
+        if isinstance(default, str) and (not isinstance(value, (str, int)) or isinstance(value, bool) or value == ""):
+            raise RubricError(f"rubric {source}: settings.{key} must be a name, not {value!r}")
+        if isinstance(default, list) and (not isinstance(value, list) or not all(isinstance(v, str) for v in value)):
+            raise RubricError(f"rubric {source}: settings.{key} must be a list of names, not {value!r}")
+        out[key] = str(value) if isinstance(default, str) else value
+    return out
+
+
+def _folder_of(source: str) -> str:
+    """The folder relative data paths of a rubric file are read from ("" for a shipped rubric: its own)."""
+    if source.endswith("(shipped)"):
+        return str(shipped_folder())
+    path = Path(source)
+    return str(path.resolve().parent) if path.suffix in (".yaml", ".yml") else ""
 
 
 def _plain(value: Any) -> str:

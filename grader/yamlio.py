@@ -82,7 +82,7 @@ def load(text: str) -> Any:
     if "*" in text:
         expanded_size(text)
     try:
-        return yaml.load(text, Loader=_Loader)  # a safe loader
+        return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is (C)SafeLoader
     except (ValueError, OverflowError) as exc:  # timestamps and numbers PyYAML builds itself
         raise YAMLValueError(f"a value cannot be read: {exc}") from None
 

@@ -324,11 +324,11 @@ def test_cli_exit_codes(tmp_path, reference_store_sqlite, core_rubric, capsys):
     mixed = _small_class(tmp_path / "mixed", reference_store_sqlite, ["ana"])
     (mixed / "zed").mkdir()
     assert main(["--batch", str(mixed), "--out", str(tmp_path / "o2"), "--no-probe", "-q"]) == 1
-    assert main(["--batch", str(tmp_path / "missing"), "--out", str(tmp_path / "o3")]) == 2
+    assert main(["--batch", str(tmp_path / "missing"), "--out", str(tmp_path / "o3"), "--lang", "en"]) == 2
     (tmp_path / "nothing").mkdir()
-    assert main(["--batch", str(tmp_path / "nothing"), "--out", str(tmp_path / "o4")]) == 2
-    assert main(["--batch", str(good)]) == 2  # --out is required
-    assert main(["-j", "2", str(good)]) == 2  # -j without --batch
+    assert main(["--batch", str(tmp_path / "nothing"), "--out", str(tmp_path / "o4"), "--lang", "en"]) == 2
+    assert main(["--batch", str(good), "--lang", "en"]) == 2  # --out is required
+    assert main(["-j", "2", str(good), "--lang", "en"]) == 2  # -j without --batch
     err = capsys.readouterr().err
     assert "no submissions" in err and "--out" in err and "Traceback" not in err
 
@@ -336,10 +336,13 @@ def test_cli_exit_codes(tmp_path, reference_store_sqlite, core_rubric, capsys):
 def test_help_documents_batch_and_exit_codes(capsys):
     from grader.cli import main
 
-    assert main(["--help"]) == 0
+    assert main(["--help", "--lang", "en"]) == 0
     out = capsys.readouterr().out
     assert "--batch DIR" in out and "-j, --jobs" in out
     assert "2 the batch could not run" in " ".join(out.split())
+    assert main(["--help"]) == 0  # Spanish by default, the same options
+    out = capsys.readouterr().out
+    assert "--batch" in out and "-j, --jobs" in out and "Uso: grade" in out
 
 
 # --------------------------------------------------------------------------- units

@@ -246,7 +246,7 @@ def test_cli_deadline_option(reference_store_file, capsys):
     check = next(c for c in report["checks"] if c["id"] == "integrity.timeline")
     assert check["status"] == "warn" and check["evidence"]["key"] == "late"
     assert code == 1
-    assert main([str(reference_store_file), "--no-probe", "--deadline", "next friday", "-q"]) == 2
+    assert main([str(reference_store_file), "--no-probe", "--deadline", "next friday", "-q", "--lang", "en"]) == 2
     assert "deadline" in capsys.readouterr().err
 
 

@@ -56,7 +56,7 @@ def test_failing_submission_exits_one_with_spanish_message(make_variant_store, t
     ],
 )
 def test_errors_are_one_line_exit_two(args, needle, tmp_path):
-    proc = run(*args, cwd=tmp_path)
+    proc = run("--lang", "en", *args, cwd=tmp_path)  # in English (the Spanish lines: test_catalogue.py)
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and needle in lines[0], proc.stderr
@@ -65,7 +65,7 @@ def test_errors_are_one_line_exit_two(args, needle, tmp_path):
 
 def test_folder_without_store_is_exit_two(tmp_path):
     (tmp_path / "notebook.ipynb").write_text("{}")
-    proc = run(str(tmp_path))
+    proc = run(str(tmp_path), "--lang", "en")
     assert proc.returncode == 2
     assert "no MLflow store" in proc.stderr
 

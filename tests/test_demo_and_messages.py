@@ -62,8 +62,8 @@ def test_skipped_checks_name_the_check_to_fix_first(make_variant_store, lang, ne
     for c in skipped:
         assert c.status == "skip" and c.hint == "" and c.message.endswith(needle), (c.id, c.message, c.hint)
     hinted = [c.id for c in checks.values() if c.hint]
-    # model.predict and integrity.metrics (--no-probe) keep their hints; the notebook warns (none handed in).
-    assert hinted == ["runs.count", "model.predict", "integrity.metrics", "notebook.final_cell"], hinted
+    # model.predict and integrity.metrics say --no-probe and give no hint; the notebook warns (none handed in).
+    assert hinted == ["runs.count", "notebook.final_cell"], hinted
 
 
 def test_missing_model_skips_name_registry_production_and_alias_has_no_hint(make_variant_store):
@@ -236,10 +236,26 @@ def test_terminal_colour_one_line_passes_and_failures_only(make_variant_store):
 
 # --------------------------------------------------------------------------- HTML reports
 
+#: The reports a browser draws: the reference and four broken copies of it, each failing at
+#: another step of the homework (the first check that fails, and what it makes skip).
+PAGE_VARIANTS = ("reference", "wrong_experiment_name", "too_few_runs", "staging_only", "model_missing")
+
+
+def _remove_models(root) -> None:
+    """``model_missing``: the copy keeps its runs and registry, but no model file (what a student
+    hands in without the artifacts of ``log_model``)."""
+    from pathlib import Path
+
+    for path in Path(root).rglob("*"):
+        if path.is_file() and path.name in ("model.pkl", "model.skops", "model.joblib"):
+            path.unlink()
+
+
 @pytest.fixture(scope="module")
 def graded_pages(reference_builds, tmp_path_factory):
-    """The reference and a broken copy of it (wrong experiment name: most checks skipped), graded
-    for real with the probe, as HTML in both languages: {(variant, lang): html}."""
+    """The reference and four broken copies of it (:data:`PAGE_VARIANTS`), graded for real with
+    the probe, as HTML in both languages: {(variant, lang): html}. Each copy is the session's
+    SQLite reference, copied and edited with MLflow (fixtures/variants.py) or by removing files."""
     from helpers import load_fixtures_modules
 
     from grader.reports import render
@@ -248,12 +264,26 @@ def graded_pages(reference_builds, tmp_path_factory):
 
     base = tmp_path_factory.mktemp("pages")
     pages = {}
-    for variant in ("reference", "wrong_experiment_name"):
+    for variant in PAGE_VARIANTS:
         path = base / variant
-        variants.make_variant(reference_builds["sqlite"]["out_dir"], path, variant)
+        variants.make_variant(reference_builds["sqlite"]["out_dir"], path,
+                              "reference" if variant == "model_missing" else variant)
+        if variant == "model_missing":
+            _remove_models(path)
         for lang in ("es", "en"):
-            pages[(variant, lang)] = render(grade(path, lang=lang), "html")
+            pages[(variant, lang)] = render(grade(path, lang=lang, workdir=base), "html")
     return pages
+
+
+def test_each_page_fails_where_its_variant_breaks(graded_pages):
+    """The four broken copies fail where they were broken (so the screenshots show four different reports)."""
+    first_failure = {}
+    for variant in PAGE_VARIANTS:
+        html = graded_pages[(variant, "en")]
+        failing = re.findall(r'<tr class="check is-(?:fail|error)[^"]*" data-check="([^"]+)"', html)
+        first_failure[variant] = failing[0] if failing else None
+    assert first_failure == {"reference": None, "wrong_experiment_name": "runs.count", "too_few_runs": "runs.count",
+                             "staging_only": "registry.production", "model_missing": "runs.model"}, first_failure
 
 
 def _text_of(html: str) -> str:
@@ -281,7 +311,8 @@ def _text_of(html: str) -> str:
 
 def test_report_evidence_is_tables_with_short_ids(graded_pages):
     for (variant, lang), html in graded_pages.items():
-        text = _text_of(html)
+        # (a hint may quote code such as mlflow.log_params({"max_depth": d}): evidence and messages may not)
+        text = _text_of(re.sub(r'<p class="hint">.*?</p>', " ", html, flags=re.DOTALL))
         assert '{"' not in text and "{'" not in text, (variant, lang)  # no raw JSON, no Python repr
         assert "<pre>" not in html
         assert re.search(r"(?<![\w-])[0-9a-f]{32}(?![\w-])", text) is None, (variant, lang)  # full run ids on hover
@@ -309,7 +340,8 @@ def _measure(page_html: str, tmp_path, name: str, width: int) -> dict:
     from test_reports import chromium
 
     probe = ("<script>document.title = JSON.stringify({sw: document.documentElement.scrollWidth, "
-             "cw: document.documentElement.clientWidth, raw: document.body.innerText.includes('{\"'), "
+             "cw: document.documentElement.clientWidth, "
+             "raw: [...document.querySelectorAll('.message, details')].some(e => e.innerText.includes('{\"')), "
              "checks: Math.max(...[...document.querySelectorAll('#checks .table-wrap')]"
              ".map(e => e.scrollWidth - e.clientWidth))})</script>")
     measured = re.sub(r'<meta http-equiv="Content-Security-Policy"[^>]*>', "", page_html).replace("</body>", probe + "</body>")
@@ -321,15 +353,57 @@ def _measure(page_html: str, tmp_path, name: str, width: int) -> dict:
     return _json.loads(title.replace("&quot;", '"'))
 
 
-@pytest.mark.skipif(not any(__import__("shutil").which(b) for b in ("chromium", "chromium-browser")),
-                    reason="chromium is not installed (apt-get install chromium): headless browser tests skipped")
-def test_reports_in_a_browser_fit_the_page(graded_pages, tmp_path):
-    from test_reports import screenshot
+#: English words that a Spanish page never says (student-controlled names aside): the words of the
+#: grader's English texts. And the Spanish ones an English page never says.
+ENGLISH = re.compile(r"\b(the|and|not|was|were|found|how to fix|evidence|check|checks|passed|skipped|run of|"
+                     r"because|first|missing|should|must|could|cannot|does|has no|is not|of the)\b", re.IGNORECASE)
+SPANISH = re.compile(r"\b(el|los|las|del|cómo|arreglarlo|evidencia|criterio|criterios|aprobado|omitido|porque|"
+                     r"falta|tiene|encontró|según|entrega)\b", re.IGNORECASE)
+
+
+def _page_words(html: str) -> str:
+    """What a reader reads on the page, without what the student named (run names, params, ids)
+    and the code the messages quote (``<code>``: MLflow's own API is English)."""
+    html = re.sub(r"<code>.*?</code>", " ", html, flags=re.DOTALL)
+    html = re.sub(r'<(td|span) class="(name|mono[^"]*)"[^>]*>.*?</\1>', " ", html, flags=re.DOTALL)
+    html = re.sub(r"<svg.*?</svg>", " ", html, flags=re.DOTALL)  # the chart: run names
+    html = re.sub(r'<table class="runs">.*?</table>', " ", html, flags=re.DOTALL)  # the runs: students' names
+    return _text_of(html)
+
+
+def test_every_page_is_in_its_language(graded_pages):
+    """No English in a Spanish report, and no Spanish in an English one: labels, messages, hints,
+    skips, notes and the labels of the evidence all come from the catalogue and the rubric (the
+    evidence's values are data: package names, metric names, the sandbox's measures)."""
+    from grader.reports.html import LABELS
 
     for (variant, lang), html in graded_pages.items():
+        html = re.sub(r"<details>.*?</details>", lambda m: re.sub(r"<td>.*?</td>", " ", m.group(0), flags=re.DOTALL),
+                      html, flags=re.DOTALL)  # the evidence's values (its labels are <th>)
+        words = _page_words(html)
+        other, found = ("en", ENGLISH) if lang == "es" else ("es", SPANISH)
+        leaks = sorted({m.group(0).lower() for m in found.finditer(words)})
+        assert not leaks, (variant, lang, leaks, [line for line in words.splitlines() if found.search(line)][:8])
+        for name, label in LABELS[other].items():
+            if label != LABELS[lang][name] and len(label) > 6 and "{" not in label:
+                assert not re.search(rf"\b{re.escape(label)}\b", words), (variant, lang, name, label)
+        assert f'<html lang="{lang}">' in html
+
+
+@pytest.mark.skipif(not any(__import__("shutil").which(b) for b in ("chromium", "chromium-browser")),
+                    reason="chromium is not installed (apt-get install chromium): headless browser tests skipped")
+@pytest.mark.parametrize("variant", PAGE_VARIANTS)
+def test_reports_in_a_browser_fit_the_page(graded_pages, tmp_path, variant):
+    """The report of each variant, in each language, drawn by headless Chromium: a screenshot as
+    a phone shows it (``GRADER_SCREENSHOT_DIR`` keeps them), and measures at 1280 and 500 px: no
+    horizontal overflow, none inside the checks' table, no raw JSON."""
+    from test_reports import screenshot
+
+    for lang in ("es", "en"):
+        html = graded_pages[(variant, lang)]
         page = tmp_path / f"report-{variant}-{lang}.html"
         page.write_text(html, encoding="utf-8")
-        png = screenshot(page, tmp_path / f"report-{variant}-{lang}-mobile.png", 390, 2400)  # GRADER_SCREENSHOT_DIR keeps it
+        png = screenshot(page, tmp_path / f"report-{variant}-{lang}-mobile.png", 390, 2400)
         assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 20_000
         for width in (1280, 500):  # 500 px: the narrowest window headless --dump-dom lays out (phone CSS: < 640)
             measures = _measure(html, tmp_path, f"{variant}-{lang}", width)

@@ -266,7 +266,7 @@ def test_grade_timeout_is_exit_2_with_one_line(monkeypatch, capsys):
 
     monkeypatch.setattr(grader.api, "grade", slow)
     started = time.perf_counter()
-    assert cli.main(["sub", "--grade-timeout", "1"]) == 2
+    assert cli.main(["sub", "--grade-timeout", "1", "--lang", "en"]) == 2
     assert time.perf_counter() - started < 5
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["grade: error: grading took more than 1 s (--grade-timeout): stopped"]
@@ -297,7 +297,7 @@ def test_a_timeout_swallowed_by_a_finalizer_prints_nothing(monkeypatch, capsys):
     printed: list[BaseException | None] = []  # what Python would print as "Exception ignored in"
     monkeypatch.setattr(sys, "unraisablehook", lambda unraisable: printed.append(unraisable.exc_value))
     monkeypatch.setattr(grader.api, "grade", slow)
-    assert cli.main(["sub", "--grade-timeout", "1"]) == 2
+    assert cli.main(["sub", "--grade-timeout", "1", "--lang", "en"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["grade: error: grading took more than 1 s (--grade-timeout): stopped"]
     assert printed == []
@@ -349,7 +349,8 @@ def slow_store(v2_store_sqlite, tmp_path_factory):
 def test_grade_timeout_stops_a_real_slow_grade(slow_store, tmp_path):
     """The alarm reaches into MLflow's own code (search_runs building 19,000 runs) and unwinds it."""
     started = time.perf_counter()
-    proc = subprocess.run([*GRADE, str(slow_store), "--no-probe", "--grade-timeout", "3"], capture_output=True,
+    proc = subprocess.run([*GRADE, str(slow_store), "--no-probe", "--grade-timeout", "3", "--lang", "en"],
+                          capture_output=True,
                           text=True, timeout=120, cwd=tmp_path, check=False, env={**__import__("os").environ,
                                                                                     "TMPDIR": str(tmp_path)})
     assert proc.returncode == 2, proc.stderr

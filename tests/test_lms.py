@@ -185,8 +185,10 @@ def test_roster_and_feedback(tmp_path):
 
 
 def test_cli_options_need_batch(capsys):
-    assert cli.main(["x", "--only", "ana"]) == 2
+    assert cli.main(["x", "--only", "ana", "--lang", "en"]) == 2
     assert "go with --batch" in capsys.readouterr().err
+    assert cli.main(["x", "--only", "ana"]) == 2  # Spanish by default
+    assert "van con --batch" in capsys.readouterr().err
 
 
 def read_csv_text(text: str) -> list[list[str]]:

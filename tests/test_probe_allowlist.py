@@ -70,6 +70,7 @@ def _battery():
         svm,
         tree,
     )
+    from sklearn import calibration, discriminant_analysis, dummy, multiclass, naive_bayes, neural_network
     from sklearn.feature_selection import SelectKBest, f_regression
 
     rng = np.random.RandomState(0)
@@ -94,6 +95,28 @@ def _battery():
         for protocol in (2, 4, 5):
             yield f"{type(model).__name__}-p{protocol}", pickle.dumps(model, protocol=protocol), x
         yield f"{type(model).__name__}-cloudpickle", cloudpickle.dumps(model), x
+    labels = (x[:, 0] > 0.5).astype(int)  # a classification task's target (grader.task), two and three classes
+    classifiers = [
+        linear_model.LogisticRegression(max_iter=200), linear_model.RidgeClassifier(), linear_model.SGDClassifier(),
+        tree.DecisionTreeClassifier(), ensemble.RandomForestClassifier(4, n_jobs=-1), ensemble.ExtraTreesClassifier(3),
+        ensemble.GradientBoostingClassifier(n_estimators=3), ensemble.HistGradientBoostingClassifier(max_iter=3),
+        ensemble.AdaBoostClassifier(n_estimators=2), ensemble.BaggingClassifier(n_estimators=2),
+        ensemble.VotingClassifier([("a", linear_model.LogisticRegression()), ("b", tree.DecisionTreeClassifier())]),
+        ensemble.StackingClassifier([("a", linear_model.LogisticRegression()), ("b", tree.DecisionTreeClassifier())], cv=3),
+        neighbors.KNeighborsClassifier(), svm.SVC(), svm.LinearSVC(),
+        pipeline.make_pipeline(preprocessing.StandardScaler(), linear_model.LogisticRegression()),
+        linear_model.SGDClassifier(loss="log_loss"), linear_model.SGDClassifier(loss="modified_huber"),
+        linear_model.SGDClassifier(loss="squared_hinge"), linear_model.Perceptron(), linear_model.LogisticRegressionCV(cv=3),
+        linear_model.RidgeClassifierCV(), naive_bayes.GaussianNB(), naive_bayes.BernoulliNB(),
+        discriminant_analysis.LinearDiscriminantAnalysis(), discriminant_analysis.QuadraticDiscriminantAnalysis(),
+        neural_network.MLPClassifier(max_iter=20), dummy.DummyClassifier(), svm.NuSVC(nu=0.3),
+        multiclass.OneVsRestClassifier(linear_model.LogisticRegression()), calibration.CalibratedClassifierCV(cv=3),
+    ]
+    for target in (labels, (x[:, 0] * 3).astype(int)):
+        for model in classifiers:
+            model.fit(x, target)
+            yield f"{type(model).__name__}-{len(set(target))}-classes", pickle.dumps(model, protocol=5), x
+            yield f"{type(model).__name__}-{len(set(target))}-classes-cloudpickle", cloudpickle.dumps(model), x
     columns = compose.ColumnTransformer([("num", preprocessing.StandardScaler(), list("abcd")),
                                          ("cat", preprocessing.OneHotEncoder(handle_unknown="ignore"), ["cat"])])
     model = pipeline.make_pipeline(columns, ensemble.RandomForestRegressor(3)).fit(frame, y)

@@ -112,8 +112,10 @@ def test_a_database_mlflow_cannot_open_is_one_line(tmp_path):
     con.execute("CREATE TABLE runs (run_uuid TEXT, experiment_id INTEGER, lifecycle_stage TEXT, artifact_uri TEXT)")
     con.commit()
     con.close()
-    proc = grade_cli(str(sub), "-q")
+    proc = grade_cli(str(sub), "-q", "--lang", "en")
     assert proc.returncode == 2 and "MLflow cannot open" in one_line(proc)
+    proc = grade_cli(str(sub), "-q")  # Spanish by default
+    assert proc.returncode == 2 and "MLflow no puede abrir" in one_line(proc)
 
 
 # --------------------------------------------------------------------------- what the report says

@@ -328,7 +328,7 @@ def test_html_rows_statuses_hints_and_hidden_checks():
     dom = Dom(page)
     rows = dom.find("tr", "check")
     assert [r["data-check"] for r in rows] == [c.id for c in result.checks]
-    for row, check in zip(rows, result.checks):
+    for row, check in zip(rows, result.checks, strict=True):
         assert f"is-{check.status}" in row["class"].split()
     # one badge per check, in the status colour class
     assert [b["class"].split()[1] for b in dom.find("span", "badge") if "hidden-mark" not in b["class"]
@@ -488,7 +488,7 @@ def test_browser_runs_no_payload(tmp_path):
     page.write_text(render(payload_result(), "html"), encoding="utf-8")
     dumped = dump_dom(page)
     dom = Dom(dumped)
-    assert dom.title is not None and "PWNED" != dom.title.strip()
+    assert dom.title is not None and dom.title.strip() != "PWNED"
     assert dom.title.endswith(f"Homework {TITLE_BREAK}")
     assert_nothing_injected(dom)
     assert len(dom.find("tr", "check")) == 6 and len(dom.find("tr", "run")) == 6

@@ -466,7 +466,7 @@ def test_server_faults_exit_two_with_one_line(fault_server, mode, needles, hits)
 def test_closed_port_says_the_server_is_not_running():
     port = _free_port()  # bound, then closed: nothing listens there
     started = time.perf_counter()
-    proc = grade_cli(f"http://{LOOPBACK}:{port}")
+    proc = grade_cli(f"http://{LOOPBACK}:{port}", "--lang", "en")
     assert proc.returncode == 2
     line = one_line(proc)
     assert "ConnectionRefusedError" in line and "server that is not running" in line

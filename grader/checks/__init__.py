@@ -17,10 +17,10 @@ from typing import Any
 from ..evidence.model import Evidence
 from ..result import CheckResult
 from ..rubric import Rubric, render
-from .base import COMMON_MESSAGES, REGISTRY, CheckDef, Outcome, check  # noqa: F401
 
 # Importing a family module registers its checks.
-from . import exercise, integrity, model, notebook, registry, runs  # noqa: E402,F401
+from . import exercise, integrity, model, notebook, registry, runs  # noqa: F401
+from .base import COMMON_MESSAGES, REGISTRY, CheckDef, Outcome, check  # noqa: F401
 
 __all__ = ["AFTER", "REGISTRY", "CheckDef", "Outcome", "check", "check_settings", "evaluate"]
 
@@ -43,7 +43,7 @@ def _run_one(defn: CheckDef, evidence: Evidence, settings: dict[str, Any]) -> Ou
             return Outcome("error", "section_error", {"section": section, "error": evidence.errors[section]})
     try:
         return defn.func(evidence, settings)
-    except Exception as exc:  # a check bug must cost one check, not the grade
+    except Exception as exc:  # noqa: BLE001 - a check bug must cost one check, not the grade
         return Outcome("error", "check_crashed", {"error": f"{type(exc).__name__}: {exc}"})
 
 
@@ -56,9 +56,21 @@ def _fix_first(outcome: Outcome, statuses: dict[str, str]) -> str | None:
 
 
 def check_settings(rubric: Rubric, spec) -> dict[str, Any]:
-    """The settings a check runs with: the rubric-wide ones, the check's built-in defaults, then
-    the rubric's own for that check (the later win)."""
-    return {**rubric.settings, **REGISTRY[spec.id].settings, **spec.settings}
+    """The settings a check runs with, the later winning: the check's built-in defaults, what the
+    rubric's task says (``rows``, ``task_kind``), the rubric-wide ``settings``, then the rubric's own
+    for that check (as the rubric file documents it)."""
+    task = {"rows": rubric.task.rows, "task_kind": rubric.task.kind}
+    return {**REGISTRY[spec.id].settings, **task, **rubric.settings, **spec.settings}
+
+
+def named_settings(rubric: Rubric, spec) -> dict[str, Any]:
+    """The settings a check's texts may name (``{experiment}``, ``{min_runs}``...): its plain values."""
+    return {k: v for k, v in check_settings(rubric, spec).items() if isinstance(v, (str, int, float, list))}
+
+
+def title_of(rubric: Rubric, spec, lang: str) -> str:
+    """A check's title in ``lang``, its ``{placeholders}`` filled from its settings."""
+    return render(rubric.text(spec.title, lang), named_settings(rubric, spec))
 
 
 def evaluate(evidence: Evidence, rubric: Rubric, lang: str = "es") -> list[CheckResult]:
@@ -80,25 +92,35 @@ def evaluate(evidence: Evidence, rubric: Rubric, lang: str = "es") -> list[Check
 
     results = []
     for spec, outcome, elapsed in ran:
+        # Titles, hints and messages may name any setting ({experiment}, {model_name}, {metric},
+        # {min_runs}...): a rubric that changes only settings reads right. A check's own params win.
+        named = named_settings(rubric, spec)
+        params = {**named, **outcome.params}
         template = rubric.text(spec.messages.get(outcome.key) or rubric.messages.get(outcome.key), lang)
         if not template:
             template = f"[{outcome.key}] " + ", ".join(f"{k}={{{k}}}" for k in outcome.params)
-        message = render(template, outcome.params)
+        message = render(template, params)
         evidence_out = {"key": outcome.key, **outcome.evidence}
         after = _fix_first(outcome, statuses)
         if after:
             message = f"{message} {text('skip.after', lang, check=after)}"
             evidence_out["fix_first"] = after
-        quiet = outcome.status == "pass" or after is not None or (outcome.status == "skip" and spec.points == 0)
+        # Skipped because the probe is off (grade --no-probe): says so, and gives no advice of its own.
+        no_probe = outcome.status == "skip" and outcome.key == "not_probed"
+        if no_probe:
+            message = f"{message} {text('skip.no_probe', lang)}"
+            evidence_out["skipped_by"] = "--no-probe"
+        quiet = (outcome.status == "pass" or after is not None or no_probe
+                 or (outcome.status == "skip" and spec.points == 0))
         results.append(
             CheckResult(
                 id=spec.id,
-                title=rubric.text(spec.title, lang),
+                title=title_of(rubric, spec, lang),
                 status=outcome.status,
                 points=round(spec.points * outcome.credit, 4),
                 max_points=spec.points,
                 message=message,
-                hint="" if quiet else render(rubric.text(spec.hint, lang), outcome.params),
+                hint="" if quiet else render(rubric.text(spec.hint, lang), params),
                 evidence=evidence_out,
                 visibility=spec.visibility,
                 duration_ms=round(elapsed, 3),

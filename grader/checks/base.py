@@ -16,8 +16,9 @@ English, with ``{placeholders}`` filled from the outcome's params.
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from ..evidence.model import Evidence
 
@@ -72,6 +73,10 @@ class CheckDef:
     func: CheckFunc
     settings: Mapping[str, Any]
     messages: tuple[str, ...]
+    #: What the check reads: evidence sections (``runs``, ``registry``, ``models``, ``notebooks``:
+    #: an unreadable section makes it an ``error``), and ``probe`` (the grader loads the graded
+    #: model in the sandbox only when a check needs it) and ``test_split`` (the probe predicts the
+    #: task's whole test split, not only the final cell's rows).
     needs: tuple[str, ...]
 
     @property

@@ -3,17 +3,28 @@ two model kinds (exercise 1), autolog (exercise 2) and the hyperparameter sweep 
 
 from __future__ import annotations
 
+import itertools
 import re
+from typing import Any
 
 from ..evidence.model import Evidence, RunEv
 from .base import Outcome, Settings, check, failed, passed, skipped
 from .runs import counted_runs
 
-#: Normalised spellings of each model kind a student may log as ``model_type``.
+#: Normalised spellings of model kinds a student may log as ``model_type`` (besides the class name
+#: itself, which always matches; a rubric adds its own with the setting ``aliases``).
 KINDS = {
     "LinearRegression": ("linearregression", "linreg", "linear", "lr", "ols", "linearregressor", "regresionlineal"),
     "RandomForestRegressor": ("randomforestregressor", "randomforest", "rf", "rfr", "randomforestregression",
                               "bosquealeatorio"),
+    "RandomForestClassifier": ("randomforestclassifier", "randomforest", "rf", "rfc", "bosquealeatorio"),
+    "LogisticRegression": ("logisticregression", "logreg", "logistic", "logit", "regresionlogistica"),
+    "DecisionTreeRegressor": ("decisiontreeregressor", "decisiontree", "tree", "dt", "arboldedecision"),
+    "DecisionTreeClassifier": ("decisiontreeclassifier", "decisiontree", "tree", "dt", "arboldedecision"),
+    "GradientBoostingRegressor": ("gradientboostingregressor", "gradientboosting", "gbr", "gbm"),
+    "GradientBoostingClassifier": ("gradientboostingclassifier", "gradientboosting", "gbc", "gbm"),
+    "XGBRegressor": ("xgbregressor", "xgboost", "xgb"),
+    "XGBClassifier": ("xgbclassifier", "xgboost", "xgb"),
 }
 
 
@@ -22,15 +33,18 @@ def _normalise(text: str) -> str:
     return re.sub(r"[^a-z0-9]", "", last.lower())
 
 
-def kind_of(text: str | None) -> str | None:
-    """``LinearRegression`` / ``RandomForestRegressor`` for any usual spelling of them, else None."""
+def spellings(kind: str, aliases: dict | None = None) -> set[str]:
+    """Every normalised spelling that stands for ``kind``: its own name, the usual ones, the rubric's."""
+    extra = (aliases or {}).get(kind) or []
+    return {_normalise(kind), *KINDS.get(kind, ()), *(_normalise(a) for a in extra)}
+
+
+def kind_of(text: str | None, wanted=("LinearRegression", "RandomForestRegressor"), aliases: dict | None = None) -> str | None:
+    """The kind of ``wanted`` that ``text`` (a ``model_type``, a class name) spells, else None."""
     if not text:
         return None
     norm = _normalise(text)
-    for kind, spellings in KINDS.items():
-        if norm in spellings:
-            return kind
-    return None
+    return next((kind for kind in wanted if norm in spellings(kind, aliases)), None)
 
 
 def model_class(run: RunEv, param: str = "model_type") -> tuple[str | None, str]:
@@ -49,17 +63,19 @@ def model_class(run: RunEv, param: str = "model_type") -> tuple[str | None, str]
 
 @check(
     "exercise.manual",
-    settings={"param": "model_type", "kinds": ["LinearRegression", "RandomForestRegressor"],
+    settings={"param": "model_type", "kinds": ["LinearRegression", "RandomForestRegressor"], "aliases": {},
               "count_statuses": ["FINISHED"]},
     messages=("ok", "missing", "no_runs"),
     needs=("runs", "models"),
 )
 def exercise_manual(ev: Evidence, s: Settings) -> Outcome:
-    """Exercise 1: among the counted runs there is at least one ``LinearRegression`` and at least
-    one ``RandomForestRegressor``. A run's model kind is read from its ``model_type`` param (or
-    tag; usual spellings such as ``linear_regression`` or ``rf`` are understood), else from
-    autolog's ``estimator_class`` tag, else from the class named in the logged model file (read
-    statically, never unpickled).
+    """Exercise 1: among the counted runs there is at least one run of each model kind of the
+    setting ``kinds`` (class 195: ``LinearRegression`` and ``RandomForestRegressor``; any class
+    name works). A run's model kind is read from its ``param`` (``model_type``) param or tag, else
+    from autolog's ``estimator_class`` tag, else from the class named in the logged model file
+    (read statically, never unpickled); names are compared normalised (case, ``_``, a module
+    prefix), usual spellings are understood (``linear_regression``, ``rf``, ``xgboost``), and the
+    setting ``aliases`` (``{XGBRegressor: [boosting]}``) adds a course's own.
 
     Fix: train both models, each in its own ``with mlflow.start_run():`` block, and log
     ``mlflow.log_param("model_type", "LinearRegression")`` (or ``"RandomForestRegressor"``). With
@@ -71,14 +87,17 @@ def exercise_manual(ev: Evidence, s: Settings) -> Outcome:
         return skipped("no_runs", experiment=ev.experiment_name)
     found: dict[str, list[str]] = {}
     unknown = []
+    wanted = [str(k) for k in s["kinds"]]
+    aliases = s.get("aliases") or {}
     for run in runs:
-        text, source = model_class(run, s["param"])
-        kind = kind_of(text)
+        # every source the run has (param, tag, autolog's tag, the model file) may name a wanted kind
+        texts = [t for t in (run.params.get(s["param"]), run.tags.get(s["param"]), run.tags.get("estimator_class"),
+                             *(m.estimator_class for m in run.models)) if t]
+        kind = next((k for k in (kind_of(t, wanted, aliases) for t in texts) if k), None)
         if kind:
             found.setdefault(kind, []).append(run.label)
         else:
-            unknown.append(f"{run.label}: {text or '?'}")
-    wanted = list(s["kinds"])
+            unknown.append(f"{run.label}: {(texts or ['?'])[0]}")
     missing = [k for k in wanted if k not in found]
     seen = sorted({str(model_class(r, s["param"])[0] or "?") for r in runs})
     evidence = {"found": found, "unrecognised": unknown}
@@ -127,29 +146,20 @@ def exercise_autolog(ev: Evidence, s: Settings) -> Outcome:
                   metrics=metrics[:3] or "-")
 
 
-def _as_int(value: str | None) -> int | None:
-    if value is None:
-        return None
-    try:
-        number = float(str(value).strip())
-    except ValueError:
-        return None
-    return int(number) if number.is_integer() else None
-
-
 @check(
     "exercise.sweep",
-    settings={"max_depth": [3, 5, 10, 15, 20], "n_estimators": [50, 200], "count_statuses": ["FINISHED"]},
+    settings={"max_depth": [3, 5, 10, 15, 20], "n_estimators": [50, 200], "grid": {}, "count_statuses": ["FINISHED"]},
     messages=("ok", "missing", "no_params", "no_runs"),
     needs=("runs",),
 )
 def exercise_sweep(ev: Evidence, s: Settings) -> Outcome:
-    """Exercise 3: the counted runs cover every combination of the params ``max_depth`` x
-    ``n_estimators`` of the rubric's grid ({3, 5, 10, 15, 20} x {50, 200}: 10 runs). Values are
-    compared as integers (``"10"`` and ``"10.0"`` are the same); the message lists the missing
-    combinations.
+    """Exercise 3: the counted runs cover every combination of the rubric's grid: the setting
+    ``grid`` (``{learning_rate: [0.01, 0.1], max_depth: [3, 6]}``, any params and values), or
+    class 195's ``max_depth`` x ``n_estimators`` ({3, 5, 10, 15, 20} x {50, 200}: 10 runs) when
+    ``grid`` is empty. Values are compared as numbers when both are (``"10"``, ``"10.0"`` and
+    ``10`` are the same), else as text; the message lists the missing combinations.
 
-    Fix: loop over both lists and log one run per combination::
+    Fix: loop over the grid and log one run per combination::
 
         for d in [3, 5, 10, 15, 20]:
             for n in [50, 200]:
@@ -160,26 +170,48 @@ def exercise_sweep(ev: Evidence, s: Settings) -> Outcome:
     runs = counted_runs(ev, s)
     if not runs:
         return skipped("no_runs", experiment=ev.experiment_name)
-    depths = [int(d) for d in s["max_depth"]]
-    sizes = [int(n) for n in s["n_estimators"]]
-    grid = [(d, n) for d in depths for n in sizes]
-    covered: dict[tuple[int, int], str] = {}
+    grid_setting = s.get("grid") or {"max_depth": s["max_depth"], "n_estimators": s["n_estimators"]}
+    names = [str(k) for k in grid_setting]
+    axes = [[_value(v) for v in grid_setting[k]] for k in grid_setting]
+    grid = list(itertools.product(*axes))
+    covered: dict[tuple, str] = {}
     with_params = 0
     for run in runs:
-        d, n = _as_int(run.params.get("max_depth")), _as_int(run.params.get("n_estimators"))
-        if "max_depth" in run.params and "n_estimators" in run.params:
+        if all(name in run.params for name in names):
             with_params += 1
-        if d is not None and n is not None:
-            covered.setdefault((d, n), run.label)
+            covered.setdefault(tuple(_value(run.params[name]) for name in names), run.label)
     if not with_params:
-        names = sorted({k for r in runs for k in r.params})
-        return failed("no_params", evidence={"params": names}, params=names[:15] or "-", n=len(runs))
-    missing = [f"max_depth={d}, n_estimators={n}" for d, n in grid if (d, n) not in covered]
-    extra = [f"({d}, {n})" for d, n in sorted(covered) if (d, n) not in grid]
-    evidence = {"covered": {f"{d},{n}": label for (d, n), label in covered.items()}, "missing": missing,
-                "outside_grid": extra}
+        found = sorted({k for r in runs for k in r.params})
+        return failed("no_params", evidence={"params": found}, params=found[:15] or "-", n=len(runs),
+                      grid_params=names)
+
+    def show(combo: tuple) -> str:
+        return ", ".join(f"{name}={_text(v)}" for name, v in zip(names, combo, strict=True))
+
+    missing = [show(c) for c in grid if c not in covered]
+    extra = [f"({', '.join(_text(v) for v in c)})" for c in sorted(covered, key=str) if c not in grid]
+    evidence = {"covered": {",".join(_text(v) for v in c): label for c, label in covered.items()}, "missing": missing,
+                "outside_grid": extra, "grid": {name: [_text(v) for v in axis] for name, axis in zip(names, axes, strict=True)}}
+    described = " x ".join(f"{name} ({', '.join(_text(v) for v in axis)})" for name, axis in zip(names, axes, strict=True))
+    axis_texts = [[_text(v) for v in axis] for axis in axes]
+    legacy: dict[str, Any] = {"depths": axis_texts[0], "sizes": axis_texts[1]} if len(axes) == 2 else {}
     done = len(grid) - len(missing)
     if missing:
         return failed("missing", evidence=evidence, missing="; ".join(missing), n_missing=len(missing),
-                      done=done, total=len(grid), outside=extra or "-")
-    return passed(evidence=evidence, total=len(grid), depths=depths, sizes=sizes)
+                      done=done, total=len(grid), outside=extra or "-", grid=described)
+    return passed(evidence=evidence, total=len(grid), grid=described, **legacy)
+
+
+def _value(value) -> float | str:
+    """A grid value as compared: a number when it reads as one (``"10.0"`` is 10), else its text."""
+    try:
+        number = float(str(value).strip())
+    except ValueError:
+        return str(value).strip()
+    return number if number == number else str(value).strip()  # NaN compares as its text
+
+
+def _text(value: float | str) -> str:
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else f"{value:g}"
+    return value

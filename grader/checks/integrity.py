@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from datetime import datetime, timezone
+from typing import Any
 
 from ..evidence.model import Evidence
 from .base import Outcome, Settings, check, failed, passed, skipped, warned
@@ -41,13 +42,15 @@ def _by(fail_or_warn: str, key: str, **kwargs) -> Outcome:
     settings={"rel_tol": 0.001, "abs_tol": 1e-6, "split_variance_tol": 0.08, "severity": "fail"},
     messages=("ok", "mismatch", "other_split", "logged_mse", "not_logged", "no_test_metrics", "not_probed",
               "probe_failed", "no_production", "no_run"),
-    needs=("runs", "registry"),
+    needs=("runs", "registry", "probe", "test_split"),
 )
 def integrity_metrics(ev: Evidence, s: Settings) -> Outcome:
-    """The Production run's logged ``rmse_test`` and ``r2_test`` match what the Production model
-    gives when the sandboxed probe predicts the canonical test split (California Housing,
-    ``train_test_split(X, y, test_size=0.2, random_state=42)``, 4,128 rows), within a relative
-    tolerance ``rel_tol``. When both differ but the pair (rmse, r2) is consistent with a test set
+    """The Production run's logged metrics that the rubric's task names (class 195: ``rmse_test``
+    and ``r2_test``) match what the Production model gives when the sandboxed probe predicts the
+    task's whole test split (class 195: California Housing, ``train_test_split(X, y,
+    test_size=0.2, random_state=42)``, 4,128 rows), within a relative tolerance ``rel_tol``. The
+    texts get ``{compared}`` (every metric, logged vs recomputed) and ``{mismatched}``; with an
+    ``rmse`` and an ``r2`` measure also ``{rmse_logged}``, ``{r2_pct}``... When both differ but the pair (rmse, r2) is consistent with a test set
     like the canonical one (the variance of y it implies, ``rmse**2 / (1 - r2)``, within
     ``split_variance_tol`` of the canonical one: random splits agree within a few %), the message says
     the metrics were probably computed on another split (a warning, not a failure). Logging the
@@ -68,48 +71,64 @@ def integrity_metrics(ev: Evidence, s: Settings) -> Outcome:
     if not probe.ok:
         return skipped("probe_failed", error=probe.error or "?")
     recomputed = probe.details.get("test_metrics")
-    if not isinstance(recomputed, dict) or not _finite(recomputed.get("rmse_test")) or not _finite(recomputed.get("r2_test")):
+    if not isinstance(recomputed, dict):
+        return skipped("no_test_metrics")
+    measures = recomputed.get("measures") or {"rmse_test": "rmse", "r2_test": "r2"}
+    names = [k for k in measures if k in recomputed]
+    if not names or not all(_finite(recomputed.get(k)) for k in names):
         return skipped("no_test_metrics")
     run = ev.run(version.run_id)
     if run is None:
         return skipped("no_run", version=version.version, run_id=version.run_id or "-")
-    names = ("rmse_test", "r2_test")
     logged = {k: run.metrics.get(k) for k in names}
     lacking = [k for k in names if not _finite(logged[k])]
     if lacking:
         return skipped("not_logged", run=run.label, metrics=lacking)
     rel, abs_ = float(s["rel_tol"]), float(s["abs_tol"])
-    re_rmse, re_r2 = float(recomputed["rmse_test"]), float(recomputed["r2_test"])
-    lg_rmse, lg_r2 = float(logged["rmse_test"]), float(logged["r2_test"])
     n_rows = recomputed.get("n_rows", "?")
-    diffs = {
-        "rmse_test": {"logged": lg_rmse, "recomputed": re_rmse, "diff": lg_rmse - re_rmse,
-                      "rel": (lg_rmse - re_rmse) / re_rmse if re_rmse else math.inf},
-        "r2_test": {"logged": lg_r2, "recomputed": re_r2, "diff": lg_r2 - re_r2,
-                    "rel": (lg_r2 - re_r2) / abs(re_r2) if re_r2 else math.inf},
-    }
+    diffs: dict[str, dict[str, float]] = {}
+    for k in names:
+        value = logged[k]
+        assert value is not None  # _finite: not lacking
+        lg, rc = float(value), float(recomputed[k])
+        diffs[k] = {"logged": lg, "recomputed": rc, "diff": lg - rc, "rel": (lg - rc) / abs(rc) if rc else math.inf}
     ok = {k: _close(d["logged"], d["recomputed"], rel, abs_) for k, d in diffs.items()}
     evidence = {"run_id": run.run_id, "version": version.version, "n_rows": n_rows,
                 "metrics": {k: {kk: round(vv, 6) if _finite(vv) else None for kk, vv in d.items()} for k, d in diffs.items()}}
-    params = {
+    params: dict[str, Any] = {
         "run": run.label, "version": version.version, "n_rows": n_rows, "rel_tol": f"{rel:g}",
-        "rmse_logged": f"{lg_rmse:.4f}", "rmse_recomputed": f"{re_rmse:.4f}",
-        "rmse_diff": f"{diffs['rmse_test']['diff']:+.4f}", "rmse_pct": f"{100 * diffs['rmse_test']['rel']:+.2f}%",
-        "r2_logged": f"{lg_r2:.4f}", "r2_recomputed": f"{re_r2:.4f}",
-        "r2_diff": f"{diffs['r2_test']['diff']:+.4f}", "r2_pct": f"{100 * diffs['r2_test']['rel']:+.2f}%",
+        # every metric of the task, for a rubric's own texts: "accuracy_test 0.9510 vs 0.9580 (-0.73%)"
+        "compared": "; ".join(f"{k} {d['logged']:.4f} vs {d['recomputed']:.4f} ({_pct(d['rel'])})" for k, d in diffs.items()),
+        "mismatched": [k for k in names if not ok[k]],
     }
+    # rmse_logged, r2_pct...: the texts of regression rubrics (whatever the logged names are)
+    by_measure = {m: k for k, m in measures.items() if k in diffs}
+    for measure in ("rmse", "r2"):
+        if measure in by_measure:
+            d = diffs[by_measure[measure]]
+            params.update({f"{measure}_logged": f"{d['logged']:.4f}", f"{measure}_recomputed": f"{d['recomputed']:.4f}",
+                           f"{measure}_diff": f"{d['diff']:+.4f}", f"{measure}_pct": _pct(d["rel"])})
     if all(ok.values()):
         return passed(evidence=evidence, **params)
     severity = str(s["severity"])
-    if _close(lg_rmse, re_rmse * re_rmse, rel, abs_) and not ok["rmse_test"]:
-        return _by(severity, "logged_mse", evidence=evidence, **params)
-    v_logged, v_canonical = _implied_variance(lg_rmse, lg_r2), _implied_variance(re_rmse, re_r2)
-    if not any(ok.values()) and v_logged and v_canonical:
-        ratio = v_logged / v_canonical
-        evidence["variance_ratio"] = round(ratio, 4)
-        if abs(ratio - 1) <= float(s["split_variance_tol"]):
-            return warned("other_split", evidence=evidence, **params)
+    if "rmse" in by_measure:
+        rmse = diffs[by_measure["rmse"]]
+        if not ok[by_measure["rmse"]] and _close(rmse["logged"], rmse["recomputed"] ** 2, rel, abs_):
+            return _by(severity, "logged_mse", evidence=evidence, **params)
+        if "r2" in by_measure and not any(ok.values()):
+            r2 = diffs[by_measure["r2"]]
+            v_logged = _implied_variance(rmse["logged"], r2["logged"])
+            v_canonical = _implied_variance(rmse["recomputed"], r2["recomputed"])
+            if v_logged and v_canonical:
+                ratio = v_logged / v_canonical
+                evidence["variance_ratio"] = round(ratio, 4)
+                if abs(ratio - 1) <= float(s["split_variance_tol"]):
+                    return warned("other_split", evidence=evidence, **params)
     return _by(severity, "mismatch", evidence=evidence, **params)
+
+
+def _pct(rel: float) -> str:
+    return f"{100 * rel:+.2f}%" if math.isfinite(rel) else "-"
 
 
 def _some(items: list[str], most: int = 8) -> str:

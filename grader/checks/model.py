@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from ..evidence.model import Evidence
 from .base import Outcome, Settings, check, errored, failed, passed, skipped
@@ -17,12 +18,13 @@ _GRADER_SIDE = {"timeout", "crash", "internal"}
     settings={"rows": 5},
     messages=("ok", "bad_output", "missing_model", "load_failed", "refused", "probe_error", "sandbox", "no_production",
               "not_probed"),
-    needs=("registry",),
+    needs=("registry", "probe"),
 )
 def model_predict(ev: Evidence, s: Settings) -> Outcome:
     """The Production version's model, loaded from the submission itself (never from a path on
-    the grading machine), predicts ``rows`` rows of the California Housing test split
-    (``test_size=0.2, random_state=42``) and returns that many finite numbers.
+    the grading machine), predicts ``rows`` rows of the rubric's test split (class 195: California
+    Housing, ``test_size=0.2, random_state=42``) and returns that many finite numbers (a label
+    each, number or text, when the task is a classification).
 
     Fix: load ``mlflow.pyfunc.load_model("models:/housing-best/Production")`` in a fresh notebook
     and predict ``X_test.head(5)``; log the model with ``mlflow.sklearn.log_model`` and hand in
@@ -37,7 +39,7 @@ def model_predict(ev: Evidence, s: Settings) -> Outcome:
     graded = ", ".join(f"{k} {v}" for k, v in sorted(probe.graded_with.items())) or "-"
     evidence = {"model_path": probe.model_path, "made_with": probe.made_with, "graded_with": probe.graded_with,
                 "probe_ms": round(probe.duration_ms, 1), **probe.details}
-    common = {"made_with": made, "graded_with": graded, "rows": int(s["rows"])}
+    common: dict[str, Any] = {"made_with": made, "graded_with": graded, "rows": int(s["rows"])}
     if not probe.ok:
         error = probe.error or "?"
         if probe.error_kind == "missing":
@@ -50,9 +52,16 @@ def model_predict(ev: Evidence, s: Settings) -> Outcome:
             return errored("probe_error", evidence=evidence, error=error, **common)
         return failed("load_failed", evidence=evidence, error=error, **common)
     preds = probe.predictions
-    numbers = [p for p in preds if isinstance(p, (int, float)) and not isinstance(p, bool) and math.isfinite(p)]
+    if s.get("task_kind") == "classification":  # a label each: a number or a text, never nothing
+        usable = [p for p in preds if p is not None and str(p).strip() != "" and not _nan(p)]
+    else:
+        usable = [p for p in preds if isinstance(p, (int, float)) and not isinstance(p, bool) and math.isfinite(p)]
     evidence["predictions"] = preds
-    shown = [f"{p:.3f}" if isinstance(p, float) else str(p) for p in preds[:10]]
-    if len(preds) != int(s["rows"]) or len(numbers) != len(preds):
+    shown = [f"{p:.3f}" if isinstance(p, float) and s.get("task_kind") != "classification" else str(p) for p in preds[:10]]
+    if len(preds) != int(s["rows"]) or len(usable) != len(preds):
         return failed("bad_output", evidence=evidence, n=len(preds), predictions=shown, **common)
     return passed(evidence=evidence, predictions=shown, **common)
+
+
+def _nan(value: Any) -> bool:
+    return isinstance(value, float) and not math.isfinite(value)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from ..evidence.model import CellEv, Evidence, NotebookEv
 from .base import Outcome, Settings, check, failed, passed, warned
@@ -130,7 +131,7 @@ def notebook_final_cell(ev: Evidence, s: Settings) -> Outcome:
         others += [f"{u} ({nb.path})" for u in loaded]
         if found:
             hits.append((nb, *found))
-    common = {"uri": uri, "rows": rows, "notebooks": [nb.path for nb in readable]}
+    common: dict[str, Any] = {"uri": uri, "rows": rows, "notebooks": [nb.path for nb in readable]}
     if not hits:
         evidence["other_uris"] = others
         if others:
@@ -138,7 +139,7 @@ def notebook_final_cell(ev: Evidence, s: Settings) -> Outcome:
         return _by(severity, "no_cell", evidence=evidence, **common)
     # Prefer a notebook whose cell passes; report the most complete attempt otherwise.
     patterns = _rows_patterns(rows)
-    outcomes = []
+    outcomes: list[tuple[int, str, dict[str, Any]]] = []
     for nb, load, pred in hits:
         where = {"notebook": nb.path, "cell": load.index}
         cells = [load] if pred is None or pred is load else [load, pred]
@@ -155,7 +156,7 @@ def notebook_final_cell(ev: Evidence, s: Settings) -> Outcome:
         else:
             shown = pred.output_text.strip().splitlines()
             outcomes.append((9, "ok", {**where, "cell": pred.index, "output": (shown[0][:120] if shown else "-")}))
-    rank, key, params = max(outcomes, key=lambda o: o[0])
+    _rank, key, params = max(outcomes, key=lambda o: o[0])
     evidence.update(params)
     if key == "ok":
         return passed(evidence=evidence, **common, **params)

@@ -2,39 +2,9 @@
 
 from __future__ import annotations
 
-from ..evidence.model import Evidence, RegisteredModelEv, VersionEv
+from ..evidence.model import Evidence, RegisteredModelEv
+from ..evidence.selections import DEFAULT_ALIASES, alias_version, production_version  # noqa: F401 - re-exported
 from .base import Outcome, Settings, check, failed, passed, skipped, warned
-
-
-#: Aliases that may stand for the stage when the rubric sets ``accept_alias: true``.
-DEFAULT_ALIASES = ("production", "champion")
-
-
-def production_version(ev: Evidence, s: Settings) -> VersionEv | None:
-    """The version in the rubric's stage (the highest one when several are), as MLflow's
-    ``get_latest_versions(stages=[stage])`` and ``models:/NAME/STAGE`` pick it; with the rubric
-    setting ``accept_alias: true`` and no version in the stage, the version an accepted alias
-    (``@production``, ``@champion``) points at."""
-    model = ev.registered(s["model_name"])
-    if model is None:
-        return None
-    versions = model.in_stage(s["stage"])
-    if versions:
-        return versions[0]
-    return alias_version(model, s)[1] if s.get("accept_alias") else None
-
-
-def alias_version(model: RegisteredModelEv, s: Settings) -> tuple[str | None, VersionEv | None]:
-    """The first accepted alias set on ``model`` and the version it points at (or ``(None, None)``)."""
-    wanted = [str(a).lstrip("@").lower() for a in s.get("accepted_aliases") or DEFAULT_ALIASES]
-    by_name = {a.lower(): (a, v) for a, v in model.aliases.items()}
-    for alias in wanted:
-        if alias in by_name:
-            name, number = by_name[alias]
-            version = next((v for v in model.versions if v.version == number), None)
-            if version is not None:
-                return name, version
-    return None, None
 
 
 def _describe(model: RegisteredModelEv) -> str:

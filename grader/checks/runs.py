@@ -6,25 +6,9 @@ import difflib
 import math
 import re
 
-from ..evidence.model import Evidence, RunEv
+from ..evidence.model import Evidence
+from ..evidence.selections import counted_runs, group_runs  # noqa: F401 - re-exported
 from .base import Outcome, Settings, check, failed, passed, skipped, warned
-
-
-def counted_runs(ev: Evidence, s: Settings) -> list[RunEv]:
-    """The runs that count for the homework: active, in one of the counted statuses, and not a
-    parent run that only groups others (see :func:`group_runs`)."""
-    statuses = {st.upper() for st in s.get("count_statuses", ("FINISHED",))}
-    groups = {r.run_id for r in group_runs(ev, s)}
-    return [r for r in ev.runs if r.status.upper() in statuses and r.run_id not in groups]
-
-
-def group_runs(ev: Evidence, s: Settings) -> list[RunEv]:
-    """Parent runs that only group nested ones (``with mlflow.start_run(run_name="sweep"):`` around
-    ``start_run(nested=True)``): some run names them as ``mlflow.parentRunId``, and they have
-    neither a model nor the ranking metric. They are a way to organise runs, not runs of a model."""
-    parents = {r.tags.get("mlflow.parentRunId") for r in ev.runs}
-    metric = str(s.get("metric", "rmse_test"))
-    return [r for r in ev.runs if r.run_id in parents and not r.models and r.metrics.get(metric) is None]
 
 
 def _missing_experiment(ev: Evidence, s: Settings) -> Outcome:

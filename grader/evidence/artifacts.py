@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 from .. import yamlio
 from ..submission.paths import inside
@@ -48,9 +49,13 @@ def read_mlmodel(folder: Path) -> dict | None:
     return data if isinstance(data, dict) else None
 
 
+def _dict(value: Any) -> dict:
+    """``value`` when it is a mapping, else ``{}``: an ``MLmodel`` a student wrote may hold anything."""
+    return value if isinstance(value, dict) else {}
+
+
 def _flavor(data: dict, name: str) -> dict:
-    flavors = data.get("flavors") if isinstance(data.get("flavors"), dict) else {}
-    return flavors.get(name) if isinstance(flavors.get(name), dict) else {}
+    return _dict(_dict(data.get("flavors")).get(name))
 
 
 def model_file_candidates(data: dict) -> list[str]:
@@ -78,8 +83,7 @@ def describe_model(folder: Path, root: Path, kind: str, model_id: str | None = N
     if data is None:
         ev.problem = "MLmodel unreadable"
         return ev
-    flavors = data.get("flavors") if isinstance(data.get("flavors"), dict) else {}
-    ev.flavors = sorted(str(f) for f in flavors)
+    ev.flavors = sorted(str(f) for f in _dict(data.get("flavors")))
     ev.mlflow_version = str(data.get("mlflow_version") or "") or None
     sk = _flavor(data, "sklearn")
     ev.sklearn_version = str(sk.get("sklearn_version") or "") or None

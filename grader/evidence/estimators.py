@@ -45,7 +45,7 @@ def _from_pickle(path: Path) -> str | None:
                 module, name = strings
                 if _is_estimator(module, name):
                     return f"{module}.{name}"
-    except Exception:  # a truncated or odd stream: what was read so far is all we know
+    except Exception:  # noqa: BLE001 - a truncated or odd stream: what was read so far is all we know
         return None
     return None
 
@@ -73,7 +73,7 @@ def estimator_class(model_dir: Path, model_file: str | None) -> str | None:
         if path.suffix == ".skops" or zipfile.is_zipfile(path):
             return _from_skops(path)
         return _from_pickle(path)
-    except Exception:  # never let a strange file cost more than "unknown"
+    except Exception:  # noqa: BLE001 - never let a strange file cost more than "unknown"
         return None
 
 

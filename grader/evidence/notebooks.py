@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from .model import CellEv, NotebookEv
 
@@ -30,7 +31,7 @@ def _text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def _outputs(outputs: Iterable[Any]) -> tuple[list[str], str]:
+def _outputs(outputs: Iterable[Any] | None) -> tuple[list[str], str]:
     types, texts = [], []
     for out in outputs or ():
         if not isinstance(out, dict):
@@ -40,7 +41,8 @@ def _outputs(outputs: Iterable[Any]) -> tuple[list[str], str]:
         if kind == "stream":
             texts.append(_text(out.get("text")))
         elif kind in ("execute_result", "display_data"):
-            data = out.get("data") if isinstance(out.get("data"), dict) else {}
+            data = out.get("data")
+            data = data if isinstance(data, dict) else {}
             texts.append(_text(data.get("text/plain")))
         elif kind == "error":
             texts.append(f"{out.get('ename', '')}: {out.get('evalue', '')}")
@@ -76,7 +78,7 @@ def read_notebook(path: Path, rel: str) -> NotebookEv:
     except json.JSONDecodeError as exc:
         ev.error = f"not valid JSON (line {exc.lineno}, column {exc.colno}): {exc.msg}"
         return ev
-    except Exception as exc:  # nbformat raises several kinds (NBFormatError, ValidationError, ...)
+    except Exception as exc:  # noqa: BLE001 - nbformat raises several kinds (NBFormatError, ValidationError, ...)
         ev.error = _one_line(exc)
         return ev
     cells = nb.get("cells") if isinstance(nb, dict) else None

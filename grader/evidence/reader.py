@@ -13,16 +13,17 @@ import math
 import os
 import re
 import warnings
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from ..errors import GraderError, SubmissionError
 from ..submission.paths import inside, local_path
-from ..submission.snapshot import Snapshot
+from ..submission.snapshot import OpenedStore
 from .artifacts import describe_model, find_mlmodels
 from .estimators import annotate as annotate_estimators
-from .notebooks import read_notebooks
 from .model import Evidence, ExperimentEv, ModelArtifactEv, RegisteredModelEv, RunEv, VersionEv
+from .notebooks import read_notebooks
 
 PAGE = 1000
 #: A version's source naming another registered version: ``models:/NAME/3`` (not a LoggedModel ``m-<id>``).
@@ -67,15 +68,18 @@ def global_tracking_uri(uri: str) -> Iterator[None]:
     try:
         yield
     finally:
-        utils.set_tracking_uri(previous)
+        # None (no global URI) is restored as MLflow's own utils._use_tracking_uri restores it.
+        utils.set_tracking_uri(previous)  # type: ignore[arg-type]
 
 
-def _one_line(exc: BaseException) -> str:
+def one_line(exc: BaseException) -> str:
+    """``Type: first line of the message`` (300 characters at most): how a report names an error."""
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0][:300]}" if text else type(exc).__name__
 
 
-def _paged(call: Callable[..., Any], **kwargs: Any) -> list[Any]:
+def paged(call: Callable[..., Any], **kwargs: Any) -> list[Any]:
+    """Every item of an MLflow ``search_*`` call, page after page (``PAGE`` at a time)."""
     items, token = [], None
     while True:
         page = call(max_results=PAGE, page_token=token, **kwargs) if token else call(max_results=PAGE, **kwargs)
@@ -119,7 +123,7 @@ def _run_ev(run: Any) -> RunEv:
     )
 
 
-def _local_dir(uri: str | None, snap: Snapshot) -> Path | None:
+def _local_dir(uri: str | None, snap: OpenedStore) -> Path | None:
     path = local_path(uri or "")
     if path is None or not inside(path, snap.root):
         return None
@@ -136,7 +140,7 @@ def logged_model_id(source: str, model_id: str | None = None) -> str | None:
 class Reader:
     """Reads one snapshot; each ``read_*`` fills a part of the evidence or records its error."""
 
-    def __init__(self, snap: Snapshot, experiment_name: str, model_name: str, metric: str) -> None:
+    def __init__(self, snap: OpenedStore, experiment_name: str, model_name: str, metric: str) -> None:
         from mlflow.tracking import MlflowClient
 
         self.snap = snap
@@ -156,13 +160,13 @@ class Reader:
     def section(self, name: str, read: Callable[[], None]) -> None:
         try:
             read()
-        except Exception as exc:  # recorded: the checks that need this section end in error
-            self.ev.errors[name] = _one_line(exc)
+        except Exception as exc:  # noqa: BLE001 - recorded: the checks that need this section end in error
+            self.ev.errors[name] = one_line(exc)
 
     def read_experiments(self) -> None:
         from mlflow.entities import ViewType
 
-        experiments = _paged(self.client.search_experiments, view_type=ViewType.ALL)
+        experiments = paged(self.client.search_experiments, view_type=ViewType.ALL)
         self.ev.experiments = [ExperimentEv(e.experiment_id, e.name, e.lifecycle_stage) for e in experiments]
         named = [e for e in self.ev.experiments if e.name == self.ev.experiment_name]
         named.sort(key=lambda e: e.lifecycle_stage != "active")
@@ -176,8 +180,8 @@ class Reader:
         ids = [self.ev.experiment.experiment_id]
         # MLflow's own order: rows without the metric (or NaN) last, ties by start_time descending.
         order = [f"metrics.`{self.metric}` {self.order}"]
-        active = _paged(self.client.search_runs, experiment_ids=ids, order_by=order, run_view_type=ViewType.ACTIVE_ONLY)
-        deleted = _paged(self.client.search_runs, experiment_ids=ids, order_by=order, run_view_type=ViewType.DELETED_ONLY)
+        active = paged(self.client.search_runs, experiment_ids=ids, order_by=order, run_view_type=ViewType.ACTIVE_ONLY)
+        deleted = paged(self.client.search_runs, experiment_ids=ids, order_by=order, run_view_type=ViewType.DELETED_ONLY)
         self.ev.runs = [_run_ev(r) for r in active]
         self.ev.deleted_runs = [_run_ev(r) for r in deleted]
         self._artifact_uris = {r.info.run_id: r.info.artifact_uri for r in (*active, *deleted)}
@@ -187,7 +191,7 @@ class Reader:
         root = self.snap.root
         by_run: dict[str, list[ModelArtifactEv]] = {}
         if self.ev.experiment is not None and hasattr(self.client, "search_logged_models"):
-            for lm in _paged(self.client.search_logged_models, experiment_ids=[self.ev.experiment.experiment_id]):
+            for lm in paged(self.client.search_logged_models, experiment_ids=[self.ev.experiment.experiment_id]):
                 folder = self._dir(lm.artifact_location)
                 model = describe_model(folder, root, "logged-model", lm.model_id) if folder else ModelArtifactEv(
                     "logged-model", "", None, model_id=lm.model_id, problem="artifacts outside the submission")
@@ -202,14 +206,14 @@ class Reader:
 
     def _registered_models(self) -> list[Any]:
         """The registered models to read (all of a submission's; a shared server's reader keeps fewer)."""
-        return _paged(self.client.search_registered_models)
+        return paged(self.client.search_registered_models)
 
     def read_registry(self) -> None:
         models = self._registered_models()
         result = []
         for rm in models:
             escaped = rm.name.replace("'", "\\'")
-            versions = _paged(self.client.search_model_versions, filter_string=f"name='{escaped}'")
+            versions = paged(self.client.search_model_versions, filter_string=f"name='{escaped}'")
             aliases = {str(a): int(v) for a, v in (getattr(rm, "aliases", None) or {}).items()}
             by_version: dict[int, list[str]] = {}
             for alias, version in aliases.items():
@@ -235,9 +239,9 @@ class Reader:
             result.append(RegisteredModelEv(rm.name, sorted(evs, key=lambda v: v.version), aliases))
         self.ev.registered_models = result
         for model in result:
-            for version in model.versions:
-                if version.run_id is None:
-                    version.run_id = self._run_of_source(version.source, version.model_id)
+            for version_ev in model.versions:
+                if version_ev.run_id is None:
+                    version_ev.run_id = self._run_of_source(version_ev.source, version_ev.model_id)
 
     def _storage_location(self, mv: Any) -> str | None:
         """Where the version's files are stored. ``search_model_versions`` entities of MLflow 3's SQLite
@@ -271,7 +275,7 @@ class Reader:
     def _source_run_of(self, model_id: str) -> str | None:
         try:
             return self.client.get_logged_model(model_id).source_run_id
-        except Exception:
+        except Exception:  # noqa: BLE001 - a LoggedModel that is gone or unreadable names no run
             return None
 
     def _version_model(self, mv: Any, model_id: str | None) -> ModelArtifactEv | None:
@@ -333,7 +337,7 @@ class Reader:
             self.ev.layout = self.snap.layout()
 
 
-def collect(snap: Snapshot, experiment_name: str, model_name: str, metric: str = "rmse_test",
+def collect(snap: OpenedStore, experiment_name: str, model_name: str, metric: str = "rmse_test",
             reader_class: type[Reader] | None = None, order: str = "ASC") -> Evidence:
     """Read everything the checks need from ``snap`` (the probe is added separately).
 
@@ -347,7 +351,7 @@ def collect(snap: Snapshot, experiment_name: str, model_name: str, metric: str =
             raise
         except Exception as exc:  # noqa: BLE001 - MLflow refuses the store itself (a damaged or foreign database)
             name = getattr(getattr(snap, "located", None), "store", None)
-            raise SubmissionError(f"MLflow cannot open the store {getattr(name, 'name', '')}: {_one_line(exc)}") from None
+            raise SubmissionError(f"MLflow cannot open the store {getattr(name, 'name', '')}: {one_line(exc)}") from None
         reader.section("experiments", reader.read_experiments)
         if "experiments" in reader.ev.errors:
             reader.ev.errors["runs"] = reader.ev.errors["experiments"]

@@ -24,14 +24,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-
 from ..submission.paths import inside
 from ..submission.remote import RemoteSource
 from ..submission.snapshot import Rebaser
 from .artifacts import MAX_MLMODEL_BYTES, describe_model, missing_model_file, model_file_candidates, read_mlmodel
 from .estimators import annotate as annotate_estimators
 from .model import Evidence, ModelArtifactEv
-from .reader import Reader, _one_line, _paged, collect, global_tracking_uri, quiet_mlflow
+from .reader import Reader, collect, global_tracking_uri, one_line, paged, quiet_mlflow
 
 SERVED_SCHEMES = ("mlflow-artifacts", "http", "https")
 #: Listing bounds: how deep below a run's artifact root an MLmodel is looked for, and how many
@@ -61,10 +60,13 @@ class _SharedStore:
     student's own), never every student's (their names would reach this student's report, and
     reading them all costs a request or more per model and per student)."""
 
+    ev: Evidence  # set by Reader.__init__ (this mixin comes before Reader)
+    client: Any
+
     def _registered_models(self) -> list[Any]:
         run_ids = {r.run_id for r in (*self.ev.runs, *self.ev.deleted_runs)}
         kept = []
-        for rm in _paged(self.client.search_registered_models):
+        for rm in paged(self.client.search_registered_models):
             latest = getattr(rm, "latest_versions", None) or []
             if rm.name == self.ev.model_name or any(getattr(v, "run_id", None) in run_ids for v in latest):
                 kept.append(rm)
@@ -151,7 +153,7 @@ class ServerReader(_SharedStore, Reader):
             entries = self.listing(uri, rel)
         except Exception as exc:  # noqa: BLE001 - recorded on the model
             return ModelArtifactEv(kind, "", None, model_id=model_id,
-                                   problem=f"artifacts could not be listed over the server ({_one_line(exc)})")
+                                   problem=f"artifacts could not be listed over the server ({one_line(exc)})")
         files = {posixpath.basename(e.path): e.file_size for e in entries if not e.is_dir}
         if "MLmodel" not in files:
             return ModelArtifactEv(kind, "", None, model_id=model_id, problem="no MLmodel")
@@ -163,7 +165,7 @@ class ServerReader(_SharedStore, Reader):
             self.repo(uri).download_artifacts(posixpath.join(rel, "MLmodel") if rel else "MLmodel", str(local))
         except Exception as exc:  # noqa: BLE001
             return ModelArtifactEv(kind, "", None, model_id=model_id,
-                                   problem=f"MLmodel could not be downloaded over the server ({_one_line(exc)})")
+                                   problem=f"MLmodel could not be downloaded over the server ({one_line(exc)})")
         folder = local.joinpath(*rel.split("/")) if rel else local
         if not inside(folder, root):
             return ModelArtifactEv(kind, "", None, model_id=model_id, problem="artifact path leaves the grader's folder")
@@ -202,8 +204,8 @@ class ServerReader(_SharedStore, Reader):
         by_run: dict[str, list[ModelArtifactEv]] = {}
         if self.ev.experiment is not None and hasattr(self.client, "search_logged_models"):
             try:
-                logged = _paged(self.client.search_logged_models, experiment_ids=[self.ev.experiment.experiment_id])
-            except Exception as exc:  # noqa: BLE001 - an MLflow 2.x server has no LoggedModels
+                logged = paged(self.client.search_logged_models, experiment_ids=[self.ev.experiment.experiment_id])
+            except Exception as exc:  # an MLflow 2.x server has no LoggedModels (re-raised otherwise)
                 logged = []
                 if "ENDPOINT_NOT_FOUND" not in str(exc) and "404" not in str(exc):
                     raise
@@ -215,7 +217,7 @@ class ServerReader(_SharedStore, Reader):
         for run in (*self.ev.runs, *self.ev.deleted_runs):
             uri = self._artifact_uris.get(run.run_id)
             found = []
-            if self.served(uri):
+            if uri and self.served(uri):
                 found = [self.remote_model(uri, rel, "run-artifact") for rel in self._find_mlmodels(uri)]
             run.models = by_run.get(run.run_id, []) + found
 
@@ -293,7 +295,7 @@ def _download_model(reader_source: RemoteSource, where: _Remote, dst: Path) -> t
 
 def fetch_production(source: RemoteSource, ev: Evidence, settings) -> None:
     """Download the model of the version graded as Production, and describe that local copy."""
-    from ..checks.registry import production_version
+    from .selections import production_version
 
     if "registry" in ev.errors:
         return
@@ -309,7 +311,7 @@ def fetch_production(source: RemoteSource, ev: Evidence, settings) -> None:
             folder, size = _download_model(source, where, dst)
         except Exception as exc:  # noqa: BLE001 - the probe then reports the model as missing
             version.model = ModelArtifactEv(where.kind, version.model.path, None, model_id=where.model_id,
-                                            problem=f"could not be downloaded over the server ({_one_line(exc)})")
+                                            problem=f"could not be downloaded over the server ({one_line(exc)})")
             return
     if not inside(folder, source.root):
         return

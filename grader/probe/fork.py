@@ -131,17 +131,18 @@ class ForkedWorker:
         return self.returncode
 
     def wait(self, timeout: float | None = None) -> int:
-        deadline = None if timeout is None else time.monotonic() + timeout
+        start = time.monotonic()
         delay = 0.001
-        while self.poll() is None:
-            if deadline is None:
+        while (code := self.poll()) is None:
+            if timeout is None:
                 try:
-                    self.returncode = os.waitstatus_to_exitcode(os.waitpid(self.pid, 0)[1])
+                    code = os.waitstatus_to_exitcode(os.waitpid(self.pid, 0)[1])
                 except ChildProcessError:
-                    self.returncode = -signal.SIGKILL
+                    code = -signal.SIGKILL
+                self.returncode = code
                 self._close_pidfd()
                 break
-            remaining = deadline - time.monotonic()
+            remaining = start + timeout - time.monotonic()
             if remaining <= 0:
                 raise subprocess.TimeoutExpired(self.args, timeout)
             if self._pidfd is not None:  # wakes up the moment the child exits
@@ -149,7 +150,7 @@ class ForkedWorker:
             else:
                 time.sleep(min(delay, remaining))
                 delay = min(delay * 2, 0.02)
-        return self.returncode
+        return code
 
     def kill(self) -> None:
         if self.poll() is None:

@@ -57,10 +57,12 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import grader
 
 from ..evidence.model import ModelArtifactEv, ProbeEv
+from ..task import DEFAULT_TASK, Task
 from . import channel, sandbox
 
 CLONE_NEWUSER = 0x10000000
@@ -164,6 +166,8 @@ class ProbeOptions:
     #: ``fork`` the worker from this process, ``spawn`` a new interpreter, or ``auto``: fork when
     #: :func:`grader.probe.fork.can_fork` says it is safe (Linux, one thread), spawn otherwise.
     launcher: str = "auto"
+    #: The rows to predict and the metrics to recompute (the rubric's ``task:``, see :mod:`grader.task`).
+    task: Task = DEFAULT_TASK
 
 
 def _versions() -> dict[str, str]:
@@ -420,7 +424,8 @@ def _child_env(home: Path) -> dict[str, str]:
 
 def probe_model(model: ModelArtifactEv | None, snapshot_root: Path, options: ProbeOptions = ProbeOptions(),
                 files=None) -> ProbeEv:
-    """Load the model at ``model.path`` (inside the snapshot) and predict the homework's test rows.
+    """Load the model at ``model.path`` (inside the snapshot) and predict the task's test rows
+    (``options.task``: the first ``options.rows``, or the whole split when ``options.whole_split``).
 
     ``files``: the snapshot's :class:`~grader.submission.snapshot.ModelFiles`, when some model files
     were left in the submission: the child then loads a folder of its own (see :func:`_model_view`).
@@ -443,9 +448,7 @@ def probe_model(model: ModelArtifactEv | None, snapshot_root: Path, options: Pro
     if refusal:
         return ProbeEv(ok=False, error=refusal, error_kind="refused", details={"scan_ms": scan_ms}, **base)
 
-    from ..data import test_split
-
-    x_test, y_test = test_split()
+    x_test, y_test = options.task.split()
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="mlflow-grader-probe-", ignore_cleanup_errors=True) as tmp:
         home = Path(tmp)
@@ -468,7 +471,8 @@ def probe_model(model: ModelArtifactEv | None, snapshot_root: Path, options: Pro
         plan = _Plan(options, model_dir, home, forked=forked, read_files=tuple(str(o) for o in originals.values()))
         outcome = _run(forked, request, home, errfile, plan, options.timeout)
         elapsed = (time.perf_counter() - started) * 1000
-        details = {"scan_ms": scan_ms, "launcher": "fork" if forked else "spawn", "isolation": outcome.isolation}
+        details: dict[str, Any] = {"scan_ms": scan_ms, "launcher": "fork" if forked else "spawn",
+                                   "isolation": outcome.isolation}
         if outcome.error:
             return ProbeEv(ok=False, error=outcome.error, error_kind="internal", details=details, **base)
         if outcome.timed_out:
@@ -495,7 +499,9 @@ def probe_model(model: ModelArtifactEv | None, snapshot_root: Path, options: Pro
         if isinstance(timings.get(key), (int, float)) and not isinstance(timings.get(key), bool):
             details[key] = float(timings[key])
     if options.whole_split and len(predictions) == len(x_test):
-        details["test_metrics"] = _test_metrics(predictions, y_test)
+        details["test_metrics"] = options.task.score(predictions, y_test)
+        if options.task.whole_data:  # grade rubric init: every row's prediction (grader.scaffold)
+            details["all_predictions"] = predictions
         predictions = predictions[: options.rows]
     return ProbeEv(ok=True, predictions=predictions[:1000], n_rows=options.rows, duration_ms=elapsed,
                    details=details, **base)
@@ -625,21 +631,6 @@ def _start(forked: bool, request: Path, home: Path, err, plan: _Plan):
     return subprocess.Popen([sys.executable, "-m", "grader.probe.worker", *args], cwd=home, env=_child_env(home),
                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err, close_fds=True,
                             pass_fds=fds, preexec_fn=_limit_child(plan))
-
-
-def _test_metrics(predictions: list, y_true) -> dict | None:
-    """rmse and r2 of the model on the whole canonical test split (None when a value is not a number)."""
-    import numpy as np
-
-    if not all(isinstance(p, (int, float)) and not isinstance(p, bool) for p in predictions):
-        return None
-    y_pred = np.asarray(predictions, dtype=float)
-    y = np.asarray(y_true, dtype=float)
-    if not np.all(np.isfinite(y_pred)):
-        return None
-    residual = float(np.sum((y - y_pred) ** 2))
-    total = float(np.sum((y - y.mean()) ** 2))
-    return {"rmse_test": float(np.sqrt(residual / len(y))), "r2_test": 1.0 - residual / total, "n_rows": len(y)}
 
 
 def _undumpable(libc) -> int | None:

@@ -29,6 +29,7 @@ import contextlib
 import io
 import pickle
 from collections.abc import Iterator
+from typing import Any
 
 from .scan import allowed, show
 
@@ -74,7 +75,7 @@ def checked_unpickling(label: str = "the model file") -> Iterator[Guard]:
     def loads(data, /, **options):
         return load(io.BytesIO(data), **options)
 
-    modules = [pickle]
+    modules: list[Any] = [pickle]  # patched by attribute: typed as Any, like any monkeypatch
     try:
         import cloudpickle
 
@@ -117,7 +118,7 @@ def check_loaded(model, label: str = "the model file") -> None:
 
     import numpy as np
 
-    from .scan import FUNCTIONS, SKLEARN_CLASSES, _numpy_toplevel_ok
+    from .scan import FUNCTIONS, SKLEARN_CLASSES, numpy_toplevel_ok
 
     def refuse(where: str, what: str) -> None:
         raise Refused(f"refused: {label} holds {what} in {where}, which a model of the allowlist never calls")
@@ -131,7 +132,7 @@ def check_loaded(model, label: str = "the model file") -> None:
         if isinstance(value, np.ufunc):
             return True
         if isinstance(value, type):
-            return issubclass(value, (np.generic, np.dtype)) and _numpy_toplevel_ok(value.__name__)
+            return issubclass(value, (np.generic, np.dtype)) and numpy_toplevel_ok(value.__name__)
         if isinstance(value, (types.FunctionType, types.BuiltinFunctionType, types.MethodType, types.LambdaType)):
             return name_of(value) in FUNCTIONS
         if isinstance(value, functools.partial):

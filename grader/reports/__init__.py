@@ -1,51 +1,13 @@
 """Report formats: each module renders a :class:`~grader.result.Result` and registers itself.
 
-Adding a format is one new module with a function decorated by :func:`report`, plus its import
-below. Every format reads the same result, so scores add up the same everywhere.
+Adding a format is one new module with a function decorated by :func:`report` (from
+:mod:`grader.reports.registry`), plus its import below. Every format reads the same result, so
+scores add up the same everywhere.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable
-
-from ..result import Result
-from . import safe
-
-
-@dataclass(frozen=True)
-class ReportFormat:
-    name: str
-    render: Callable[[Result], str]
-    extension: str
-    description: str
-
-
-FORMATS: dict[str, ReportFormat] = {}
-
-
-def report(name: str, extension: str, description: str) -> Callable[[Callable[[Result], str]], Callable[[Result], str]]:
-    """Register ``func(result) -> str`` as the report format ``name``."""
-
-    def register(func: Callable[[Result], str]) -> Callable[[Result], str]:
-        FORMATS[name] = ReportFormat(name, func, extension, description)
-        return func
-
-    return register
-
-
-def render(result: Result, fmt: str) -> str:
-    """Render ``result`` in format ``fmt`` (see :data:`FORMATS`).
-
-    The text returned can always be written as UTF-8: a lone surrogate (a file name with bytes that
-    are not UTF-8, a ``\\ud800`` escape in a store's YAML) becomes U+FFFD (:func:`.safe.unicode`)."""
-    try:
-        renderer = FORMATS[fmt].render
-    except KeyError:
-        raise ValueError(f"unknown report format {fmt!r} (known: {', '.join(sorted(FORMATS))})") from None
-    return safe.unicode(renderer(result))
-
-
-from . import classroom, classroom50, gradescope, html, json_report, junit, markdown, text  # noqa: E402,F401  (registration)
+from . import classroom, classroom50, gradescope, html, json_report, junit, markdown, text  # noqa: F401  (registration)
+from .registry import FORMATS, ReportFormat, render, report
 
 __all__ = ["FORMATS", "ReportFormat", "render", "report"]

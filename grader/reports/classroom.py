@@ -20,7 +20,8 @@ import json
 from typing import Any
 
 from ..result import Result
-from . import report, safe
+from . import safe
+from .registry import report
 
 #: Our check statuses -> the reporter's (``warn`` earns the points, so it is a pass; ``skip`` earns none).
 STATUS = {"pass": "pass", "warn": "pass", "fail": "fail", "skip": "fail", "error": "error"}
@@ -59,9 +60,17 @@ def classroom_payload(result: Result) -> dict[str, Any]:
                 "test_code": "" if check.hidden else f"grade --explain {check.id}",
                 "filename": "",
                 "line_no": 0,
-                "duration": int(round(check.duration_ms)),
+                "duration": round(check.duration_ms),
             }
         )
+    if view.penalty:  # the reporter adds up the rows: the late penalty comes off them (see spread_penalty)
+        from ..catalogue import text
+        from ..deadline import spread_penalty
+
+        for test, cut in zip(tests, spread_penalty([float(t["score"]) for t in tests], view.penalty), strict=True):
+            if cut:
+                test["score"] = number(float(test["score"]) - cut)
+                test["message"] = f"{test['message']}\n{text('late.cut', view.lang, n=cut)}"
     return {"version": 1, "status": runner_status(view), "max_score": number(view.max_score), "tests": tests}
 
 

@@ -42,9 +42,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..checks import title_of as _title_of
 from ..result import HIDDEN_TEXTS, CheckResult, Result
-from . import report
 from .markdown import render_markdown
+from .registry import report
 
 SCHEMA_ID = "classroom50/result/v1"
 RESULT_FILENAME = "result.json"
@@ -153,6 +154,14 @@ def classroom50_payload(result: Result, context: Context | None = None, scale: i
     ctx = context if context is not None else context_from_env()
     scale = scale or points_scale([c.max_points for c in view.checks])
     tests = [_row(c, scale) for c in view.checks]
+    if view.penalty:  # score is the sum of the rows: the late penalty (whole points, rounded up) comes off them
+        from ..deadline import spread_penalty
+
+        cuts = spread_penalty([t["score"] for t in tests], math.ceil(view.penalty * scale - _EPS))
+        for test, cut in zip(tests, cuts, strict=True):
+            if cut:
+                test["score"] -= int(cut)
+                test["late-penalty"] = int(cut)
     now = _utc_now()
     return {
         "schema": SCHEMA_ID,
@@ -236,7 +245,7 @@ def write_error_files(reason: str, rubric, folder: str | os.PathLike, lang: str 
             title = HIDDEN_TEXTS.get(lang, HIDDEN_TEXTS["en"])[0].format(n=hidden, max=f"{spec.points:g}")
             checks.append((f"hidden-{hidden}", title, spec.points))
         else:
-            checks.append((spec.id, rubric.text(spec.title, lang), spec.points))
+            checks.append((spec.id, _title_of(rubric, spec, lang), spec.points))
     payload = error_payload(reason, checks, context)
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)

@@ -19,7 +19,8 @@ from typing import Any
 
 from ..result import Result
 from ..rubric import render
-from . import report, safe
+from . import safe
+from .registry import report
 
 LABELS = {
     "es": {"score": "Puntaje", "fix": "Cómo arreglarlo", "status": "Estado", "notes": "Notas",
@@ -73,7 +74,7 @@ def gradescope_payload(result: Result) -> dict[str, Any]:
         summary += ["", f"**{words['notes']}:**"] + [f"- {safe.markdown(n)}" for n in view.submission.notes]
     return {
         "score": _number(view.score),
-        "execution_time": max(1, int(round(view.duration_ms / 1000))),
+        "execution_time": max(1, round(view.duration_ms / 1000)),
         "output": "\n".join(summary),
         "output_format": "md",
         "visibility": "visible",

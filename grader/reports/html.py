@@ -6,7 +6,8 @@ Everything is computed here, in Python, and handed to ``templates/report.html.j2
   works offline and can be attached to an e-mail or uploaded as a CI artifact;
 * Jinja2 autoescaping is on, and a Content-Security-Policy ``<meta>`` forbids every script,
   so student-controlled strings (run names, params, tags, messages) can never run code;
-* hidden checks are shown too (this is the instructor's view), marked as hidden.
+* hidden checks are shown too (this is the instructor's view), marked as hidden; the student
+  view (:meth:`~grader.result.Result.for_students`) says so under the title.
 
 The report is a pure function of the :class:`~grader.result.Result` (no clock, no randomness):
 rendering the same result twice gives the same bytes.
@@ -21,9 +22,9 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
-from ..catalogue import store_description, text
+from ..catalogue import labels, store_description, text
 from ..result import Result, RunRow
-from . import report
+from .registry import report
 
 #: The only policy the page needs: inline styles, ``data:`` images, nothing else (no scripts).
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
@@ -32,110 +33,9 @@ METRIC = "rmse_test"
 SECONDARY_METRIC = "r2_test"
 SHORT_ID = 8
 
-LABELS: dict[str, dict[str, str]] = {
-    "es": {
-        "report": "Reporte de corrección",
-        "score": "Puntaje",
-        "passed": "Aprobado",
-        "failed": "No aprobado",
-        "checks_passed": "{n} de {total} criterios cumplidos",
-        "submission": "Entrega",
-        "input": "Entrada",
-        "store": "Store",
-        "layout": "Formato y versión",
-        "experiment": "Experimento",
-        "notes": "Notas",
-        "checks": "Criterios de la rúbrica",
-        "check": "Criterio",
-        "status": "Estado",
-        "points": "Puntos",
-        "found": "Qué se encontró",
-        "fix": "Cómo arreglarlo",
-        "evidence": "Evidencia",
-        "hidden": "oculto",
-        "hidden_title": "Criterio oculto: el estudiante no ve este detalle",
-        "runs": "Runs del experimento",
-        "runs_order": "En el orden de search_runs (por {metric} ascendente).",
-        "rank": "#",
-        "run_name": "Run",
-        "run_id": "Run ID",
-        "run_status": "Estado",
-        "model_type": "model_type",
-        "has_model": "Modelo",
-        "yes": "sí",
-        "no": "no",
-        "best": "mejor",
-        "best_title": "Primer run de search_runs por {metric} {order}",
-        "production": "Production",
-        "production_title": "Run de la versión en Production",
-        "not_counted": "no cuenta",
-        "not_counted_title": "Este run no cuenta (no terminó como FINISHED)",
-        "no_runs": "No hay runs para mostrar.",
-        "chart": "{metric} por run",
-        "chart_note": "Barras más cortas son mejores; la del mejor run está resaltada.",
-        "no_value": "sin valor",
-        "more": "… y {n} más",
-        "grader": "Corregido con mlflow-grader {version}",
-        "rubric": "rúbrica {id}",
-        "took": "en {seconds} s",
-        "pass": "aprobado",
-        "warn": "aviso",
-        "fail": "falla",
-        "skip": "omitido",
-        "error": "error",
-    },
-    "en": {
-        "report": "Grading report",
-        "score": "Score",
-        "passed": "Passed",
-        "failed": "Not passed",
-        "checks_passed": "{n} of {total} checks passed",
-        "submission": "Submission",
-        "input": "Input",
-        "store": "Store",
-        "layout": "Layout and version",
-        "experiment": "Experiment",
-        "notes": "Notes",
-        "checks": "Rubric checks",
-        "check": "Check",
-        "status": "Status",
-        "points": "Points",
-        "found": "What was found",
-        "fix": "How to fix",
-        "evidence": "Evidence",
-        "hidden": "hidden",
-        "hidden_title": "Hidden check: students do not see this detail",
-        "runs": "Runs of the experiment",
-        "runs_order": "In search_runs order (by {metric} ascending).",
-        "rank": "#",
-        "run_name": "Run",
-        "run_id": "Run ID",
-        "run_status": "Status",
-        "model_type": "model_type",
-        "has_model": "Model",
-        "yes": "yes",
-        "no": "no",
-        "best": "best",
-        "best_title": "First run of search_runs by {metric} {order}",
-        "production": "Production",
-        "production_title": "Run of the Production version",
-        "not_counted": "not counted",
-        "not_counted_title": "This run does not count (it did not end as FINISHED)",
-        "no_runs": "There are no runs to show.",
-        "chart": "{metric} per run",
-        "chart_note": "Shorter bars are better; the best run's bar is highlighted.",
-        "no_value": "no value",
-        "more": "… and {n} more",
-        "grader": "Graded with mlflow-grader {version}",
-        "rubric": "rubric {id}",
-        "took": "in {seconds} s",
-        "pass": "pass",
-        "warn": "warning",
-        "fail": "fail",
-        "skip": "skipped",
-        "error": "error",
-    },
-}
+LABELS: dict[str, dict[str, str]] = labels("html")  # the catalogue's html.* texts
+#: The labels of evidence keys (the catalogue's ``ev.*``); a key without one shows as it is.
+EVIDENCE_LABELS: dict[str, dict[str, str]] = labels("ev")
 
 STATUS_ICONS = {"pass": "✓", "warn": "!", "fail": "✗", "skip": "–", "error": "⚠"}
 
@@ -196,7 +96,14 @@ def _model_type(run: RunRow) -> str:
     return run.params.get("model_type") or run.tags.get("model_type") or ""
 
 
-def _run_rows(runs: list[RunRow]) -> list[dict[str, Any]]:
+def _secondary(runs: list[RunRow], metric: str) -> str:
+    """The runs table's second metric column: another ``*_test`` metric the runs logged (class 195:
+    ``r2_test``), else none."""
+    names = sorted({k for run in runs for k in run.metrics if k.endswith("_test") and k != metric})
+    return SECONDARY_METRIC if SECONDARY_METRIC in names else (names[0] if names else "")
+
+
+def _run_rows(runs: list[RunRow], metric: str = METRIC, secondary: str = SECONDARY_METRIC) -> list[dict[str, Any]]:
     rows = []
     for rank, run in enumerate(runs, start=1):
         rows.append(
@@ -207,8 +114,8 @@ def _run_rows(runs: list[RunRow]) -> list[dict[str, Any]]:
                 "short_id": run.run_id[:SHORT_ID],
                 "status": run.status,
                 "model_type": _model_type(run),
-                "metric": _metric(run.metrics.get(METRIC)),
-                "secondary": _metric(run.metrics.get(SECONDARY_METRIC)),
+                "metric": _metric(run.metrics.get(metric)),
+                "secondary": _metric(run.metrics.get(secondary)) if secondary else "",
                 "has_model": run.has_model,
                 "counted": run.counted,
                 "is_best": run.is_best,
@@ -232,7 +139,7 @@ def bar_chart(runs: list[RunRow], metric: str = METRIC) -> dict[str, Any] | None
     top = max((v for v in values if v is not None and v > 0), default=0.0)
     bar_space = CHART_WIDTH - CHART_LABEL_WIDTH - CHART_VALUE_WIDTH
     bars = []
-    for i, (run, value, shown) in enumerate(zip(runs, values, raw)):
+    for i, (run, value, shown) in enumerate(zip(runs, values, raw, strict=True)):
         y = CHART_PAD + i * CHART_ROW
         width = 0.0 if value is None or top <= 0 or value <= 0 else max(value / top * bar_space, 1.0)
         name = run.run_name or run.run_id[:SHORT_ID]
@@ -343,7 +250,7 @@ def _evidence_value(key: str, value: Any, words: dict[str, str], depth: int = 1)
                                      for k, v in value.items())
         rows = Markup("").join(
             Markup('<tr><th scope="row">{}</th><td>{}</td></tr>').format(
-                str(k).replace("_", " "), _evidence_value(str(k), v, words, depth + 1))
+                _ev_label(str(k), words), _evidence_value(str(k), v, words, depth + 1))
             for k, v in value.items())
         return Markup('<table class="ev ev-sub"><tbody>{}</tbody></table>').format(rows)
     if isinstance(value, (list, tuple, set)):
@@ -354,7 +261,7 @@ def _evidence_value(key: str, value: Any, words: dict[str, str], depth: int = 1)
         items = items[:_MAX_ITEMS]
         if all(isinstance(i, dict) for i in items) and depth < _MAX_DEPTH:
             columns = list(dict.fromkeys(k for i in items for k in i))
-            head = Markup("").join(Markup("<th>{}</th>").format(str(c).replace("_", " ")) for c in columns)
+            head = Markup("").join(Markup("<th>{}</th>").format(_ev_label(str(c), words)) for c in columns)
             body = Markup("").join(
                 Markup("<tr>{}</tr>").format(Markup("").join(
                     Markup("<td>{}</td>").format(_evidence_value(str(c), i.get(c), words, depth + 1)) for c in columns))
@@ -368,6 +275,13 @@ def _evidence_value(key: str, value: Any, words: dict[str, str], depth: int = 1)
     return _scalar(key, value, words)
 
 
+def _ev_label(key: str, words: dict[str, str]) -> str:
+    """An evidence key as the report labels it, in the report's language (``words`` carries the
+    catalogue's ``ev.*`` labels): ``model_path`` reads "ruta del modelo"; a key the catalogue does
+    not name (a package, a metric, a sandbox measure) stays as it is, underscores as spaces."""
+    return words.get(f"ev.{key}") or key.replace("_", " ")
+
+
 def _evidence(evidence: dict[str, Any], words: dict[str, str]) -> Markup:
     """A check's evidence as a two-column table (what, value); the message key is left out (it
     names the message shown above)."""
@@ -375,13 +289,15 @@ def _evidence(evidence: dict[str, Any], words: dict[str, str]) -> Markup:
     if not shown:
         return Markup("")
     rows = Markup("").join(
-        Markup('<tr><th scope="row">{}</th><td>{}</td></tr>').format(key.replace("_", " "), _evidence_value(key, value, words))
+        Markup('<tr><th scope="row">{}</th><td>{}</td></tr>').format(_ev_label(key, words),
+                                                                    _evidence_value(key, value, words))
         for key, value in shown.items())
     return Markup('<div class="ev-wrap"><table class="ev"><tbody>{}</tbody></table></div>').format(rows)
 
 
 def _context(result: Result) -> dict[str, Any]:
     lang, words = _labels(result.lang)
+    words = {**words, **{f"ev.{key}": label for key, label in EVIDENCE_LABELS[lang].items()}}
     checks = []
     for check in result.checks:
         checks.append(
@@ -404,7 +320,11 @@ def _context(result: Result) -> dict[str, Any]:
     percent = 0.0 if max_score <= 0 else max(0.0, min(100.0, result.score / max_score * 100))
     return {
         "lang": lang,
-        "t": {**words, "extra": text("label.extra", lang), "extra_legend": text("label.extra_legend", lang)},
+        "t": {**words, "extra": text("label.extra", lang), "extra_legend": text("label.extra_legend", lang),
+              "student_view": text("view.student", lang), "student_view_short": text("view.student_short", lang),
+              # a student reading their own view is told what a hidden check is, not that they do not see it
+              **({"hidden_title": text("view.student", lang)} if result.view == "student" else {})},
+        "student_view": result.view == "student",
         "store_description": store_description(result.submission, lang),
         "result": result,
         "sub": result.submission,
@@ -414,12 +334,14 @@ def _context(result: Result) -> dict[str, Any]:
         "passed": result.passed,
         "n_passed": sum(1 for c in result.checks if c.passed),
         "checks": checks,
-        "runs": _run_rows(result.runs),
-        "chart": bar_chart(result.runs),
+        "runs": _run_rows(result.runs, result.metric or METRIC, _secondary(result.runs, result.metric or METRIC)),
+        "chart": bar_chart(result.runs, result.metric or METRIC),
         "metric": result.metric or METRIC,
         "order": result.order,
-        "secondary_metric": SECONDARY_METRIC,
+        "secondary_metric": _secondary(result.runs, result.metric or METRIC),
         "seconds": f"{result.duration_ms / 1000:.1f}",
+        "late_breakdown": text("late.breakdown", lang, checks=_num(result.checks_score), penalty=_num(result.penalty))
+        if result.penalty else "",
     }
 
 

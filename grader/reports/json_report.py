@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from ..result import Result
-from . import report
+from .registry import report
 
 
 @report("json", ".json", "JSON report (schema_version 1)")

@@ -16,7 +16,8 @@ import xml.etree.ElementTree as ET
 from datetime import datetime, timezone
 
 from ..result import Result
-from . import report, safe
+from . import safe
+from .registry import report
 
 
 def _g(value: float) -> str:

@@ -9,20 +9,14 @@ Every string is escaped with :mod:`.safe` (a run name or a model's error message
 
 from __future__ import annotations
 
-from ..catalogue import store_description, text
+from ..catalogue import labels, store_description, text
 from ..result import Result
 from ..rubric import render
-from . import report, safe
+from . import safe
+from .registry import report
 
 ICONS = {"pass": "✅", "warn": "⚠️", "fail": "❌", "skip": "⏭️", "error": "💥"}
-LABELS = {
-    "es": {"score": "Puntaje", "passed": "aprobado", "failed": "no aprobado", "check": "Punto", "points": "Puntos",
-           "result": "Resultado", "fix": "Qué arreglar", "notes": "Notas", "store": "Store",
-           "hidden": "{n} {n:plural:control oculto suma|controles ocultos suman} {points} puntos; cuentan en el total pero su contenido no se muestra."},
-    "en": {"score": "Score", "passed": "passed", "failed": "not passed", "check": "Check", "points": "Points",
-           "result": "Result", "fix": "What to fix", "notes": "Notes", "store": "Store",
-           "hidden": "{n} hidden {n:plural:check|checks} worth {points} points count toward the total; their content is not shown."},
-}
+LABELS = labels("md")  # the catalogue's md.* texts
 
 
 def _points(value: float) -> str:
@@ -43,7 +37,11 @@ def render_markdown(result: Result) -> str:
     lines = [
         f"## {_cell(view.rubric_title)}",
         "",
-        f"**{words['score']}: {_points(view.score)} / {_points(view.max_score)}** · {verdict}",
+        f"_{_cell(text('view.student', view.lang))}_",
+        "",
+        f"**{words['score']}: {_points(view.score)} / {_points(view.max_score)}** · {verdict}"
+        + (f" ({_cell(text('late.breakdown', view.lang, checks=_points(view.checks_score), penalty=_points(view.penalty)))})"
+           if view.penalty else ""),
         "",
         f"{words['store']}: {safe.markdown_code(sub.input)} ({_cell(store_description(sub, view.lang))})",
         "",

@@ -8,18 +8,18 @@ from __future__ import annotations
 
 import json
 import re
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 from typing import Any
 
 _NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _schema_text(name: str) -> str:
     if not _NAME.match(name):
         raise ValueError(f"invalid schema name {name!r}")
-    path = resources.files("grader").joinpath("schemas", f"{name}.schema.json")
+    path = resources.files("grader") / "schemas" / f"{name}.schema.json"  # joinpath takes one name on 3.10
     if not path.is_file():
         raise FileNotFoundError(f"no schema named {name!r} in grader/schemas")
     return path.read_text(encoding="utf-8")

@@ -8,17 +8,13 @@ from __future__ import annotations
 
 import textwrap
 
-from ..catalogue import store_description, text
+from ..catalogue import labels, store_description, text
 from ..result import Result
-from . import report, safe
+from . import safe
+from .registry import report
 
 ICONS = {"pass": "PASS", "warn": "WARN", "fail": "FAIL", "skip": "SKIP", "error": "ERR "}
-LABELS = {
-    "es": {"score": "Puntaje", "fix": "Cómo arreglarlo", "store": "Store", "notes": "Notas", "passed": "APROBADO",
-           "failed": "NO APROBADO"},
-    "en": {"score": "Score", "fix": "How to fix", "store": "Store", "notes": "Notes", "passed": "PASSED",
-           "failed": "NOT PASSED"},
-}
+LABELS = labels("text")  # the catalogue's text.* texts
 
 
 def _points(value: float) -> str:
@@ -55,6 +51,7 @@ def render_terminal(result: Result, *, width: int = 100, color: bool = False, fa
     sub = result.submission
     lines = [
         _t(result.rubric_title),
+        *([_t(text("view.student", result.lang))] if result.view == "student" else []),
         f"{words['store']}: {_t(sub.input)}  [{_t(store_description(sub, result.lang))}]",
         "",
     ]
@@ -80,5 +77,8 @@ def render_terminal(result: Result, *, width: int = 100, color: bool = False, fa
     if not all(c.required for c in result.checks):
         lines += ["", _t(text("label.extra_legend", result.lang))]
     lines += ["", f"{words['score']}: {_points(result.score)}/{_points(result.max_score)}  {verdict}"]
+    if result.penalty:
+        lines.append("  (" + text("late.breakdown", result.lang, checks=_points(result.checks_score),
+                                  penalty=_points(result.penalty)) + ")")
     summary = "\n".join(lines)
     return (summary if color else safe.terminal(summary)) + "\n"

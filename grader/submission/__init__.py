@@ -17,7 +17,7 @@ import os
 from pathlib import Path
 
 from .archive import extract_archive, is_archive, remove_extracted
-from .locate import Located, _from_uri, locate
+from .locate import Located, locate, path_of_uri
 from .snapshot import ModelFiles, Snapshot, make_snapshot
 
 
@@ -26,7 +26,7 @@ def open_submission(submission: str | os.PathLike, experiment_hint: str | None =
     """Locate the store in ``submission`` (``store``: the one to grade among several, see
     :func:`~grader.submission.locate.locate`) and return its private rebased snapshot."""
     text = os.fspath(submission)
-    path = (_from_uri(text) if text.startswith("file:") else None) or Path(text).expanduser()
+    path = (path_of_uri(text) if text.startswith("file:") else None) or Path(text).expanduser()
     if not is_archive(path):
         return make_snapshot(locate(submission, experiment_hint, store), workdir=workdir)
     extracted = extract_archive(path, workdir=workdir)

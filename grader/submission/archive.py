@@ -43,6 +43,12 @@ from pathlib import Path
 from ..errors import SubmissionError
 from .locate import SKIP_DIRS
 
+
+def _shown(parts) -> str:
+    """A member's name as a message may say it: one line (control characters escaped), at most 120."""
+    name = "/".join(parts)
+    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in name)[:120]
+
 #: Every archive the grader opens, longest first (``ana.tar.gz`` is student ``ana``).
 ARCHIVE_SUFFIXES = (".tar.gz", ".tar.bz2", ".tar.xz", ".tgz", ".tbz2", ".txz", ".tar", ".zip")
 #: A tar header holding a name (GNU long name/link) or pax records may not be larger than this.
@@ -143,9 +149,9 @@ class _Writer:
                 os.mkdir(current, 0o755)
             except FileExistsError:
                 if current.is_symlink() or not current.is_dir():
-                    raise SubmissionError(f"refused archive {self.archive}: {'/'.join(parts)[:120]} is both a file and a folder") from None
+                    raise SubmissionError(f"refused archive {self.archive}: {_shown(parts)} is both a file and a folder") from None
             except OSError as exc:
-                raise SubmissionError(f"refused archive {self.archive}: cannot create {'/'.join(parts)[:120]}: {exc.strerror}") from None
+                raise SubmissionError(f"refused archive {self.archive}: cannot create {_shown(parts)}: {exc.strerror}") from None
         return current
 
     def file(self, parts: tuple[str, ...], source, declared: int | None) -> None:
@@ -153,23 +159,23 @@ class _Writer:
         if self.files > MAX_MEMBERS:
             raise SubmissionError(f"refused archive {self.archive}: more than {MAX_MEMBERS} files")
         if declared is not None and declared > MAX_MEMBER_BYTES:
-            raise SubmissionError(f"refused archive {self.archive}: {'/'.join(parts)[:120]} is larger than {MAX_MEMBER_BYTES // 1024**2} MiB")
+            raise SubmissionError(f"refused archive {self.archive}: {_shown(parts)} is larger than {MAX_MEMBER_BYTES // 1024**2} MiB")
         parent = self.folder(parts[:-1])
         target = parent / parts[-1]
         if target.is_symlink() or (target.exists() and not target.is_file()):
-            raise SubmissionError(f"refused archive {self.archive}: {'/'.join(parts)[:120]} is both a file and a folder")
+            raise SubmissionError(f"refused archive {self.archive}: {_shown(parts)} is both a file and a folder")
         flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
         try:
             fd = os.open(target, flags, 0o644)
         except OSError as exc:
-            raise SubmissionError(f"refused archive {self.archive}: cannot write {'/'.join(parts)[:120]}: {exc.strerror}") from None
+            raise SubmissionError(f"refused archive {self.archive}: cannot write {_shown(parts)}: {exc.strerror}") from None
         written = 0
         with os.fdopen(fd, "wb") as out:
             while chunk := source.read(CHUNK):
                 written += len(chunk)
                 self.total += len(chunk)
                 if written > MAX_MEMBER_BYTES:
-                    raise SubmissionError(f"refused archive {self.archive}: {'/'.join(parts)[:120]} expands past {MAX_MEMBER_BYTES // 1024**2} MiB")
+                    raise SubmissionError(f"refused archive {self.archive}: {_shown(parts)} expands past {MAX_MEMBER_BYTES // 1024**2} MiB")
                 if self.total > self.limit:
                     raise SubmissionError(
                         f"refused archive {self.archive}: it expands past {self.limit // 1024**2} MiB "
@@ -287,7 +293,9 @@ def extract_archive(path: str | os.PathLike, workdir: str | os.PathLike | None =
         shutil.rmtree(root, ignore_errors=True)
         raise
     if out.skipped_links:
-        out.notes.append(f"{out.skipped_links} link(s) inside the archive were not extracted")
+        from ..catalogue import text  # the note in English; the report says it in the user's language
+
+        out.notes.append(text("note.archive_links", "en", n=out.skipped_links))
     return out
 
 

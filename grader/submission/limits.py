@@ -64,7 +64,7 @@ def check_sqlite(db: str | os.PathLike, name: str | None = None, *, max_runs: in
         runs = con.execute("SELECT count(*) FROM runs").fetchone()[0] if "runs" in tables else 0
         if runs > max_runs:
             raise _refused(label, runs, max_runs, "runs")
-        rows = sum(con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # table names fixed above
+        rows = sum(con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # noqa: S608 - names fixed below
                    for table in ("params", "tags", "latest_metrics") if table in tables)
         if rows > max_rows:
             raise _refused(label, rows, max_rows, "rows of params, tags and metrics")

@@ -12,9 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote, unquote, urlparse
 
-
-from ..errors import SubmissionError, keyed
 from .. import yamlio
+from ..errors import SubmissionError, keyed
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 DB_SUFFIXES = (".db", ".sqlite", ".sqlite3")
@@ -35,7 +34,7 @@ class Located:
     store: Path  # the mlruns folder, or the database file
     notes: list[str] = field(default_factory=list)
     #: Every store seen, the graded one first (:class:`StoreSeen`); one entry when there was no choice.
-    stores: list["StoreSeen"] = field(default_factory=list)
+    stores: list[StoreSeen] = field(default_factory=list)
     #: Why this store was graded among several: ``experiment``, ``runs`` or ``chosen`` (``--store``).
     chosen_by: str = ""
     #: ``False`` for a bare database file: only it and its own artifacts are graded, nothing around it
@@ -114,7 +113,7 @@ def peek(store: Path, kind: str) -> dict[str, int]:
             rows = con.execute(
                 "SELECT e.name, (SELECT COUNT(*) FROM runs r WHERE r.experiment_id = e.experiment_id"
                 " AND r.lifecycle_stage = 'active') FROM experiments e WHERE e.lifecycle_stage = 'active'"
-                f" LIMIT {MAX_PEEK_EXPERIMENTS}").fetchall()
+                " LIMIT ?", (MAX_PEEK_EXPERIMENTS,)).fetchall()
         finally:
             con.close()
     except sqlite3.Error:
@@ -170,7 +169,9 @@ def database_files(folder: Path) -> list[Path]:
         return []
 
 
-def _from_uri(text: str) -> Path | None:
+def path_of_uri(text: str) -> Path | None:
+    """The local path a ``sqlite:`` or ``file:`` URI names (``sqlite:///rel.db`` relative,
+    ``sqlite:////abs.db`` absolute), None for any other text."""
     if text.startswith("sqlite:"):
         parsed = urlparse(text)
         raw = unquote(parsed.path)
@@ -188,9 +189,10 @@ def _artifacts_only(path: Path) -> Path | None:
     of a SQLite store handed in without its database."""
     for folder in walk_folders(path, 2):
         name = folder.name
-        if name in ("mlruns", "mlartifacts") or (folder == path and any(folder.glob("*/*/artifacts"))):
-            if any(folder.glob("*/*/artifacts/*/MLmodel")) or any(folder.glob("*/models/m-*/artifacts/MLmodel")):
-                return folder
+        looks_like_mlruns = name in ("mlruns", "mlartifacts") or (folder == path and any(folder.glob("*/*/artifacts")))
+        if looks_like_mlruns and (any(folder.glob("*/*/artifacts/*/MLmodel"))
+                                  or any(folder.glob("*/models/m-*/artifacts/MLmodel"))):
+            return folder
     return None
 
 
@@ -216,7 +218,7 @@ def locate(submission: str | os.PathLike, experiment_hint: str | None = None, st
         scheme = text.split("://", 1)[0]
         raise SubmissionError(f"{scheme}:// submissions are not supported; hand in a folder, mlruns/ or mlflow.db, "
                               "or grade an http(s):// tracking server or a postgresql:// backend store")
-    path = _from_uri(text) or Path(text)
+    path = path_of_uri(text) or Path(text)
     path = path.expanduser()
     if not path.exists():
         raise SubmissionError(f"submission not found: {text}")

@@ -2,10 +2,10 @@
 
 :func:`open_source` is what :func:`grader.api.grade` opens: a folder, a database file or an archive
 goes to :func:`grader.submission.open_submission` (a private rebased copy); a tracking URI gives a
-:class:`RemoteSource`, which has the same duck-typed interface as
-:class:`~grader.submission.snapshot.Snapshot` (``tracking_uri``, ``root``, ``kind``, ``notes``,
-``notebooks``, ``experiment_dirs``, ``layout()``, ``close()``) and is read by
-:mod:`grader.evidence.remote`.
+:class:`RemoteSource`, which is, like :class:`~grader.submission.snapshot.Snapshot`, an
+:class:`~grader.submission.snapshot.OpenedStore` (``tracking_uri``, ``root``, ``kind``, ``notes``,
+``notebooks``, ``experiment_dirs``, ``schema_revision``, ``files``, ``layout()``, ``close()``: the
+protocol the readers read), and is read by :mod:`grader.evidence.remote`.
 
 Strictly read-only, and never trusted blindly:
 
@@ -41,13 +41,14 @@ import time
 import urllib.error
 import urllib.request
 from base64 import b64encode
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
 from ..errors import SubmissionError
-from .snapshot import ModelFiles
+from .snapshot import ModelFiles, Snapshot
 
 SERVER_SCHEMES = ("http", "https")
 POSTGRES_SCHEMES = ("postgresql", "postgres", "postgresql+psycopg2")
@@ -160,7 +161,7 @@ class RemoteSource:
     notebooks: list[Path] = field(default_factory=list)
     secrets: tuple[str, ...] = ()
     server_version: str | None = None
-    schema_revision: str | None = None
+    schema_revision: str = ""  # postgresql: the Alembic revision read by preflight_postgres
     #: postgresql: maps a stored artifact location to its place in ``root`` (a snapshot Rebaser).
     rebaser: Any = None
     #: server: a model described from its listing -> where to download it (see grader.evidence.remote).
@@ -172,12 +173,6 @@ class RemoteSource:
     def layout(self) -> str:
         return "unknown"  # told from the models the reader finds
 
-    def relative(self, path: Path) -> str:
-        try:
-            return str(Path(path).relative_to(self.root))
-        except ValueError:
-            return str(path)
-
     def scrub(self, text: str) -> str:
         return scrub(text, self.secrets)
 
@@ -185,7 +180,7 @@ class RemoteSource:
         self._env.restore()
         shutil.rmtree(self.root, ignore_errors=True)
 
-    def __enter__(self) -> "RemoteSource":
+    def __enter__(self) -> RemoteSource:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -194,7 +189,7 @@ class RemoteSource:
 
 def open_source(submission: str | os.PathLike, experiment_hint: str | None = None,
                 workdir: str | os.PathLike | None = None, artifacts: str | os.PathLike | None = None,
-                store: str | os.PathLike | None = None):
+                store: str | os.PathLike | None = None) -> Snapshot | RemoteSource:
     """A folder/database/archive -> its private snapshot; a tracking URI -> a :class:`RemoteSource`."""
     text = os.fspath(submission)
     kind = remote_kind(text)
@@ -265,7 +260,7 @@ def split_server_uri(text: str, environ: Mapping[str, str] | None = None) -> tup
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
     """A redirect is reported, never followed (credentials must not travel to another place)."""
 
-    def redirect_request(self, req, fp, code, msg, headers, newurl):  # noqa: D102
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
         return None
 
 
@@ -312,14 +307,15 @@ def preflight_server(base: str, creds: ServerCredentials, *, timeout: float | No
     shown = redact(base)
     opener = urllib.request.build_opener(_NoRedirect, urllib.request.HTTPSHandler(context=_tls_context()))
     headers = {"Accept": "application/json", "User-Agent": "mlflow-grader"}
-    if creds.header():
-        headers["Authorization"] = creds.header()
+    authorization = creds.header()
+    if authorization:
+        headers["Authorization"] = authorization
     url = f"{base}/api/2.0/mlflow/experiments/search?max_results=1"
     last: str = ""
     for attempt in range(attempts):
         if attempt:
             time.sleep(PREFLIGHT_BACKOFF * 2 ** (attempt - 1))
-        request = urllib.request.Request(url, headers=headers, method="GET")
+        request = urllib.request.Request(url, headers=headers, method="GET")  # noqa: S310 - http(s) (SERVER_SCHEMES)
         try:
             with opener.open(request, timeout=timeout) as response:
                 body = response.read(MAX_PREFLIGHT_BODY)
@@ -352,7 +348,7 @@ def preflight_server(base: str, creds: ServerCredentials, *, timeout: float | No
                 last = f"{type(reason).__name__}: {reason.strerror or reason}"
                 continue
             raise SubmissionError(f"cannot reach the tracking server at {shown}: {str(reason)[:160]}") from None
-        except (TimeoutError, socket.timeout):
+        except TimeoutError:
             last = "timeout"
             continue
         except (ConnectionError, OSError) as exc:  # reset, aborted, a read that failed half way
@@ -427,7 +423,8 @@ def _require_json(shown: str, ctype: str, body: bytes) -> None:
 
 def _server_version(opener, base: str, headers: dict, timeout: float) -> str | None:
     try:
-        with opener.open(urllib.request.Request(f"{base}/version", headers=headers), timeout=timeout) as response:
+        request = urllib.request.Request(f"{base}/version", headers=headers)  # noqa: S310 - http(s), see open_source
+        with opener.open(request, timeout=timeout) as response:
             text = response.read(64).decode("ascii", "replace").strip()
     except Exception:  # noqa: BLE001 - only informative
         return None
@@ -573,9 +570,9 @@ def preflight_postgres(mlflow_uri: str, shown: str, secrets: tuple[str, ...] = (
                 "refusing to read it, since MLflow would migrate it in place (a grader never modifies a database); "
                 "grade it with a grader on the MLflow that wrote it, or grade a copy (pg_dump) after "
                 "'mlflow db upgrade' on the copy")
-        from mlflow.store.db.utils import _all_tables_exist
-        import mlflow.store.model_registry.sqlalchemy_store  # noqa: F401 - registers the registry's tables
+        import mlflow.store.model_registry.sqlalchemy_store  # registers the registry's tables
         import mlflow.store.tracking.sqlalchemy_store  # noqa: F401 - registers the tracking tables
+        from mlflow.store.db.utils import _all_tables_exist
 
         if not _all_tables_exist(engine):
             raise SubmissionError(f"the PostgreSQL store {shown} is at revision {found} but lacks some of MLflow's "
@@ -590,7 +587,7 @@ def open_postgres(text: str, artifacts: str | os.PathLike | None = None, experim
     """Check the database (:func:`preflight_postgres`), copy the graded experiment's artifacts from
     ``artifacts`` into a private folder, and return the :class:`RemoteSource`."""
     from .locate import Located
-    from .snapshot import Rebaser, _artifact_sources, _Budget, _copy_notebooks, _copy_tree
+    from .snapshot import Rebaser, copy_artifacts
 
     mlflow_uri, password, shown = postgres_uris(text)
     secrets = tuple(_secret_forms(password) + _secret_forms(os.environ.get("PGPASSWORD")))
@@ -621,16 +618,11 @@ def open_postgres(text: str, artifacts: str | os.PathLike | None = None, experim
         base = base.absolute()
         graded = [i for i, n in info["names"].items() if n == experiment_hint] if experiment_hint else list(locations)
         located = Located(input=shown, base=base, kind="postgresql", store=base / "(postgresql)")
-        sources = _artifact_sources(located, {i: locations[i] for i in graded})
-        budget = _Budget()
-        for exp_id, folder in sources.items():
-            _copy_tree(folder, source.experiment_dirs[exp_id], budget)
-        _copy_notebooks(located, source, budget)
-        missing = [i for i in graded if i not in sources]
+        missing, links = copy_artifacts(located, {i: locations[i] for i in graded}, source)
         if missing:
             source.notes.append(f"no artifacts folder for experiment id(s) {', '.join(missing)} in {artifacts}")
-        if budget.links:
-            source.notes.append(f"{budget.links} symbolic link(s) in {artifacts} were ignored (never followed)")
+        if links:
+            source.notes.append(f"{links} symbolic link(s) in {artifacts} were ignored (never followed)")
         return source
     except BaseException:
         env.restore()
@@ -639,5 +631,15 @@ def open_postgres(text: str, artifacts: str | os.PathLike | None = None, experim
         raise
 
 
-__all__ = ["RemoteSource", "open_source", "open_server", "open_postgres", "preflight_server", "preflight_postgres",
-           "redact", "remote_kind", "scrub", "schema_head"]
+__all__ = [
+    "RemoteSource",
+    "open_postgres",
+    "open_server",
+    "open_source",
+    "preflight_postgres",
+    "preflight_server",
+    "redact",
+    "remote_kind",
+    "schema_head",
+    "scrub",
+]

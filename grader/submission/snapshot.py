@@ -25,15 +25,16 @@ import re
 import shutil
 import sqlite3
 import tempfile
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Protocol, TypeGuard
 
-
+from .. import yamlio
 from ..errors import SubmissionError
 from .locate import Located, walk_folders
 from .paths import uri_path_parts
-from .. import yamlio
 
 MAX_FILES = 100_000
 MAX_BYTES = 4 * 1024**3
@@ -71,6 +72,35 @@ class ModelFiles:
         return {p: o for p, o in self.deferred.items() if folder in p.parents}
 
 
+class OpenedStore(Protocol):
+    """What the evidence readers (:mod:`grader.evidence.reader`, :mod:`grader.evidence.remote`) and
+    :func:`grader.api.grade` read from any opened submission: a :class:`Snapshot` (a folder, a
+    database file or an archive, copied) or a :class:`~grader.submission.remote.RemoteSource` (a
+    tracking server or a PostgreSQL store, read in place). Both satisfy it structurally."""
+
+    root: Path  #: the private folder of what was copied or downloaded (notebooks, artifacts)
+    kind: str  #: "file" | "sqlite" | "server" | "postgresql"
+    experiment_dirs: dict[str, Path]
+    notebooks: list[Path]
+    notes: list[str]
+    #: the SQLite or PostgreSQL store's Alembic revision as handed in ("" when there is none)
+    schema_revision: str
+    files: ModelFiles
+
+    @property
+    def tracking_uri(self) -> str:
+        """What MLflow's client opens: never holds a credential."""
+        ...
+
+    def layout(self) -> str:
+        """``2.x``, ``3.x`` or ``unknown``: what the store itself tells (the reader refines it)."""
+        ...
+
+    def close(self) -> None:
+        """Remove the private folder (and restore whatever opening the source changed)."""
+        ...
+
+
 @dataclass
 class Snapshot:
     """A private copy of the store, safe to hand to MLflow."""
@@ -97,12 +127,6 @@ class Snapshot:
             return f"sqlite:///{self.store}"
         return self.store.as_uri()
 
-    def relative(self, path: Path) -> str:
-        try:
-            return str(Path(path).relative_to(self.root))
-        except ValueError:
-            return str(path)
-
     def layout(self) -> str:
         """``3.x`` when the store holds MLflow 3 LoggedModels, ``2.x`` otherwise (read from the copy)."""
         if self.kind == "sqlite":
@@ -127,7 +151,7 @@ class Snapshot:
     def close(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)
 
-    def __enter__(self) -> "Snapshot":
+    def __enter__(self) -> Snapshot:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -188,7 +212,7 @@ def _copy_tree(src: Path, dst: Path, budget: _Budget, skip: Iterable[str] = (), 
                 size = entry.stat(follow_symlinks=False).st_size
                 budget.take(size, entry.path)
                 try:
-                    if model_folder and size >= DEFER_BYTES and entry.name != "MLmodel":
+                    if files is not None and model_folder and size >= DEFER_BYTES and entry.name != "MLmodel":
                         files.defer(target, Path(entry.path), size)
                     else:
                         shutil.copyfile(entry.path, target, follow_symlinks=False)
@@ -214,7 +238,7 @@ class Rebaser:
         self.unresolved = 0
 
     @classmethod
-    def rebasable(cls, value: object) -> bool:
+    def rebasable(cls, value: object) -> TypeGuard[str]:
         """Whether ``value`` names a place in the student's files: a ``file:`` or ``mlflow-artifacts:``
         URI, an absolute path (POSIX or Windows), or a relative one (MLflow 1.x wrote
         ``./mlruns/1/<run>/artifacts``, relative to the folder it ran in)."""
@@ -316,24 +340,28 @@ def _rebase_file_store(snap: Snapshot, proxy_roots: Iterable[Path] = ()) -> None
             return False
         return _set(data, key, rebaser.pick(derived, data.get(key), exp_id).as_uri())
 
+    def relocate_experiment(data: dict, folder: Path, exp_id: str) -> bool:
+        # The experiment's folder always exists in the copy: its record wins when it names a proxy copy.
+        return _set(data, "artifact_location", (rebaser.existing(data.get("artifact_location"), exp_id) or folder).as_uri())
+
     for exp in _experiment_folders(store):
         exp_id = exp.name
-        # The experiment's folder always exists in the copy: its record wins when it names a proxy copy.
-        _rewrite_meta(exp / "meta.yaml", lambda d, e=exp, x=exp_id: _set(
-            d, "artifact_location", (rebaser.existing(d.get("artifact_location"), x) or e).as_uri()))
+        _rewrite_meta(exp / "meta.yaml", partial(relocate_experiment, folder=exp, exp_id=exp_id))
         for child in exp.iterdir() if exp.is_dir() else ():
             if child.is_symlink() or not child.is_dir():
                 continue
             if child.name == "models":  # MLflow 3.x LoggedModels
                 for model in child.iterdir():
                     if model.is_dir() and not model.is_symlink():
-                        _rewrite_meta(model / "meta.yaml", lambda d, m=model, x=exp_id: relocate(d, "artifact_location", m / "artifacts", x))
+                        _rewrite_meta(model / "meta.yaml",
+                                      partial(relocate, key="artifact_location", derived=model / "artifacts", exp_id=exp_id))
             else:
-                _rewrite_meta(child / "meta.yaml", lambda d, r=child, x=exp_id: relocate(d, "artifact_uri", r / "artifacts", x))
+                _rewrite_meta(child / "meta.yaml",
+                              partial(relocate, key="artifact_uri", derived=child / "artifacts", exp_id=exp_id))
     registry = store / "models"
     if registry.is_dir() and not registry.is_symlink():
         for version_meta in registry.glob("*/version-*/meta.yaml"):
-            _rewrite_meta(version_meta, lambda d: _rebase_version(d, rebaser))
+            _rewrite_meta(version_meta, partial(_rebase_version, rebaser=rebaser))
     snap.notes += _unresolved_note(rebaser)
 
 
@@ -389,6 +417,20 @@ def _artifact_sources(located: Located, locations: dict[str, str]) -> dict[str, 
                 found[exp_id] = candidate
                 break
     return found
+
+
+def copy_artifacts(located: Located, locations: dict[str, str], into: OpenedStore) -> tuple[list[str], int]:
+    """Copy the artifacts of a store read in place (a PostgreSQL store with ``--artifacts DIR``) as a
+    folder submission's are copied: for each experiment id of ``locations`` (id -> the artifact
+    location its record names), the folder under ``located.base`` that holds its artifacts, into
+    ``into.experiment_dirs[id]``; then the notebooks beside them. Returns the ids whose folder was
+    not found and the number of symbolic links ignored (never followed)."""
+    sources = _artifact_sources(located, locations)
+    budget = _Budget()
+    for exp_id, folder in sources.items():
+        _copy_tree(folder, into.experiment_dirs[exp_id], budget)
+    _copy_notebooks(located, into, budget)
+    return [i for i in locations if i not in sources], budget.links
 
 
 def _copy_sqlite(located: Located, snap: Snapshot, budget: _Budget, files: ModelFiles | None) -> None:
@@ -448,11 +490,12 @@ def _copy_sqlite(located: Located, snap: Snapshot, budget: _Budget, files: Model
                         con.execute("UPDATE logged_models SET artifact_location = ? WHERE model_id = ?", (rebaser.uri(loc, str(exp_id)), model_id))
             if "model_versions" in tables:
                 cols = [c for c in ("source", "storage_location") if c in _columns(con, "model_versions")]
-                for name, version, *values in con.execute(f"SELECT name, version, {', '.join(cols)} FROM model_versions").fetchall():
-                    for col, value in zip(cols, values):
+                select = f"SELECT name, version, {', '.join(cols)} FROM model_versions"  # noqa: S608 - cols: a fixed tuple
+                for name, version, *values in con.execute(select).fetchall():
+                    for col, value in zip(cols, values, strict=True):
                         if Rebaser.rebasable(value):
-                            con.execute(f"UPDATE model_versions SET {col} = ? WHERE name = ? AND version = ?",
-                                        (rebaser.uri(value), name, version))
+                            update = f"UPDATE model_versions SET {col} = ? WHERE name = ? AND version = ?"  # noqa: S608 - as above
+                            con.execute(update, (rebaser.uri(value), name, version))
         snap.notes += _unresolved_note(rebaser)
     except sqlite3.DatabaseError as exc:
         raise SubmissionError(f"{db.name} is a damaged SQLite database: {exc}") from None
@@ -496,7 +539,7 @@ def proxy_folders(located: Located) -> list[Path]:
     return found
 
 
-def _copy_notebooks(located: Located, snap: Snapshot, budget: _Budget) -> None:
+def _copy_notebooks(located: Located, snap: OpenedStore, budget: _Budget) -> None:
     if not located.whole_folder:
         return  # a bare database file: its neighbours' notebooks are not its own
     base = located.base
