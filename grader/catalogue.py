@@ -677,7 +677,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "feedback.late": {"es": "{days} {days:plural:día|días} de atraso: -{penalty} {penalty:plural:punto|puntos}",
                       "en": "late {days} {days:plural:day|days}: -{penalty} {penalty:plural:point|points}"},
     "feedback.report": {"es": "(informe de mlflow-grader: {path})", "en": "(mlflow-grader report: {path})"},
-    # summary.html of grade --batch (grader/batch.py, templates/summary.html.j2): summary.<name> is
+    # summary.html of grade --batch (grader/reports/summary_page.py, templates/summary.html.j2): summary.<name> is
     # the template's t.<name>.
     "summary.title": {"es": "Corrección por lote", "en": "Batch grading"},
     "summary.students": {"es": "estudiantes", "en": "students"},

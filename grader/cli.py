@@ -143,7 +143,7 @@ REMOTE_META = "grader.remote_options"
 
 
 def _stash_remote_option(ctx: click.Context, param: click.Parameter, value):
-    """Names, artifacts and the class list are kept in ``ctx.meta`` (see :mod:`grader.remote_batch`)."""
+    """Names, artifacts and the class list are kept in ``ctx.meta`` (see :mod:`grader.batch.server`)."""
     ctx.meta.setdefault(REMOTE_META, {})[param.name] = value
     return value
 
@@ -152,7 +152,7 @@ def _run_class(submission, options: dict, *, out_dir, rubric, lang, timeout, tru
                deadline=None) -> int:
     """``grade URI --experiment 'homework-195-{student}' --students ana,beto --out OUT``."""
     from .probe import ProbeOptions
-    from .remote_batch import grade_class, read_students
+    from .batch.server import grade_class, read_students
 
     if not submission:
         raise _usage("usage.students_submission", lang)

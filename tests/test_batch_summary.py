@@ -275,7 +275,7 @@ def test_a_class_sharing_one_store_is_not_a_class_of_copies(tmp_path, reference_
     there only each student's own experiment is fingerprinted."""
     import mlflow
 
-    from grader.remote_batch import grade_class
+    from grader.batch.server import grade_class
 
     store = tmp_path / "shared"
     shutil.copytree(reference_store_sqlite, store)
@@ -335,12 +335,12 @@ def test_summary_in_english_from_the_same_rows(klass):
 
 
 def test_metric_chart_of_a_large_class_is_a_histogram():
-    from grader.batch import METRIC_BARS, _metric_chart
+    from grader.reports.summary_page import METRIC_BARS, metric_chart
 
     rows = [StudentRow(f"s{i:03d}", "n", f"s{i:03d}", "pass", 1, 1, best_metric=0.5 + i / 1000) for i in range(METRIC_BARS + 5)]
     rows.append(StudentRow("nometric", "n", "nometric", "fail", 0, 1))
-    chart = _metric_chart(rows, "ASC", summary_texts("en"))
+    chart = metric_chart(rows, "ASC", summary_texts("en"))
     assert not chart["per_student"] and len(chart["bars"]) == 10 and chart["missing"] == 1
     assert sum(int(b["value"]) for b in chart["bars"]) == METRIC_BARS + 5
-    small = _metric_chart(rows[:3], "DESC", summary_texts("en"))
+    small = metric_chart(rows[:3], "DESC", summary_texts("en"))
     assert [b["label"] for b in small["bars"]] == ["s002", "s001", "s000"] and small["bars"][0]["best"]  # higher is better

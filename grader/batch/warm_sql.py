@@ -1,4 +1,4 @@
-"""Imported by batch grading's fork server after :mod:`grader._batch_warm` when a submission of the
+"""Imported by batch grading's fork server after :mod:`grader.batch.warm` when a submission of the
 class may hold a SQLite store (:func:`grader.batch.may_use_database`): MLflow's SQLAlchemy stores
 (with SQLAlchemy and Alembic, about 1.4 s) and their ORM mappers (about 0.5 s on first use).
 

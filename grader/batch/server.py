@@ -22,23 +22,15 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from .batch import (
-    STAGING_PREFIX,
-    BatchError,
-    BatchResult,
-    Entry,
-    StudentRow,
-    detect_copies,
-    finish_batch,
-    graded_row,
-    prepare_out,
-    remove_tree,
-    safe_slug,
-    write_error_reports,
-)
-from .errors import SubmissionError
-from .names import STUDENT_FIELD, for_student, hiding_classmates, with_names
-from .rubric import DEFAULT_RUBRIC, Rubric, load_rubric
+from ..errors import SubmissionError
+from ..names import STUDENT_FIELD, for_student, hiding_classmates, with_names
+from ..rubric import DEFAULT_RUBRIC, Rubric, load_rubric
+from .copies import detect_copies
+from .discovery import safe_slug
+from .model import STAGING_PREFIX, BatchError, BatchResult, Entry, StudentRow
+from .output import prepare_out, remove_tree
+from .rows import graded_row
+from .run import finish_batch, write_error_reports
 
 MAX_STUDENTS = 5000
 
@@ -97,9 +89,9 @@ def grade_class(
     deadline=None,
 ) -> BatchResult:
     """Grade each student's experiment (``experiment`` and ``model_name`` with ``{student}``) in ``source``."""
-    from .api import grade
-    from .reports import render
-    from .submission.remote import open_source, redact
+    from ..api import grade
+    from ..reports import render
+    from ..submission.remote import open_source, redact
 
     patterns = [p for p in (experiment, model_name) if p]
     if not any(STUDENT_FIELD in p for p in patterns):

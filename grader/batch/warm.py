@@ -1,6 +1,6 @@
 """Imported once by batch grading's fork server (:mod:`grader.batch`): pays MLflow's and
 scikit-learn's import cost, and reads the homework's test rows, before any student is forked.
-MLflow's SQL stores are :mod:`grader._batch_warm_sql`'s, imported only for classes that may use them.
+MLflow's SQL stores are :mod:`grader.batch.warm_sql`'s, imported only for classes that may use them.
 
 Importing this module never raises: a failure here only makes each student pay the imports.
 """
@@ -24,10 +24,10 @@ try:
         import sklearn.linear_model
         import sklearn.tree
 
-        from . import api  # noqa: F401
-        from .data import test_rows
-        from .probe import fork, runner, unpickle, worker  # noqa: F401
-        from .reports import render  # noqa: F401
+        from .. import api  # noqa: F401
+        from ..data import test_rows
+        from ..probe import fork, runner, unpickle, worker  # noqa: F401
+        from ..reports import render  # noqa: F401
 
         rows = test_rows(5)
         for name in ("mlflow.store.tracking.file_store", "mlflow.store.model_registry.file_store",
@@ -37,7 +37,7 @@ try:
             except Exception:  # noqa: BLE001
                 pass
         try:  # what the first set_tracking_uri imports (MLflow's tracing and OpenTelemetry metrics)
-            from .evidence.reader import global_tracking_uri
+            from ..evidence.reader import global_tracking_uri
 
             with global_tracking_uri("file:///nonexistent-mlflow-grader-warm-up"):
                 pass
@@ -48,7 +48,7 @@ try:
         except Exception:  # noqa: BLE001
             pass
         try:  # compile the report template once
-            from .reports import html
+            from ..reports import html
 
             html._environment().get_template("report.html.j2")
         except Exception:  # noqa: BLE001

@@ -1,0 +1,168 @@
+"""The pool: one process per student, forked from a warm fork server, at most ``jobs`` at once."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import shutil
+import signal
+import time
+import traceback
+from collections import deque
+from collections.abc import Callable
+from multiprocessing.connection import wait as wait_any
+from pathlib import Path
+from typing import Any
+
+
+def _child(conn, task: dict[str, Any]) -> None:
+    """Grade one student (runs in a process forked from the warm fork server)."""
+    try:
+        os.setpgrp()  # a timeout kills the whole group
+    except OSError:
+        pass
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):  # MLflow's warnings must not draw over the progress bar
+        os.dup2(null, fd)
+    os.close(null)
+    try:
+        message = _grade_one(task)
+    except BaseException as exc:  # noqa: BLE001 - becomes this student's error row
+        message = {"ok": False, "error": f"internal error: {_one_line(exc)}", "detail": traceback.format_exc()[-4000:]}
+    try:
+        conn.send(message)
+    finally:
+        conn.close()
+
+
+def _grade_one(task: dict[str, Any]) -> dict[str, Any]:
+    from ..api import grade
+    from ..errors import SubmissionError
+    from ..reports import render
+
+    started = time.perf_counter()
+    try:
+        extra = {"deadline": task["deadline"]} if task.get("deadline") is not None else {}
+        result = grade(task["path"], task["rubric"], lang=task["lang"], probe=task["probe"],
+                       probe_options=task["probe_options"], workdir=task["workdir"], **extra)
+    except SubmissionError as exc:
+        return {"ok": False, "error": str(exc), "duration_s": time.perf_counter() - started}
+    folder = Path(task["report_dir"])
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "report.json").write_text(render(result, "json"), encoding="utf-8")
+    (folder / "report.html").write_text(render(result, "html"), encoding="utf-8")
+    return {"ok": True, "result": result.to_dict(), "fingerprints": result.fingerprints,
+            "duration_s": time.perf_counter() - started}
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0][:300]}" if text else type(exc).__name__
+
+
+def _context(sql: bool = True):
+    """A fork server that imported MLflow once (and its SQL stores when ``sql``), or (where there is
+    no fork server) spawn. The preload applies when this process starts its fork server."""
+    try:
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(["grader.batch.warm", *(["grader.batch.warm_sql"] if sql else [])])
+        return ctx
+    except ValueError:  # pragma: no cover - platforms without fork server
+        return multiprocessing.get_context("spawn")
+
+
+def default_jobs() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def may_use_database(path: Path) -> bool:
+    """Whether a submission may hold a SQLite store (an archive, or a file named like a database in
+    its first two levels): then the fork server also imports MLflow's SQL stores (about 1 s, see
+    :mod:`grader.batch.warm_sql`), which a class of ``mlruns/`` folders never uses. A miss only costs
+    speed: a student whose store the fork server did not preload imports it in its own process."""
+    if not path.is_dir() or path.is_symlink():
+        return True
+    from ..submission.locate import database_files, walk_folders
+
+    return any(database_files(folder) for folder in walk_folders(path, max_depth=1))
+
+
+def run_pool(tasks: list[dict[str, Any]], jobs: int, timeout: float, on_done: Callable[[dict, dict], None],
+              sql: bool = True) -> None:
+    """Run each task in its own process, ``jobs`` at a time; ``on_done(task, message)`` in order of
+    completion. ``sql``: preload MLflow's SQL stores in the fork server."""
+    ctx = _context(sql)
+    pending = deque(tasks)
+    running: dict[Any, tuple[dict, Any, float]] = {}  # conn -> (task, process, deadline)
+    started: dict[Any, float] = {}
+    try:
+        while pending or running:
+            while pending and len(running) < jobs:
+                task = pending.popleft()
+                recv, send = ctx.Pipe(duplex=False)
+                proc = ctx.Process(target=_child, args=(send, task), name=f"grade-{task['slug']}", daemon=True)
+                proc.start()
+                send.close()
+                running[recv] = (task, proc, time.monotonic() + timeout)
+                started[recv] = time.monotonic()
+            next_deadline = min(d for _, _, d in running.values())
+            waitables = list(running) + [p.sentinel for _, p, _ in running.values()]
+            wait_any(waitables, timeout=max(0.0, next_deadline - time.monotonic()))
+            now = time.monotonic()
+            for conn in list(running):
+                task, proc, deadline = running[conn]
+                message = None
+                if conn.poll():
+                    try:
+                        message = conn.recv()
+                    except (EOFError, OSError):
+                        message = None
+                    else:
+                        proc.join(10)
+                if message is None and proc.is_alive() and now < deadline:
+                    continue
+                if message is None:
+                    if proc.is_alive():
+                        _kill_group(proc)
+                        message = {"ok": False, "error": f"grading took more than {timeout:g} s (timeout): stopped"}
+                    else:
+                        proc.join()
+                        message = {"ok": False, "error": _death(proc.exitcode)}
+                elif proc.is_alive():
+                    _kill_group(proc)
+                message.setdefault("duration_s", time.monotonic() - started.pop(conn))
+                conn.close()
+                del running[conn]
+                shutil.rmtree(task["workdir"], ignore_errors=True)
+                on_done(task, message)
+    finally:
+        for conn, (task, proc, _) in running.items():
+            _kill_group(proc)
+            conn.close()
+            shutil.rmtree(task["workdir"], ignore_errors=True)
+
+
+def _kill_group(proc) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError, OSError):
+        pass
+    try:
+        proc.kill()
+    except Exception:  # noqa: BLE001
+        pass
+    proc.join(5)
+
+
+def _death(exitcode: int | None) -> str:
+    if exitcode is not None and exitcode < 0:
+        try:
+            name = signal.Signals(-exitcode).name
+        except ValueError:
+            name = str(-exitcode)
+        why = " (killed, probably out of memory)" if name == "SIGKILL" else ""
+        return f"internal error: the grading process died with {name}{why}"
+    return f"internal error: the grading process exited with code {exitcode} without a result"
