@@ -213,7 +213,16 @@ def _probe(evidence: Evidence, settings, snap, options: ProbeOptions):
     version = production_version(evidence, settings)
     if version is None:
         return None
-    return probe_model(version.model, snap.root, options, files=snap.files)
+    model = version.model
+    accepted = options.task.flavors
+    if model is not None and model.ok and model.flavors and not set(model.flavors) & set(accepted):
+        from .evidence.model import ProbeEv
+
+        flavours = ", ".join(f for f in model.flavors if f != "python_function") or ", ".join(model.flavors)
+        return ProbeEv(ok=False, error_kind="refused", model_path=model.path,
+                       error=f"refused: this homework accepts {' or '.join(accepted)} models (the rubric's task.flavors); "
+                             f"the graded model is a {flavours} model")
+    return probe_model(model, snap.root, options, files=snap.files)
 
 
 def _check_setting(rubric: Rubric, check_id: str, name: str, default):

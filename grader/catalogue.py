@@ -37,6 +37,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "es": "guardando el notebook homework-195.ipynb con sus salidas",
         "en": "saving the notebook homework-195.ipynb with its outputs",
     },
+    # What a student sees instead of a hidden check's title and message (grader.result.CheckResult.masked).
+    "hidden.title": {"es": "Control oculto {n}", "en": "Hidden check {n}"},
+    "hidden.message": {
+        "es": "Este control es oculto: cuenta en el total ({max} puntos), pero su contenido no se muestra.",
+        "en": "This check is hidden: it counts toward the total ({max} points), but its content is not shown.",
+    },
     # grade rubric init --from REFERENCE (grader.cli_rubric)
     "rubric.init.exists": {
         "es": "{path} ya existe: elegí otro --out (no se escribió nada)",

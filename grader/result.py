@@ -28,12 +28,13 @@ STATUSES = ("pass", "warn", "fail", "skip", "error")
 PASSING = frozenset({"pass", "warn"})
 
 
-#: What a student sees instead of a hidden check's title and message (``{n}``: its number among the
-#: hidden checks, ``{max}``: its points).
-HIDDEN_TEXTS = {
-    "es": ("Control oculto {n}", "Este control es oculto: cuenta en el total ({max} puntos), pero su contenido no se muestra."),
-    "en": ("Hidden check {n}", "This check is hidden: it counts toward the total ({max} points), but its content is not shown."),
-}
+def hidden_texts(lang: str, number: int, points: float) -> tuple[str, str]:
+    """The title and message a student sees instead of a hidden check's (the catalogue's
+    ``hidden.title``/``hidden.message``): its number among the hidden checks and its points."""
+    from .catalogue import text
+
+    shown = f"{points:g}"
+    return (text("hidden.title", lang, n=number, max=shown), text("hidden.message", lang, n=number, max=shown))
 
 
 #: Evidence one check shows that belongs to another: when the owner (the key here) is hidden, the
@@ -89,13 +90,12 @@ class CheckResult:
 
     def masked(self, number: int, lang: str = "es") -> CheckResult:
         """This check as a student sees it when it is hidden: its status and points, not its content."""
-        title, message = HIDDEN_TEXTS.get(lang, HIDDEN_TEXTS["en"])
-        points = f"{self.max_points:g}"
+        title, message = hidden_texts(lang, number, self.max_points)
         return replace(
             self,
             id=f"hidden-{number}",
-            title=title.format(n=number, max=points),
-            message=message.format(n=number, max=points),
+            title=title,
+            message=message,
             hint="",
             evidence={"hidden": True},
         )

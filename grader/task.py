@@ -89,7 +89,11 @@ CLASSIFICATION: dict[str, Callable[[Any, Any], float]] = {
 NEEDS_PROBABILITIES = ("roc_auc", "log_loss", "average_precision", "brier")
 _BINARY_ONLY = ("f1", "precision", "recall")
 
-TASK_KEYS = ("data", "target", "features", "kind", "split", "test_file", "metrics", "rows")
+TASK_KEYS = ("data", "target", "features", "kind", "split", "test_file", "metrics", "rows", "flavors")
+#: MLflow model flavours the probe can load without running the model's own code (see grader.probe.scan).
+FLAVORS = ("sklearn", "xgboost")
+#: Flavours a course may name that the probe cannot load safely (yet): refused when the rubric loads.
+UNSUPPORTED_FLAVORS = ("lightgbm", "catboost", "pytorch", "tensorflow", "keras", "onnx", "python_function", "pyfunc")
 SPLIT_KEYS = ("test_size", "random_state", "stratify", "shuffle")
 
 
@@ -109,6 +113,9 @@ class Task:
     #: Logged metric name -> measure (:data:`REGRESSION` or :data:`CLASSIFICATION`), in order.
     metrics: tuple[tuple[str, str], ...] = (("rmse_test", "rmse"), ("r2_test", "r2"))
     rows: int = 5
+    #: The MLflow flavours the graded model may have (``sklearn``, ``xgboost``): a model of another is
+    #: refused before it is loaded, with the rubric's rule in the message.
+    flavors: tuple[str, ...] = FLAVORS
     #: The test rows are the whole data set, no split (``grade rubric init`` predicts them all once to
     #: find which split reproduces a reference's logged metrics; never set by a rubric).
     whole_data: bool = False
@@ -283,6 +290,18 @@ def parse_task(raw: Any, base: str = "", where: str = "rubric") -> Task:
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             raise RubricError(f"{where}.metrics.{name}: {measure!r} is not a {kind} measure{hint}; "
                               f"known: {', '.join(measures)}")
+    flavors = raw.get("flavors", list(FLAVORS))
+    if not isinstance(flavors, list) or not flavors or not all(isinstance(f, str) for f in flavors):
+        raise RubricError(f"{where}.flavors: expected a list of MLflow flavours ({', '.join(FLAVORS)})")
+    for flavor in flavors:
+        if flavor in UNSUPPORTED_FLAVORS:
+            raise RubricError(f"{where}.flavors: {flavor} models cannot be loaded safely by the grader (their loader "
+                              f"runs the model's own code); accepted: {', '.join(FLAVORS)}")
+        if flavor not in FLAVORS:
+            close = difflib.get_close_matches(flavor, FLAVORS, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise RubricError(f"{where}.flavors: {flavor!r} is not an MLflow flavour the grader knows{hint}; "
+                              f"accepted: {', '.join(FLAVORS)}")
     rows = raw.get("rows", 5)
     if isinstance(rows, bool) or not isinstance(rows, int) or not 1 <= rows <= 1000:
         raise RubricError(f"{where}.rows: expected a number of rows from 1 to 1000, got {rows!r}")
@@ -291,7 +310,7 @@ def parse_task(raw: Any, base: str = "", where: str = "rubric") -> Task:
         if isinstance(test_size, float) else int(test_size), random_state=random_state,
         stratify=bool(split.get("stratify", False)), shuffle=bool(split.get("shuffle", True)),
         test_file=str(raw.get("test_file") or ""), metrics=tuple((str(k), str(v)) for k, v in metrics.items()),
-        rows=rows, base=base if _reads_files(data, str(raw.get("test_file") or "")) else "",
+        rows=rows, flavors=tuple(flavors), base=base if _reads_files(data, str(raw.get("test_file") or "")) else "",
     )
     _validate_data(task, where)
     return task

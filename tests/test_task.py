@@ -277,3 +277,17 @@ def test_setting_typos_are_refused_with_the_closest(change, says):
     with pytest.raises(RubricError) as info:
         parse_rubric(data)
     assert says in str(info.value)
+
+
+def test_task_flavors_refuse_a_model_of_another_kind(classification_refs):
+    from grader import yamlio
+
+    data = yamlio.load((REPO_ROOT / "rubrics" / "cancer-classification.yaml").read_text(encoding="utf-8"))
+    data["task"]["flavors"] = ["xgboost"]
+    result = grade(classification_refs("sqlite"), parse_rubric(data), lang="en")
+    predict = next(c for c in result.checks if c.id == "model.predict")
+    assert predict.status == "fail" and "accepts xgboost models" in predict.message and "sklearn" in predict.message
+    for raw, says in (({"flavors": ["lightgbm"]}, "cannot be loaded safely"), ({"flavors": ["sklern"]}, "did you mean 'sklearn'"),
+                      ({"flavors": "sklearn"}, "expected a list")):
+        with pytest.raises(RubricError, match=says):
+            parse_task(raw)

@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from ..checks import title_of as _title_of
-from ..result import HIDDEN_TEXTS, CheckResult, Result
+from ..result import CheckResult, Result, hidden_texts
 from .markdown import render_markdown
 from .registry import report
 
@@ -242,7 +242,7 @@ def write_error_files(reason: str, rubric, folder: str | os.PathLike, lang: str 
     for spec in rubric.checks:
         if spec.visibility == "hidden":  # the student view: a hidden check's title is not shown
             hidden += 1
-            title = HIDDEN_TEXTS.get(lang, HIDDEN_TEXTS["en"])[0].format(n=hidden, max=f"{spec.points:g}")
+            title = hidden_texts(lang, hidden, spec.points)[0]
             checks.append((f"hidden-{hidden}", title, spec.points))
         else:
             checks.append((spec.id, _title_of(rubric, spec, lang), spec.points))
