@@ -39,4 +39,4 @@ def grade(*args, **kwargs):
     return _grade(*args, **kwargs)
 
 
-__all__ = ["grade", "__version__"]
+__all__ = ["__version__", "grade"]

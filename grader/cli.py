@@ -19,6 +19,7 @@ import re
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -42,7 +43,7 @@ def _echo_output(text: str, err: bool = False) -> None:
     """A whole report on stdout/stderr: when that is a terminal, without escape sequences."""
     from .reports.safe import terminal, unicode
 
-    stream = click.get_text_stream("stderr" if err else "stdout")
+    stream = sys.stderr if err else sys.stdout  # click.get_text_stream is deprecated (Click 9 removes it)
     text = terminal(text) if stream.isatty() else unicode(text)
     click.echo(text, nl=False, err=err)
 
@@ -56,7 +57,7 @@ def _echo_summary(result, *, err: bool, failures_only: bool) -> None:
     from .reports import safe
     from .reports.text import render_terminal
 
-    stream = click.get_text_stream("stderr" if err else "stdout")
+    stream = sys.stderr if err else sys.stdout  # click.get_text_stream is deprecated (Click 9 removes it)
     color = stream.isatty() and not os.environ.get("NO_COLOR")
     summary = render_terminal(result, color=color, failures_only=failures_only)
     if color:
@@ -151,8 +152,8 @@ def _stash_remote_option(ctx: click.Context, param: click.Parameter, value):
 def _run_class(submission, options: dict, *, out_dir, rubric, lang, timeout, trust_pickles, no_probe, quiet,
                deadline=None) -> int:
     """``grade URI --experiment 'homework-195-{student}' --students ana,beto --out OUT``."""
-    from .probe import ProbeOptions
     from .batch.server import grade_class, read_students
+    from .probe import ProbeOptions
 
     if not submission:
         raise _usage("usage.students_submission", lang)
@@ -188,19 +189,19 @@ def _run_batch(options: dict, *, out_dir, rubric, lang, timeout, trust_pickles, 
 
     if not out_dir:
         raise _usage("usage.needs_out", lang, option="--batch")
-    err = click.get_text_stream("stderr")
+    err = sys.stderr
     interactive = not quiet and err.isatty()
-    state = {"bar": None}
+    state: dict[str, Any] = {"bar": None}
 
     def progress(done: int, total: int, failures: int, row) -> None:
         if quiet:
             return
         if interactive:
             if state["bar"] is None:
-                state["bar"] = click.progressbar(length=total, label=text("batch.bar", lang), file=err, show_pos=True,
-                                                 show_eta=True,
-                                                 item_show_func=lambda item: item, width=24)
-                state["bar"].__enter__()
+                bar = click.progressbar(length=total, label=text("batch.bar", lang), file=err, show_pos=True,
+                                        show_eta=True, item_show_func=lambda item: item, width=24)
+                bar.__enter__()
+                state["bar"] = bar
             state["bar"].label = text("batch.bar_failures", lang, n=failures)
             from .reports.safe import terminal
 

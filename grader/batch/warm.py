@@ -50,7 +50,7 @@ try:
         try:  # compile the report template once
             from ..reports import html
 
-            html._environment().get_template("report.html.j2")
+            html.warm_up()
         except Exception:  # noqa: BLE001
             pass
     WARM = True

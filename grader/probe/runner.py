@@ -253,7 +253,7 @@ class _Plan:
         self.private_shm = False
         #: A tmpfs of its own on /dev/shm, unless the probe's temp dir or a model file it reads is
         #: there (it would be hidden).
-        self.own_shm = not any(_under_shm(Path(p)) for p in (home, *read_files))
+        self.own_shm = not any(_under_shm(Path(p)) for p in (str(home), *read_files))
         self.own_proc = False
         self.nproc = _nproc_limit()
         self.is_root = hasattr(os, "geteuid") and os.geteuid() == 0
@@ -293,7 +293,7 @@ def _nproc_limit() -> int | None:
 
 def _limit_child(plan: _Plan):
     def apply() -> None:  # runs in the child right after fork (before exec when spawned): no imports
-        state = {"network": "none", "sockets": "allowed", "filesystem": "none", "signals": "not scoped",
+        state: dict[str, Any] = {"network": "none", "sockets": "allowed", "filesystem": "none", "signals": "not scoped",
                  "landlock_abi": plan.abi, "shm": "none", "processes": "session", "capabilities": "kept",
                  "environment": "scrubbed" + (", inherited block zeroed" if plan.forked else "")}
         os.setsid()
@@ -321,7 +321,7 @@ def _limit_child(plan: _Plan):
         if flags & sandbox.CLONE_NEWNET:
             state["network"] = "new user+network namespace" if namespaces["user"] else "new network namespace"
         host_pid = _host_pid()
-        own_shm = plan.own_shm and namespaces.get("mapped", False)  # an unmapped owner could make no file there
+        own_shm = plan.own_shm and bool(namespaces.get("mapped", False))  # an unmapped owner could make no file there
         mounts = sandbox.private_mounts(libc, bool(flags & sandbox.CLONE_NEWPID), shm=own_shm) if flags & sandbox.CLONE_NEWNS else {}
         plan.private_shm = bool(mounts.get("shm"))
         plan.own_proc = bool(mounts.get("proc"))
@@ -435,7 +435,7 @@ def probe_model(model: ModelArtifactEv | None, snapshot_root: Path, options: Pro
     if model is None or not model.path:
         return ProbeEv(ok=False, error="the version's model folder (MLmodel) was not found in the submission",
                        error_kind="missing", graded_with=graded_with)
-    base = dict(model_path=model.path, made_with=made_with, graded_with=graded_with)
+    base: dict[str, Any] = dict(model_path=model.path, made_with=made_with, graded_with=graded_with)
     if not model.ok:
         return ProbeEv(ok=False, error=f"{model.path}: {model.problem}", error_kind="missing", **base)
     folder = snapshot_root / model.path
@@ -494,7 +494,8 @@ def probe_model(model: ModelArtifactEv | None, snapshot_root: Path, options: Pro
         predictions = []
     details["output_type"] = str(payload.get("output_type", ""))[:100]
     details["parallelism"] = str(payload.get("parallelism", ""))[:100]
-    timings = payload.get("timings") if isinstance(payload.get("timings"), dict) else {}
+    timings = payload.get("timings")
+    timings = timings if isinstance(timings, dict) else {}
     for key in ("load_ms", "predict_ms"):
         if isinstance(timings.get(key), (int, float)) and not isinstance(timings.get(key), bool):
             details[key] = float(timings[key])
@@ -566,7 +567,8 @@ def _run(forked: bool, request: Path, home: Path, errfile: Path, plan: _Plan, ti
     plan.result_fd, plan.go_fd = write_end, go_read
     deadline = time.monotonic() + timeout
     dumpable = _undumpable(plan.libc)  # the grader's /proc/<pid>/environ and mem: not for the child
-    proc, pidfd, probe_fd, isolation = None, None, None, {}
+    proc, pidfd, probe_fd = None, None, None
+    isolation: dict[str, Any] = {}
     try:
         try:
             with open(errfile, "wb") as err:

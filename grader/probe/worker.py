@@ -16,6 +16,7 @@ import os
 import sys
 import time
 import warnings
+from typing import Any
 
 
 def _line(exc: BaseException) -> str:
@@ -31,7 +32,7 @@ def _line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}"
 
 
-def _refusal_in(exc: BaseException) -> str | None:
+def _refusal_in(exc: BaseException | None) -> str | None:
     """The checking unpickler's refusal, when a loader wrapped it in an exception of its own."""
     from .unpickle import Refused
 
@@ -44,7 +45,7 @@ def _refusal_in(exc: BaseException) -> str | None:
     return None
 
 
-def _sandbox_refusal(exc: BaseException) -> bool:
+def _sandbox_refusal(exc: BaseException | None) -> bool:
     """Whether the sandbox refused something (``EACCES``/``EPERM``): the grader's problem, not the
     student's (a legitimate model never touches what the probe may not)."""
     import errno
@@ -120,12 +121,13 @@ def _parallelism() -> str:
     import multiprocessing.process
     import multiprocessing.resource_tracker
 
-    multiprocessing.process.current_process()._config.pop("daemon", None)
+    multiprocessing.process.current_process()._config.pop("daemon", None)  # type: ignore[attr-defined]  # private, no stub
     # As in a fresh interpreter on Linux: "fork" (semaphores unlinked at once, no resource tracker),
     # and no tracker inherited from a batch's fork server (its descriptor is closed here).
     multiprocessing.set_start_method("fork", force=True)
-    trackers = [multiprocessing.resource_tracker._resource_tracker]
-    loky = sys.modules.get("joblib.externals.loky.reusable_executor")
+    # Private attributes of multiprocessing's and loky's trackers and executor: typed Any on purpose.
+    trackers: list[Any] = [multiprocessing.resource_tracker._resource_tracker]
+    loky: Any = sys.modules.get("joblib.externals.loky.reusable_executor")
     if loky is not None:  # the grader's process pool (its workers are not this process's children)
         loky._executor = loky._executor_kwargs = None
     loky_tracker = sys.modules.get("joblib.externals.loky.backend.resource_tracker")

@@ -361,6 +361,12 @@ def _environment():
     return env
 
 
+def warm_up() -> None:
+    """Compile the report's template now: batch grading's fork server does, once, before it forks
+    the students (each would otherwise compile it again; see :mod:`grader.batch.warm`)."""
+    _environment().get_template("report.html.j2")
+
+
 @report("html", ".html", "self-contained HTML report")
 def render_html(result: Result) -> str:
     """Render ``result`` as one self-contained HTML page (no scripts, no external resources)."""

@@ -99,7 +99,7 @@ class _BoundedTarInfo(tarfile.TarInfo):
     def _proc_member(self, tar):  # tarfile's own hook, called once per header
         if self.type in _NAME_HEADERS and self.size > MAX_HEADER_BYTES:
             raise _HeaderTooLarge(_NAME_HEADERS[self.type], self.size)
-        return super()._proc_member(tar)
+        return super()._proc_member(tar)  # type: ignore[misc]  # tarfile's private hook: not in typeshed
 
 
 def is_archive(path: Path) -> bool:
