@@ -86,14 +86,25 @@ def grade(
         limit_notes = check_snapshot(snap)
         if limit_notes:
             snap.notes.extend(limit_notes)
-        evidence = collect_source(snap, experiment, str(settings.get("model_name", "housing-best")), str(settings.get("metric", "rmse_test")),
-                                  settings=settings, fetch=probe and _wants_probe(rubric), order=str(settings.get("order", "ASC")))
+        evidence = collect_source(
+            snap,
+            experiment,
+            str(settings.get("model_name", "housing-best")),
+            str(settings.get("metric", "rmse_test")),
+            settings=settings,
+            fetch=probe and _wants_probe(rubric),
+            order=str(settings.get("order", "ASC")),
+        )
         evidence.deadline_ms, evidence.graded_at_ms = deadline_ms, int(time.time() * 1000)
         if probe and _wants_probe(rubric):
             # The whole test split only when a check uses its metrics (the 5 rows are a slice of it).
             whole_split = _needs(rubric, "test_split")
-            options = replace(probe_options or ProbeOptions(), whole_split=whole_split, task=rubric.task,
-                              rows=_check_setting(rubric, "model.predict", "rows", rubric.task.rows))
+            options = replace(
+                probe_options or ProbeOptions(),
+                whole_split=whole_split,
+                task=rubric.task,
+                rows=_check_setting(rubric, "model.predict", "rows", rubric.task.rows),
+            )
             evidence.probe = _probe(evidence, settings, snap, options)
         checks = evaluate(evidence, rubric, lang)
         late, late_notes = apply_late_policy(rubric.late, evidence, checks, deadline_ms, lang)
@@ -104,8 +115,9 @@ def grade(
             store=snap.kind,
             mlflow_layout=evidence.layout,
             tracking_uri_kind=snap.kind if snap.kind in ("sqlite", "server", "postgresql") else "file",
-            notes=list(dict.fromkeys([*_notices(snap, lang, experiment), *_translated(evidence.notes, lang),
-                                      *late_notes])),
+            notes=list(
+                dict.fromkeys([*_notices(snap, lang, experiment), *_translated(evidence.notes, lang), *late_notes])
+            ),
             mlflow_version=_written_by(evidence, settings),
             schema_revision=snap.schema_revision,
             stores=_stores_seen(snap),
@@ -144,14 +156,35 @@ def _notices(snap, lang: str, experiment: str) -> list[str]:
     stores = located.stores if located is not None else []
     if located is not None and len(stores) > 1 and located.chosen_by:
         graded = stores[0]
-        why = text(f"store.why.{located.chosen_by}", lang, experiment=experiment,
-                   runs=graded.runs_in(experiment) if located.chosen_by == "experiment" else graded.runs)
-        others = [text("store.summary", lang, path=_store_path(other.path, located.base),
-                       experiments=", ".join(text("store.experiment_runs", lang, name=n, runs=r)
-                                             for n, r in other.experiments.items()) or text("store.no_runs", lang))
-                  for other in stores[1:]]
-        notes.insert(0, text("store.graded", lang, n=len(stores), graded=_store_path(graded.path, located.base),
-                             why=why, others="; ".join(others)))
+        why = text(
+            f"store.why.{located.chosen_by}",
+            lang,
+            experiment=experiment,
+            runs=graded.runs_in(experiment) if located.chosen_by == "experiment" else graded.runs,
+        )
+        others = [
+            text(
+                "store.summary",
+                lang,
+                path=_store_path(other.path, located.base),
+                experiments=", ".join(
+                    text("store.experiment_runs", lang, name=n, runs=r) for n, r in other.experiments.items()
+                )
+                or text("store.no_runs", lang),
+            )
+            for other in stores[1:]
+        ]
+        notes.insert(
+            0,
+            text(
+                "store.graded",
+                lang,
+                n=len(stores),
+                graded=_store_path(graded.path, located.base),
+                why=why,
+                others="; ".join(others),
+            ),
+        )
     return notes
 
 
@@ -166,8 +199,15 @@ def _stores_seen(snap) -> list[dict]:
     if not isinstance(snap, Snapshot):
         return []
     located = snap.located
-    return [{"path": _store_path(st.path, located.base), "kind": st.kind, "experiments": dict(st.experiments),
-             "graded": i == 0} for i, st in enumerate(located.stores)]
+    return [
+        {
+            "path": _store_path(st.path, located.base),
+            "kind": st.kind,
+            "experiments": dict(st.experiments),
+            "graded": i == 0,
+        }
+        for i, st in enumerate(located.stores)
+    ]
 
 
 def _written_by(evidence: Evidence, settings) -> str:
@@ -219,9 +259,13 @@ def _probe(evidence: Evidence, settings, snap, options: ProbeOptions):
         from .evidence.model import ProbeEv
 
         flavours = ", ".join(f for f in model.flavors if f != "python_function") or ", ".join(model.flavors)
-        return ProbeEv(ok=False, error_kind="refused", model_path=model.path,
-                       error=f"refused: this homework accepts {' or '.join(accepted)} models (the rubric's task.flavors); "
-                             f"the graded model is a {flavours} model")
+        return ProbeEv(
+            ok=False,
+            error_kind="refused",
+            model_path=model.path,
+            error=f"refused: this homework accepts {' or '.join(accepted)} models (the rubric's task.flavors); "
+            f"the graded model is a {flavours} model",
+        )
     return probe_model(model, snap.root, options, files=snap.files)
 
 

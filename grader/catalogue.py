@@ -72,19 +72,19 @@ MESSAGES: dict[str, dict[str, str]] = {
     # The last line of a class graded with --batch or --students.
     "batch.done": {
         "es": "Se corrigieron {n} {n:plural:entrega|entregas} en {seconds} s ({jobs} {jobs:plural:proceso|procesos} a la vez): "
-              "{passed} {passed:plural:aprobó|aprobaron}, {failed} no {failed:plural:aprobó|aprobaron} y {errors} no se "
-              "{errors:plural:pudo|pudieron} corregir[[; {warned} con avisos]][[; {late} con descuento por atraso]]"
-              "[[; {copies} {copies:plural:posible copia|posibles copias}]].",
+        "{passed} {passed:plural:aprobó|aprobaron}, {failed} no {failed:plural:aprobó|aprobaron} y {errors} no se "
+        "{errors:plural:pudo|pudieron} corregir[[; {warned} con avisos]][[; {late} con descuento por atraso]]"
+        "[[; {copies} {copies:plural:posible copia|posibles copias}]].",
         "en": "Graded {n} {n:plural:submission|submissions} in {seconds} s ({jobs} {jobs:plural:job|jobs}): {passed} passed, "
-              "{failed} failed, {errors} could not be graded[[; {warned} with warnings]][[; {late} lost points for lateness]]"
-              "[[; {copies} suspected {copies:plural:copy|copies}]].",
+        "{failed} failed, {errors} could not be graded[[; {warned} with warnings]][[; {late} lost points for lateness]]"
+        "[[; {copies} suspected {copies:plural:copy|copies}]].",
     },
     "class.done": {
         "es": "Se corrigieron {n} {n:plural:estudiante|estudiantes} en {seconds} s: {passed} {passed:plural:aprobó|aprobaron}, "
-              "{failed} no {failed:plural:aprobó|aprobaron} y {errors} no se {errors:plural:pudo|pudieron} corregir"
-              "[[; {warned} con avisos]][[; {late} con descuento por atraso]].",
+        "{failed} no {failed:plural:aprobó|aprobaron} y {errors} no se {errors:plural:pudo|pudieron} corregir"
+        "[[; {warned} con avisos]][[; {late} con descuento por atraso]].",
         "en": "Graded {n} {n:plural:student|students} in {seconds} s: {passed} passed, {failed} failed, "
-              "{errors} could not be graded[[; {warned} with warnings]][[; {late} lost points for lateness]].",
+        "{errors} could not be graded[[; {warned} with warnings]][[; {late} lost points for lateness]].",
     },
     # The terminal summary with --failures-only.
     "text.passed_hidden": {
@@ -99,16 +99,16 @@ MESSAGES: dict[str, dict[str, str]] = {
     # Submissions that cannot be graded (exit 2).
     "artifacts_without_runs": {
         "es": "{where} tiene solo los artefactos de MLflow (modelos en {folder}/), sin los runs: falta el archivo "
-              "{db} que los registra. Entregá {db} junto con {folder}/ (la carpeta donde corriste el notebook los tiene a los dos).",
+        "{db} que los registra. Entregá {db} junto con {folder}/ (la carpeta donde corriste el notebook los tiene a los dos).",
         "en": "{where} holds only MLflow's artifacts (models in {folder}/), without the runs: the {db} file that records "
-              "them is missing. Hand in {db} together with {folder}/ (the folder you ran the notebook in has both).",
+        "them is missing. Hand in {db} together with {folder}/ (the folder you ran the notebook in has both).",
     },
     # Partial hand-ins that can be graded: said once in the report's notes.
     "runs_without_artifacts": {
         "es": "{db} registra {n} runs, pero la entrega no trae sus artefactos (la carpeta {folder}/ con los modelos): "
-              "entregá también {folder}/, la que está junto a {db}.",
+        "entregá también {folder}/, la que está junto a {db}.",
         "en": "{db} records {n} runs, but the submission does not hold their artifacts (the {folder}/ folder with the "
-              "models): hand in {folder}/ too, the one beside {db}.",
+        "models): hand in {folder}/ too, the one beside {db}.",
     },
     # Several stores in one hand-in.
     "store.graded": {
@@ -142,10 +142,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     # The rubric's late policy (grader.deadline): the note a late submission's report shows.
     "late.note": {
         "es": "Entrega tardía: el último cambio del store ({latest}) es {days} {days:plural:día|días} después del plazo "
-              "({after}). Se {penalty:plural:descuenta|descuentan} {penalty} {penalty:plural:punto|puntos} ({rule}): "
-              "{before} → {score} de {max_score}.",
+        "({after}). Se {penalty:plural:descuenta|descuentan} {penalty} {penalty:plural:punto|puntos} ({rule}): "
+        "{before} → {score} de {max_score}.",
         "en": "Late: the store's last change ({latest}) is {days} {days:plural:day|days} after the deadline ({after}). "
-              "{penalty} {penalty:plural:point is|points are} taken off ({rule}): {before} → {score} of {max_score}.",
+        "{penalty} {penalty:plural:point is|points are} taken off ({rule}): {before} → {score} of {max_score}.",
     },
     "late.rule": {
         "es": "{per_day} por día de atraso[[, como máximo {max}]][[, con {grace} min de gracia]]",
@@ -153,12 +153,16 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "late.points": {"es": "{n} {n:plural:punto|puntos}", "en": "{n} {n:plural:point|points}"},
     # Classroom and Classroom 50 add up their rows: a row that gives up points to the penalty says so.
-    "late.cut": {"es": "Descuento por entrega tardía: -{n} {n:plural:punto|puntos}.",
-                 "en": "Late penalty: -{n} {n:plural:point|points}."},
+    "late.cut": {
+        "es": "Descuento por entrega tardía: -{n} {n:plural:punto|puntos}.",
+        "en": "Late penalty: -{n} {n:plural:point|points}.",
+    },
     "late.percent": {"es": "{n}% del total", "en": "{n}% of the total"},
     # Beside the score when the late policy took points: why the checks' points add up to more.
-    "late.breakdown": {"es": "{checks} de los controles − {penalty} por entrega tardía",
-                       "en": "{checks} from the checks − {penalty} late penalty"},
+    "late.breakdown": {
+        "es": "{checks} de los controles − {penalty} por entrega tardía",
+        "en": "{checks} from the checks − {penalty} late penalty",
+    },
     "label.extra_legend": {
         "es": "extra: suma puntos pero no decide la aprobación (la aprobación sigue a los puntos obligatorios).",
         "en": "extra: earns points but does not decide the pass (the pass follows the required checks).",
@@ -247,9 +251,9 @@ MESSAGES: dict[str, dict[str, str]] = {
     "md.store": {"es": "Store", "en": "Store"},
     "md.hidden": {
         "es": "{n} {n:plural:control oculto suma|controles ocultos suman} {points} puntos; cuentan en el total "
-              "pero su contenido no se muestra.",
+        "pero su contenido no se muestra.",
         "en": "{n} hidden {n:plural:check|checks} worth {points} points count toward the total; their content is "
-              "not shown.",
+        "not shown.",
     },
     # Labels of a check's evidence in the HTML report (the evidence's keys: ``ev.<key>``; a key
     # without one is shown as it is, underscores as spaces).
@@ -332,28 +336,28 @@ MESSAGES: dict[str, dict[str, str]] = {
     "help.metavar": {"es": "[OPCIONES] [ENTREGA]", "en": "[OPTIONS] [SUBMISSION]"},
     "help.command": {
         "es": "Corrige una ENTREGA de la tarea de MLflow: una carpeta con mlruns/ y/o mlflow.db, una carpeta mlruns/, "
-              "un archivo mlflow.db o una URI file:/sqlite:; o, en solo lectura, un servidor de tracking "
-              "(http(s)://HOST:PUERTO; credenciales en MLFLOW_TRACKING_USERNAME/PASSWORD o TOKEN) o un store "
-              "PostgreSQL (postgresql://USUARIO@HOST/BASE --artifacts CARPETA).\n\n"
-              "Una clase en un servidor: grade URI --experiment 'homework-195-{student}' [--model-name "
-              "'housing-best-{student}'] --students ana,beto (o --students-file ARCHIVO) --out SALIDA.\n\n"
-              "Una clase entera: grade --batch CARPETA --out SALIDA [-j N]. Cada carpeta o archivo comprimido de "
-              "CARPETA es un estudiante (su nombre es el id); SALIDA recibe students/<id>/report.json y report.html, "
-              "gradebook.csv y summary.html. Correrlo de nuevo reemplaza lo que escribió el anterior en SALIDA. "
-              "Códigos de salida de un batch: 0 todos corregidos y aprobados; 1 alguno no aprobó o no se pudo "
-              "corregir (una fila de error); 2 el batch no pudo correr (no existe CARPETA, no hay entregas, SALIDA "
-              "rechazada).",
+        "un archivo mlflow.db o una URI file:/sqlite:; o, en solo lectura, un servidor de tracking "
+        "(http(s)://HOST:PUERTO; credenciales en MLFLOW_TRACKING_USERNAME/PASSWORD o TOKEN) o un store "
+        "PostgreSQL (postgresql://USUARIO@HOST/BASE --artifacts CARPETA).\n\n"
+        "Una clase en un servidor: grade URI --experiment 'homework-195-{student}' [--model-name "
+        "'housing-best-{student}'] --students ana,beto (o --students-file ARCHIVO) --out SALIDA.\n\n"
+        "Una clase entera: grade --batch CARPETA --out SALIDA [-j N]. Cada carpeta o archivo comprimido de "
+        "CARPETA es un estudiante (su nombre es el id); SALIDA recibe students/<id>/report.json y report.html, "
+        "gradebook.csv y summary.html. Correrlo de nuevo reemplaza lo que escribió el anterior en SALIDA. "
+        "Códigos de salida de un batch: 0 todos corregidos y aprobados; 1 alguno no aprobó o no se pudo "
+        "corregir (una fila de error); 2 el batch no pudo correr (no existe CARPETA, no hay entregas, SALIDA "
+        "rechazada).",
         "en": "Grade an MLflow homework SUBMISSION: a folder holding mlruns/ and/or mlflow.db, an mlruns/ folder, an "
-              "mlflow.db file, or a file:/sqlite: URI; or, read-only, a tracking server (http(s)://HOST:PORT; "
-              "credentials from MLFLOW_TRACKING_USERNAME/PASSWORD or TOKEN) or a PostgreSQL backend store "
-              "(postgresql://USER@HOST/DB --artifacts DIR).\n\n"
-              "One class on one server: grade URI --experiment 'homework-195-{student}' [--model-name "
-              "'housing-best-{student}'] --students ana,beto (or --students-file FILE) --out OUT.\n\n"
-              "Whole class: grade --batch DIR --out OUT [-j N]. Each folder or archive in DIR is one student (its "
-              "name is the id); OUT gets students/<id>/report.json and report.html, gradebook.csv and summary.html. "
-              "A re-run replaces what the previous batch wrote in OUT. Exit codes of a batch: 0 every student graded "
-              "and passed; 1 some student failed or could not be graded (an error row); 2 the batch could not run "
-              "(no such DIR, no submissions in it, OUT refused).",
+        "mlflow.db file, or a file:/sqlite: URI; or, read-only, a tracking server (http(s)://HOST:PORT; "
+        "credentials from MLFLOW_TRACKING_USERNAME/PASSWORD or TOKEN) or a PostgreSQL backend store "
+        "(postgresql://USER@HOST/DB --artifacts DIR).\n\n"
+        "One class on one server: grade URI --experiment 'homework-195-{student}' [--model-name "
+        "'housing-best-{student}'] --students ana,beto (or --students-file FILE) --out OUT.\n\n"
+        "Whole class: grade --batch DIR --out OUT [-j N]. Each folder or archive in DIR is one student (its "
+        "name is the id); OUT gets students/<id>/report.json and report.html, gradebook.csv and summary.html. "
+        "A re-run replaces what the previous batch wrote in OUT. Exit codes of a batch: 0 every student graded "
+        "and passed; 1 some student failed or could not be graded (an error row); 2 the batch could not run "
+        "(no such DIR, no submissions in it, OUT refused).",
     },
     # The placeholders of option values in grade --help.
     "metavar.FILE": {"es": "ARCHIVO", "en": "FILE"},
@@ -372,92 +376,110 @@ MESSAGES: dict[str, dict[str, str]] = {
     "help.fmt": {"es": "Qué va a la salida estándar.", "en": "What goes to stdout."},
     "help.json_out": {
         "es": "Escribe el informe JSON en ARCHIVO ('-' para la salida estándar); con --format gradescope, el "
-              "results.json de Gradescope.",
+        "results.json de Gradescope.",
         "en": "Write the JSON report to FILE ('-' for stdout); with --format gradescope, Gradescope's results.json.",
     },
     "help.html_out": {"es": "Escribe el informe HTML en ARCHIVO.", "en": "Write the HTML report to FILE."},
-    "help.junit_out": {"es": "Escribe JUnit XML (un testcase por control) en ARCHIVO.",
-                       "en": "Write JUnit XML (one testcase per check) to FILE."},
-    "help.markdown_out": {"es": "Escribe el resumen en Markdown (vista del estudiante) en ARCHIVO.",
-                          "en": "Write the Markdown summary (student view) to FILE."},
-    "help.out_dir": {"es": "Escribe report.json y report.html en CARPETA (con --batch: los informes de la clase).",
-                     "en": "Write report.json and report.html into DIR (with --batch: the class's reports)."},
+    "help.junit_out": {
+        "es": "Escribe JUnit XML (un testcase por control) en ARCHIVO.",
+        "en": "Write JUnit XML (one testcase per check) to FILE.",
+    },
+    "help.markdown_out": {
+        "es": "Escribe el resumen en Markdown (vista del estudiante) en ARCHIVO.",
+        "en": "Write the Markdown summary (student view) to FILE.",
+    },
+    "help.out_dir": {
+        "es": "Escribe report.json y report.html en CARPETA (con --batch: los informes de la clase).",
+        "en": "Write report.json and report.html into DIR (with --batch: the class's reports).",
+    },
     "help.student": {
         "es": "Vista del estudiante en todas las salidas: los controles ocultos muestran sus puntos, no su contenido.",
         "en": "Student view in every output: hidden checks show their points, not their content.",
     },
-    "help.timeout": {"es": "Segundos que puede tardar el probe del modelo (la corrección entera: --grade-timeout).",
-                     "en": "Seconds the model probe may take (the whole grade: --grade-timeout)."},
+    "help.timeout": {
+        "es": "Segundos que puede tardar el probe del modelo (la corrección entera: --grade-timeout).",
+        "en": "Seconds the model probe may take (the whole grade: --grade-timeout).",
+    },
     "help.grade_timeout": {
         "es": "Segundos que puede tardar la corrección entera (copia, MLflow, controles, probe): pasado ese tiempo, "
-              "sale con 2 y una línea. Con --batch: por estudiante, como --student-timeout.  [por defecto: 600, o "
-              "--timeout + 120 si es más]",
+        "sale con 2 y una línea. Con --batch: por estudiante, como --student-timeout.  [por defecto: 600, o "
+        "--timeout + 120 si es más]",
         "en": "Seconds the whole grade may take (copy, MLflow, checks, probe): past it, exit 2 with one line. With "
-              "--batch: per student, as --student-timeout.  [default: 600, or --timeout + 120 if more]",
+        "--batch: per student, as --student-timeout.  [default: 600, or --timeout + 120 if more]",
     },
     "help.trust_pickles": {
         "es": "Carga modelos pickle aunque la lista permitida los rechace (siempre en el entorno aislado).",
         "en": "Load pickled models even if the allowlist refuses them (still sandboxed).",
     },
-    "help.no_probe": {"es": "No carga el modelo (model.predict se omite).",
-                      "en": "Do not load the model (model.predict is skipped)."},
+    "help.no_probe": {
+        "es": "No carga el modelo (model.predict se omite).",
+        "en": "Do not load the model (model.predict is skipped).",
+    },
     "help.deadline": {
         "es": "Fecha límite, p. ej. 2026-06-30T23:59 o 2026-06-30 (el final de ese día), hora local salvo que se dé un "
-              "desfase: integrity.timeline marca los runs y cambios del registro posteriores.",
+        "desfase: integrity.timeline marca los runs y cambios del registro posteriores.",
         "en": "Deadline, e.g. 2026-06-30T23:59 or 2026-06-30 (end of that day), local time unless an offset is given: "
-              "integrity.timeline flags runs and registry changes after it.",
+        "integrity.timeline flags runs and registry changes after it.",
     },
     "help.demo": {
         "es": "Arma la entrega de referencia (runs, registro, notebook) en una carpeta temporal y la corrige; la "
-              "carpeta se borra al final (--keep la conserva). Con --out CARPETA, los informes van a CARPETA.",
+        "carpeta se borra al final (--keep la conserva). Con --out CARPETA, los informes van a CARPETA.",
         "en": "Build the reference submission (runs, registry, notebook) in a temp folder and grade it; the folder "
-              "is removed afterwards (--keep keeps it). With --out DIR, the reports go to DIR.",
+        "is removed afterwards (--keep keeps it). With --out DIR, the reports go to DIR.",
     },
-    "help.keep": {"es": "Con --demo: conserva la entrega armada (se muestra su ruta).",
-                  "en": "With --demo: keep the built submission (its path is printed)."},
-    "help.explain": {"es": "Muestra qué verifica un control y cómo aprobarlo.",
-                     "en": "Print what a check verifies and how to pass it."},
+    "help.keep": {
+        "es": "Con --demo: conserva la entrega armada (se muestra su ruta).",
+        "en": "With --demo: keep the built submission (its path is printed).",
+    },
+    "help.explain": {
+        "es": "Muestra qué verifica un control y cómo aprobarlo.",
+        "en": "Print what a check verifies and how to pass it.",
+    },
     "help.quiet": {"es": "Sin resumen en la terminal.", "en": "No terminal summary."},
-    "help.failures_only": {"es": "Resumen en la terminal: solo los controles que no pasaron.",
-                           "en": "Terminal summary: only the checks that did not pass."},
+    "help.failures_only": {
+        "es": "Resumen en la terminal: solo los controles que no pasaron.",
+        "en": "Terminal summary: only the checks that did not pass.",
+    },
     "help.batch_dir": {
         "es": "Corrige cada entrega de CARPETA (una carpeta o un archivo comprimido por estudiante; o uno con todas, "
-              "como una descarga de Moodle o Canvas) en --out: informes, gradebook.csv, summary.html.",
+        "como una descarga de Moodle o Canvas) en --out: informes, gradebook.csv, summary.html.",
         "en": "Grade every submission in DIR (one folder or archive per student; or one archive of them all, such as "
-              "a Moodle or Canvas bulk download) into --out: reports, gradebook.csv, summary.html.",
+        "a Moodle or Canvas bulk download) into --out: reports, gradebook.csv, summary.html.",
     },
-    "help.jobs": {"es": "Con --batch: estudiantes corregidos a la vez.  [por defecto: la cantidad de núcleos]",
-                  "en": "With --batch: students graded at once.  [default: the number of cores]"},
+    "help.jobs": {
+        "es": "Con --batch: estudiantes corregidos a la vez.  [por defecto: la cantidad de núcleos]",
+        "en": "With --batch: students graded at once.  [default: the number of cores]",
+    },
     "help.student_timeout": {
         "es": "Con --batch: segundos que puede tardar un estudiante en total.  [por defecto: 2 x --timeout + 60]",
         "en": "With --batch: seconds one student may take in all.  [default: 2 x --timeout + 60]",
     },
     "help.gradebook_format": {
         "es": "Con --batch: gradebook.csv en el formato de importación de Moodle (planilla de calificación) o de "
-              "Canvas.  [por defecto: native]",
+        "Canvas.  [por defecto: native]",
         "en": "With --batch: gradebook.csv in Moodle's (grading worksheet) or Canvas's import format.  [default: native]",
     },
     "help.roster": {
         "es": "Con --batch: CSV que relaciona estudiantes (columna student) con ids del LMS (lms_id, name, email, "
-              "sis_user_id...).",
+        "sis_user_id...).",
         "en": "With --batch: CSV mapping students (column student) to LMS ids (lms_id, name, email, sis_user_id...).",
     },
     "help.lms_assignment": {
         "es": "Con --gradebook-format canvas: la columna de la tarea, p. ej. 'Homework 195 (4567)'.  [por defecto: el "
-              "id de la rúbrica]",
+        "id de la rúbrica]",
         "en": "With --gradebook-format canvas: the assignment's column, e.g. 'Homework 195 (4567)'.  [default: the "
-              "rubric id]",
+        "rubric id]",
     },
     "help.only": {
         "es": "Con --batch: corrige de nuevo solo a este estudiante en el --out existente (sus informes y su fila del "
-              "gradebook).",
+        "gradebook).",
         "en": "With --batch: regrade only this student into the existing --out (their reports and gradebook row).",
     },
     "help.experiment": {
         "es": "Corrige el experimento NOMBRE en lugar del de la rúbrica (un servidor compartido da uno a cada "
-              "estudiante); con --students, un patrón como 'homework-195-{student}'.",
+        "estudiante); con --students, un patrón como 'homework-195-{student}'.",
         "en": "Grade experiment NAME instead of the rubric's (a shared server gives each student their own); with "
-              "--students, a pattern such as 'homework-195-{student}'.",
+        "--students, a pattern such as 'homework-195-{student}'.",
     },
     "help.model_name": {
         "es": "Modelo registrado a corregir en lugar del de la rúbrica; con --students puede llevar {student}.",
@@ -465,7 +487,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "help.store": {
         "es": "El store a corregir cuando la ENTREGA tiene varios (una ruta dentro de ella, p. ej. mlflow.db o "
-              "copy/mlruns).",
+        "copy/mlruns).",
         "en": "The store to grade when SUBMISSION holds several (a path inside it, e.g. mlflow.db or copy/mlruns).",
     },
     "help.artifacts": {
@@ -476,47 +498,69 @@ MESSAGES: dict[str, dict[str, str]] = {
         "es": "Corrige el experimento de cada estudiante de la ENTREGA (--experiment con {student}) en --out.",
         "en": "Grade each student's experiment in SUBMISSION (--experiment with {student}) into --out.",
     },
-    "help.students_file": {"es": "Como --students, un id de estudiante por línea.",
-                           "en": "Like --students, one student id per line."},
+    "help.students_file": {
+        "es": "Como --students, un id de estudiante por línea.",
+        "en": "Like --students, one student id per line.",
+    },
     # The one line a user reads when grade stops; ``{message}`` is already in the user's language.
     "cli.error": {"es": "grade: error: {message}", "en": "grade: error: {message}"},
     "cli.internal": {"es": "grade: error interno: {error}", "en": "grade: internal error: {error}"},
     "cli.aborted": {"es": "grade: cancelado", "en": "grade: aborted"},
     "cli.interrupted": {"es": "grade: interrumpido", "en": "grade: interrupted"},
     # Usage errors of grade itself (grader.cli).
-    "usage.give_submission": {"es": "indicá una ENTREGA para corregir, o --demo",
-                              "en": "give a SUBMISSION to grade, or --demo"},
-    "usage.keep": {"es": "--keep va con --demo (conserva la entrega que arma la demo)",
-                   "en": "--keep goes with --demo (it keeps the submission the demo builds)"},
-    "usage.json_dash": {"es": "--json - escribe el informe JSON en la salida estándar: no puede ir con --format {fmt}",
-                        "en": "--json - prints the JSON report on stdout: it cannot go with --format {fmt}"},
-    "usage.unknown_check": {"es": "no existe el control {check} (los que hay: {known})",
-                            "en": "unknown check id {check} (known: {known})"},
-    "usage.batch_no_submission": {"es": "--batch corrige una carpeta de entregas: no indiques una ENTREGA ni --demo",
-                                  "en": "--batch grades a folder of submissions: give no SUBMISSION nor --demo"},
-    "usage.batch_conflict": {"es": "{options} no puede ir con --batch (escribe sus informes en --out)",
-                             "en": "{options} cannot go with --batch (it writes its reports into --out)"},
-    "usage.batch_remote": {"es": "--experiment, --model-name, --artifacts y --students no van con --batch",
-                           "en": "--experiment, --model-name, --artifacts and --students do not go with --batch"},
+    "usage.give_submission": {
+        "es": "indicá una ENTREGA para corregir, o --demo",
+        "en": "give a SUBMISSION to grade, or --demo",
+    },
+    "usage.keep": {
+        "es": "--keep va con --demo (conserva la entrega que arma la demo)",
+        "en": "--keep goes with --demo (it keeps the submission the demo builds)",
+    },
+    "usage.json_dash": {
+        "es": "--json - escribe el informe JSON en la salida estándar: no puede ir con --format {fmt}",
+        "en": "--json - prints the JSON report on stdout: it cannot go with --format {fmt}",
+    },
+    "usage.unknown_check": {
+        "es": "no existe el control {check} (los que hay: {known})",
+        "en": "unknown check id {check} (known: {known})",
+    },
+    "usage.batch_no_submission": {
+        "es": "--batch corrige una carpeta de entregas: no indiques una ENTREGA ni --demo",
+        "en": "--batch grades a folder of submissions: give no SUBMISSION nor --demo",
+    },
+    "usage.batch_conflict": {
+        "es": "{options} no puede ir con --batch (escribe sus informes en --out)",
+        "en": "{options} cannot go with --batch (it writes its reports into --out)",
+    },
+    "usage.batch_remote": {
+        "es": "--experiment, --model-name, --artifacts y --students no van con --batch",
+        "en": "--experiment, --model-name, --artifacts and --students do not go with --batch",
+    },
     "usage.batch_only": {
         "es": "-j/--jobs, --student-timeout, --gradebook-format, --roster, --lms-assignment y --only van con --batch",
         "en": "-j/--jobs, --student-timeout, --gradebook-format, --roster, --lms-assignment and --only go with --batch",
     },
-    "usage.students_conflict": {"es": "--students escribe sus informes en --out: no indiques --demo, --format, --json, "
-                                      "--html, --junit, --markdown ni --student",
-                                "en": "--students writes its reports into --out: give no --demo, --format, --json, "
-                                      "--html, --junit, --markdown nor --student"},
+    "usage.students_conflict": {
+        "es": "--students escribe sus informes en --out: no indiques --demo, --format, --json, "
+        "--html, --junit, --markdown ni --student",
+        "en": "--students writes its reports into --out: give no --demo, --format, --json, "
+        "--html, --junit, --markdown nor --student",
+    },
     "usage.students_submission": {
         "es": "--students corrige el experimento de cada estudiante en una ENTREGA (un servidor de tracking, un "
-              "store PostgreSQL o una carpeta con un store): indicala",
+        "store PostgreSQL o una carpeta con un store): indicala",
         "en": "--students grades each student's experiment in one SUBMISSION (a tracking URI, a PostgreSQL store "
-              "or a store folder): give it",
+        "or a store folder): give it",
     },
-    "usage.needs_out": {"es": "{option} necesita --out CARPETA (donde van los informes, gradebook.csv y summary.html)",
-                        "en": "{option} needs --out DIR (where the reports, gradebook.csv and summary.html go)"},
+    "usage.needs_out": {
+        "es": "{option} necesita --out CARPETA (donde van los informes, gradebook.csv y summary.html)",
+        "en": "{option} needs --out DIR (where the reports, gradebook.csv and summary.html go)",
+    },
     # Click's own messages, as click 8 writes them in English (translated by :func:`translate`).
-    "click.no_such_option_hint": {"es": "no existe la opción {name}. ¿Quisiste decir {options}?",
-                                  "en": "No such option {name}. Did you mean {options}?"},
+    "click.no_such_option_hint": {
+        "es": "no existe la opción {name}. ¿Quisiste decir {options}?",
+        "en": "No such option {name}. Did you mean {options}?",
+    },
     "click.no_such_option": {"es": "no existe la opción {name}.", "en": "No such option {name}."},
     "click.invalid_value": {"es": "valor inválido para {param}: {detail}", "en": "Invalid value for {param}: {detail}"},
     "click.not_one_of": {
@@ -540,22 +584,28 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "error.scheme": {
         "es": "las entregas {scheme}:// no se pueden corregir; entregá una carpeta, mlruns/ o mlflow.db, o corregí "
-              "un servidor de tracking http(s):// o un store postgresql://",
+        "un servidor de tracking http(s):// o un store postgresql://",
         "en": "{scheme}:// submissions are not supported; hand in a folder, mlruns/ or mlflow.db, or grade an "
-              "http(s):// tracking server or a postgresql:// backend store",
+        "http(s):// tracking server or a postgresql:// backend store",
     },
     "error.no_store": {
         "es": "no hay ningún store de MLflow en {path}: se esperaba una carpeta mlruns/ (con carpetas de "
-              "experimentos y meta.yaml) o un mlflow.db",
+        "experimentos y meta.yaml) o un mlflow.db",
         "en": "no MLflow store in {path}: expected an mlruns/ folder (with experiment folders and meta.yaml) or an "
-              "mlflow.db",
+        "mlflow.db",
     },
-    "error.store_pick": {"es": "--store {store}: no es ninguno de los stores encontrados en {path} ({names})",
-                         "en": "--store {store}: not one of the stores found in {path} ({names})"},
-    "error.db_open": {"es": "{label} no se puede abrir como base de datos: {error}",
-                      "en": "{label} cannot be opened as a database: {error}"},
-    "error.db_unreadable": {"es": "{name} no es una base SQLite legible: {error}",
-                            "en": "{name} is not a readable SQLite database: {error}"},
+    "error.store_pick": {
+        "es": "--store {store}: no es ninguno de los stores encontrados en {path} ({names})",
+        "en": "--store {store}: not one of the stores found in {path} ({names})",
+    },
+    "error.db_open": {
+        "es": "{label} no se puede abrir como base de datos: {error}",
+        "en": "{label} cannot be opened as a database: {error}",
+    },
+    "error.db_unreadable": {
+        "es": "{name} no es una base SQLite legible: {error}",
+        "en": "{name} is not a readable SQLite database: {error}",
+    },
     # SQLite's own words (sqlite3.DatabaseError), as they follow the texts above.
     "error.sqlite_malformed": {
         "es": "la imagen de la base de datos está dañada",
@@ -570,10 +620,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "es": "MLflow no puede abrir el store {name}: {error}",
         "en": "MLflow cannot open the store {name}: {error}",
     },
-    "error.timeout": {"es": "la corrección tardó más de {seconds} s (--grade-timeout): se detuvo",
-                      "en": "grading took more than {seconds} s (--grade-timeout): stopped"},
-    "error.archive_unreadable": {"es": "{name} no es un archivo comprimido legible: {error}",
-                                 "en": "{name} is not a readable archive: {error}"},
+    "error.timeout": {
+        "es": "la corrección tardó más de {seconds} s (--grade-timeout): se detuvo",
+        "en": "grading took more than {seconds} s (--grade-timeout): stopped",
+    },
+    "error.archive_unreadable": {
+        "es": "{name} no es un archivo comprimido legible: {error}",
+        "en": "{name} is not a readable archive: {error}",
+    },
     "error.rubric_not_found": {
         "es": "no se encontró el archivo de rúbrica: {path}",
         "en": "rubric file not found: {path}",
@@ -586,25 +640,29 @@ MESSAGES: dict[str, dict[str, str]] = {
         "es": "la rúbrica {source} no es YAML válido: {error}",
         "en": "rubric {source} is not valid YAML: {error}",
     },
-    "error.unknown_lang": {"es": "idioma desconocido {given} (usá uno de: {langs})",
-                           "en": "unknown language {given} (use one of: {langs})"},
+    "error.unknown_lang": {
+        "es": "idioma desconocido {given} (usá uno de: {langs})",
+        "en": "unknown language {given} (use one of: {langs})",
+    },
     "error.bad_deadline": {"es": "fecha límite inválida: {error}", "en": "bad deadline: {error}"},
     "error.not_a_date": {"es": "no es una fecha/hora: {value}", "en": "not a date/time: {value}"},
     "error.server_refused": {
         "es": "no se pudo conectar con el servidor de tracking en {url}: conexión rechazada "
-              "(ConnectionRefusedError, {tries}): la URI apunta a un servidor que no está corriendo; inicialo "
-              "(mlflow server --host ... --port ...) o revisá el host y el puerto",
+        "(ConnectionRefusedError, {tries}): la URI apunta a un servidor que no está corriendo; inicialo "
+        "(mlflow server --host ... --port ...) o revisá el host y el puerto",
         "en": "cannot connect to the tracking server at {url}: connection refused (ConnectionRefusedError, "
-              "{tries}): the tracking URI points at a server that is not running; start it (mlflow server --host "
-              "... --port ...) or check the host and port",
+        "{tries}): the tracking URI points at a server that is not running; start it (mlflow server --host "
+        "... --port ...) or check the host and port",
     },
-    "error.server_host": {"es": "no se pudo resolver el host de la URI de tracking {url}: revisá cómo está escrita",
-                          "en": "cannot resolve the host of the tracking URI {url}: check its spelling"},
+    "error.server_host": {
+        "es": "no se pudo resolver el host de la URI de tracking {url}: revisá cómo está escrita",
+        "en": "cannot resolve the host of the tracking URI {url}: check its spelling",
+    },
     "error.refused_count": {
         "es": "se rechazó {what}: tiene {count} {unit}, más que los {limit} que puede tener una entrega (leerlos "
-              "llevaría minutos y gigabytes)",
+        "llevaría minutos y gigabytes)",
         "en": "refused {what}: it holds {count} {unit}, more than the {limit} a submission may hold (reading them "
-              "would take minutes and gigabytes)",
+        "would take minutes and gigabytes)",
     },
     "error.unit_rows": {"es": "filas de params, tags y métricas", "en": "rows of params, tags and metrics"},
     "error.not_iso": {
@@ -615,38 +673,52 @@ MESSAGES: dict[str, dict[str, str]] = {
         "es": "no es una fecha válida: {value} ({error})",
         "en": "not a valid date: {value} ({error})",
     },
-    "error.roster_read": {"es": "no se puede leer la lista de estudiantes {path}: {error}",
-                          "en": "cannot read the roster {path}: {error}"},
-    "error.roster_column": {"es": "la lista de estudiantes {path} necesita una columna 'student' (y lms_id, name, "
-                                  "email... según haga falta)",
-                            "en": "the roster {path} needs a 'student' column (and lms_id, name, email... as needed)"},
+    "error.roster_read": {
+        "es": "no se puede leer la lista de estudiantes {path}: {error}",
+        "en": "cannot read the roster {path}: {error}",
+    },
+    "error.roster_column": {
+        "es": "la lista de estudiantes {path} necesita una columna 'student' (y lms_id, name, "
+        "email... según haga falta)",
+        "en": "the roster {path} needs a 'student' column (and lms_id, name, email... as needed)",
+    },
     "error.attempts": {"es": "{n} {n:plural:intento|intentos}", "en": "{n} {n:plural:attempt|attempts}"},
-    "error.batch_not_found": {"es": "no se encontró la carpeta de entregas: {path}",
-                              "en": "submissions folder not found: {path}"},
+    "error.batch_not_found": {
+        "es": "no se encontró la carpeta de entregas: {path}",
+        "en": "submissions folder not found: {path}",
+    },
     "error.batch_empty": {
         "es": "no hay entregas en {path}: se espera una carpeta o un archivo comprimido por estudiante",
         "en": "no submissions in {path}: expected one folder or archive per student",
     },
-    "error.batch_out": {"es": "--out no puede ser la carpeta de entregas ni una carpeta que la contenga",
-                        "en": "--out must not be the submissions folder nor one of its parents"},
+    "error.batch_out": {
+        "es": "--out no puede ser la carpeta de entregas ni una carpeta que la contenga",
+        "en": "--out must not be the submissions folder nor one of its parents",
+    },
     # Notes of a graded submission that other modules write in English (translated by :func:`translate`).
-    "note.extracted": {"es": "extraído de {name} ({n} {n:plural:archivo|archivos})",
-                       "en": "extracted from {name} ({n} {n:plural:file|files})"},
+    "note.extracted": {
+        "es": "extraído de {name} ({n} {n:plural:archivo|archivos})",
+        "en": "extracted from {name} ({n} {n:plural:file|files})",
+    },
     "note.archive_links": {
         "es": "{n} {n:plural:enlace dentro del archivo comprimido no se extrajo|enlaces dentro del archivo "
-              "comprimido no se extrajeron}",
+        "comprimido no se extrajeron}",
         "en": "{n} {n:plural:link inside the archive was|links inside the archive were} not extracted",
     },
     "note.symlinks": {
         "es": "{n} {n:plural:enlace simbólico de la entrega se ignoró|enlaces simbólicos de la entrega se "
-              "ignoraron} (nunca se siguen)",
+        "ignoraron} (nunca se siguen)",
         "en": "{n} symbolic link(s) in the submission were ignored (never followed)",
     },
-    "note.deep": {"es": "{n} {n:plural:carpeta anidada|carpetas anidadas} a más de {depth} niveles no se "
-                        "{n:plural:copió|copiaron}",
-                  "en": "{n} folder(s) nested deeper than {depth} levels were not copied"},
-    "note.big_notebook": {"es": "se omitió el notebook {path}: pesa más de {mib} MiB",
-                          "en": "notebook {path} skipped: larger than {mib} MiB"},
+    "note.deep": {
+        "es": "{n} {n:plural:carpeta anidada|carpetas anidadas} a más de {depth} niveles no se "
+        "{n:plural:copió|copiaron}",
+        "en": "{n} folder(s) nested deeper than {depth} levels were not copied",
+    },
+    "note.big_notebook": {
+        "es": "se omitió el notebook {path}: pesa más de {mib} MiB",
+        "en": "notebook {path} skipped: larger than {mib} MiB",
+    },
     # grade --explain CHECK_ID
     "explain.points": {
         "es": "{points} {points:plural:punto|puntos}, {required}",
@@ -658,8 +730,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     "explain.messages": {"es": "Lo que puede decir:", "en": "What it may say:"},
     "explain.settings": {"es": "Ajustes (YAML de la rúbrica): {settings}", "en": "Settings (rubric YAML): {settings}"},
     "explain.no_settings": {"es": "ninguno", "en": "none"},
-    "explain.not_in_rubric": {"es": "(este control no está en la rúbrica {rubric})",
-                              "en": "(this check is not in the rubric {rubric})"},
+    "explain.not_in_rubric": {
+        "es": "(este control no está en la rúbrica {rubric})",
+        "en": "(this check is not in the rubric {rubric})",
+    },
     # Progress of a class (grade --batch, --students).
     "batch.bar": {"es": "Corrigiendo", "en": "Grading"},
     "batch.bar_failures": {"es": "Corrigiendo ({n} sin aprobar)", "en": "Grading ({n} not passed)"},
@@ -669,19 +743,25 @@ MESSAGES: dict[str, dict[str, str]] = {
     "status.skip": {"es": "omitido", "en": "skip"},
     "status.error": {"es": "error", "en": "error"},
     # A check skipped because the probe is off (grade --no-probe): it says so and gives no hint.
-    "skip.no_probe": {"es": "Omitido por --no-probe: corregí sin esa opción para evaluarlo.",
-                      "en": "Skipped because of --no-probe: grade without it to evaluate this check."},
+    "skip.no_probe": {
+        "es": "Omitido por --no-probe: corregí sin esa opción para evaluarlo.",
+        "en": "Skipped because of --no-probe: grade without it to evaluate this check.",
+    },
     # The student view (grade --student; Markdown, Classroom and Gradescope always): every report says so.
-    "view.student": {"es": "Vista del estudiante: los controles ocultos muestran solo su estado y sus puntos.",
-                     "en": "Student view: hidden checks show only their status and points."},
+    "view.student": {
+        "es": "Vista del estudiante: los controles ocultos muestran solo su estado y sus puntos.",
+        "en": "Student view: hidden checks show only their status and points.",
+    },
     "view.student_short": {"es": "vista del estudiante", "en": "student view"},
     # The feedback column of the gradebooks (native, Moodle's, Canvas's: grader.lms.feedback).
     "feedback.not_graded": {"es": "{score}: no se pudo corregir: {error}", "en": "{score}: not graded: {error}"},
     "feedback.to_fix": {"es": "a arreglar: {checks}", "en": "to fix: {checks}"},
     "feedback.all_passed": {"es": "todos los controles aprobados", "en": "every check passed"},
     "feedback.warnings": {"es": "avisos: {checks}", "en": "warnings: {checks}"},
-    "feedback.late": {"es": "{days} {days:plural:día|días} de atraso: -{penalty} {penalty:plural:punto|puntos}",
-                      "en": "late {days} {days:plural:day|days}: -{penalty} {penalty:plural:point|points}"},
+    "feedback.late": {
+        "es": "{days} {days:plural:día|días} de atraso: -{penalty} {penalty:plural:punto|puntos}",
+        "en": "late {days} {days:plural:day|days}: -{penalty} {penalty:plural:point|points}",
+    },
     "feedback.report": {"es": "(informe de mlflow-grader: {path})", "en": "(mlflow-grader report: {path})"},
     # summary.html of grade --batch (grader/reports/summary_page.py, templates/summary.html.j2): summary.<name> is
     # the template's t.<name>.
@@ -697,17 +777,21 @@ MESSAGES: dict[str, dict[str, str]] = {
     "summary.took": {"es": "tardó", "en": "took"},
     "summary.jobs": {"es": "{n:plural:proceso|procesos} en paralelo", "en": "parallel {n:plural:job|jobs}"},
     "summary.distribution": {"es": "Distribución de puntajes", "en": "Score distribution"},
-    "summary.distribution_note": {"es": "Puntajes de {n:plural:la entrega corregida|las {n} entregas corregidas} (sobre {max}).",
-                                  "en": "Scores of the {n} graded {n:plural:submission|submissions} (out of {max})."},
-    "summary.not_drawn": {"es": "{n:plural:La que no se pudo corregir no se dibuja|Las {n} que no se pudieron corregir no se dibujan}.",
-                          "en": "{n:plural:The one that could not be graded is|The {n} that could not be graded are} not drawn."},
+    "summary.distribution_note": {
+        "es": "Puntajes de {n:plural:la entrega corregida|las {n} entregas corregidas} (sobre {max}).",
+        "en": "Scores of the {n} graded {n:plural:submission|submissions} (out of {max}).",
+    },
+    "summary.not_drawn": {
+        "es": "{n:plural:La que no se pudo corregir no se dibuja|Las {n} que no se pudieron corregir no se dibujan}.",
+        "en": "{n:plural:The one that could not be graded is|The {n} that could not be graded are} not drawn.",
+    },
     "summary.histogram": {"es": "Histograma de puntajes", "en": "Histogram of scores"},
     "summary.checks": {"es": "Tasa de aprobación por criterio", "en": "Pass rate per check"},
     "summary.checks_note": {
         "es": "Un aviso suma los puntos pero no es un aprobado limpio (por ejemplo, falta el notebook): la barra muestra "
-              "en verde los aprobados y en ámbar los avisos, y la columna de avisos los cuenta aparte.",
+        "en verde los aprobados y en ámbar los avisos, y la columna de avisos los cuenta aparte.",
         "en": "A warning earns the points but is not a clean pass (a missing notebook, say): the bar shows the passes "
-              "in green and the warnings in amber, and the warnings column counts them apart.",
+        "in green and the warnings in amber, and the warnings column counts them apart.",
     },
     "summary.check": {"es": "Criterio", "en": "Check"},
     "summary.points": {"es": "Puntos", "en": "Points"},
@@ -722,31 +806,38 @@ MESSAGES: dict[str, dict[str, str]] = {
     "summary.metric": {"es": "Mejor {metric} de cada estudiante", "en": "Each student's best {metric}"},
     "summary.metric_note": {
         "es": "El mejor run de cada entrega según {metric} ({order}), como lo ordena search_runs.[[ {missing} sin {metric} "
-              "no se {missing:plural:dibuja|dibujan}.]]",
+        "no se {missing:plural:dibuja|dibujan}.]]",
         "en": "Each submission's best run by {metric} ({order}), as search_runs orders them.[[ {missing} without "
-              "{metric} {missing:plural:is|are} not drawn.]]",
+        "{metric} {missing:plural:is|are} not drawn.]]",
     },
     "summary.metric_asc": {"es": "menor es mejor", "en": "lower is better"},
     "summary.metric_desc": {"es": "mayor es mejor", "en": "higher is better"},
     "summary.metric_none": {"es": "Ninguna entrega registró {metric}.", "en": "No submission logged {metric}."},
-    "summary.metric_bins": {"es": "{n} {n:plural:entrega|entregas} entre {lo} y {hi}",
-                            "en": "{n} {n:plural:submission|submissions} between {lo} and {hi}"},
+    "summary.metric_bins": {
+        "es": "{n} {n:plural:entrega|entregas} entre {lo} y {hi}",
+        "en": "{n} {n:plural:submission|submissions} between {lo} and {hi}",
+    },
     "summary.copies": {"es": "Posibles copias", "en": "Suspected copies"},
     "summary.copies_note": {
         "es": "Los run ids son UUID aleatorios: dos stores que comparten uno vienen del mismo lugar. Se comparan todos los "
-              "experimentos y modelos registrados de cada store, no solo el experimento corregido.",
+        "experimentos y modelos registrados de cada store, no solo el experimento corregido.",
         "en": "Run ids are random UUIDs: two stores that share one come from the same place. Every experiment and "
-              "registered model of each store is compared, not only the graded experiment.",
+        "registered model of each store is compared, not only the graded experiment.",
     },
-    "summary.no_copies": {"es": "Ningún par de entregas comparte un run id.", "en": "No two submissions share a run id."},
-    "summary.weaker": {"es": "Solo archivos de modelo idénticos (evidencia más débil)",
-                       "en": "Identical model files only (weaker evidence)"},
+    "summary.no_copies": {
+        "es": "Ningún par de entregas comparte un run id.",
+        "en": "No two submissions share a run id.",
+    },
+    "summary.weaker": {
+        "es": "Solo archivos de modelo idénticos (evidencia más débil)",
+        "en": "Identical model files only (weaker evidence)",
+    },
     "summary.weaker_note": {
         "es": "Entrenar con los mismos datos, semilla e hiperparámetros y las mismas versiones de las librerías da archivos "
-              "de modelo idénticos byte a byte: estos pares pueden haber trabajado por separado. Revisalos; no concluyas "
-              "solo por esto.",
+        "de modelo idénticos byte a byte: estos pares pueden haber trabajado por separado. Revisalos; no concluyas "
+        "solo por esto.",
         "en": "Training with the same data, seed and hyper-parameters under the same library versions gives byte-identical "
-              "model files, so these pairs may well have worked independently. Look at them, do not conclude from them alone.",
+        "model files, so these pairs may well have worked independently. Look at them, do not conclude from them alone.",
     },
     "summary.students_col": {"es": "Estudiantes", "en": "Students"},
     "summary.evidence": {"es": "Evidencia", "en": "Evidence"},
@@ -757,7 +848,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "summary.common": {"es": "No se toman como evidencia", "en": "Not taken as evidence"},
     "summary.common_models": {
         "es": "{n} {n:plural:archivo de modelo presente|archivos de modelo presentes} en {t} o más entregas (el resultado "
-              "común de la tarea)",
+        "común de la tarea)",
         "en": "{n} model {n:plural:file|files} found in {t} or more submissions (the assignment's common outcome)",
     },
     "summary.common_runs": {
@@ -775,23 +866,33 @@ MESSAGES: dict[str, dict[str, str]] = {
     "summary.student": {"es": "Estudiante", "en": "Student"},
     "summary.reports": {"es": "Informes", "en": "Reports"},
     "summary.late_col": {"es": "Atraso", "en": "Late"},
-    "summary.late_cell": {"es": "{days} {days:plural:día|días}: -{penalty}", "en": "{days} {days:plural:day|days}: -{penalty}"},
+    "summary.late_cell": {
+        "es": "{days} {days:plural:día|días}: -{penalty}",
+        "en": "{days} {days:plural:day|days}: -{penalty}",
+    },
     "summary.suspected": {"es": "Posible copia de", "en": "Suspected copy of"},
     "summary.same_models": {"es": "Mismos modelos que", "en": "Same model files as"},
     "summary.ignored": {"es": "Ignorado en la carpeta de entregas", "en": "Ignored in the submissions folder"},
     "summary.gradebook": {"es": "planilla", "en": "gradebook"},
     "summary.strong": {"es": "fuerte", "en": "strong"},
     "summary.weaker_badge": {"es": "más débil", "en": "weaker"},
-    "summary.n_runs": {"es": "{n} {n:plural:run id compartido|run ids compartidos}", "en": "{n} shared run {n:plural:id|ids}"},
-    "summary.n_models": {"es": "{n} {n:plural:archivo de modelo idéntico|archivos de modelo idénticos}",
-                         "en": "{n} identical model {n:plural:file|files}"},
+    "summary.n_runs": {
+        "es": "{n} {n:plural:run id compartido|run ids compartidos}",
+        "en": "{n} shared run {n:plural:id|ids}",
+    },
+    "summary.n_models": {
+        "es": "{n} {n:plural:archivo de modelo idéntico|archivos de modelo idénticos}",
+        "en": "{n} identical model {n:plural:file|files}",
+    },
     # Why a child of the submissions folder was not graded (grader.batch.discover, grader.lms).
     "summary.why.hidden": {"es": "entrada oculta o del sistema", "en": "hidden or system entry"},
     "summary.why.symlink": {"es": "enlace simbólico (no se sigue)", "en": "symbolic link (not followed)"},
     "summary.why.out": {"es": "la carpeta de salida", "en": "the output folder"},
     "summary.why.other": {"es": "ni carpeta ni archivo comprimido", "en": "not a folder nor an archive"},
-    "summary.why.moodle_plugin": {"es": "entrega de Moodle de otro tipo (no de archivo)",
-                                  "en": "Moodle submission of another plugin (not a file submission)"},
+    "summary.why.moodle_plugin": {
+        "es": "entrega de Moodle de otro tipo (no de archivo)",
+        "en": "Moodle submission of another plugin (not a file submission)",
+    },
 }
 
 
@@ -808,7 +909,7 @@ def labels(prefix: str) -> dict[str, dict[str, str]]:
     for key, texts in MESSAGES.items():
         if key.startswith(prefix + "."):
             for lang in LANGS:
-                out[lang][key[len(prefix) + 1:]] = texts.get(lang) or texts["en"]
+                out[lang][key[len(prefix) + 1 :]] = texts.get(lang) or texts["en"]
     return out
 
 
@@ -822,8 +923,10 @@ def store_description(submission: Any, lang: str = "es") -> str:
     version that wrote it (or its database schema, or "unknown"), e.g. ``sqlite, run artifacts
     (MLflow 1.x/2.x), written by MLflow 1.26.1``."""
     layout = getattr(submission, "mlflow_layout", "unknown")
-    parts = [str(getattr(submission, "store", "")), text(f"label.layout.{layout}" if f"label.layout.{layout}" in MESSAGES
-                                                           else "label.layout.unknown", lang)]
+    parts = [
+        str(getattr(submission, "store", "")),
+        text(f"label.layout.{layout}" if f"label.layout.{layout}" in MESSAGES else "label.layout.unknown", lang),
+    ]
     version = getattr(submission, "mlflow_version", "")
     revision = getattr(submission, "schema_revision", "")
     if version:
@@ -852,7 +955,7 @@ def _pattern(template: str) -> re.Pattern[str] | None:
         if name is None:
             continue
         if spec and spec.startswith("plural:"):
-            forms = spec[len("plural:"):].split("|")
+            forms = spec[len("plural:") :].split("|")
             if any("{" in f for f in forms):
                 return None
             out.append("(?:" + "|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True)) + ")")
@@ -899,5 +1002,5 @@ def placeholders(template: str) -> set[str]:
         if name:
             names.add(name)
         if spec and spec.startswith("plural:"):
-            names |= placeholders(spec[len("plural:"):])
+            names |= placeholders(spec[len("plural:") :])
     return names

@@ -120,12 +120,17 @@ def _explain(check_id: str, lang: str, rubric_ref: str) -> str:
         settings = {k: v for k, v in check_settings(rubric, spec).items() if k in defn.settings or k in spec.settings}
     lines += ["", text("explain.verifies", lang)]
     for paragraph in _plain(defn.doc).split("\n\n"):
-        lines += [*textwrap.wrap(" ".join(paragraph.split()), width=96, initial_indent="  ",
-                                 subsequent_indent="  "), ""]
+        lines += [
+            *textwrap.wrap(" ".join(paragraph.split()), width=96, initial_indent="  ", subsequent_indent="  "),
+            "",
+        ]
     hint = render(rubric.text(spec.hint, lang), named_settings(rubric, spec)) if spec else ""
     if hint:
-        lines += [text("explain.fix", lang),
-                  *textwrap.wrap(_plain(hint), width=96, initial_indent="  ", subsequent_indent="  "), ""]
+        lines += [
+            text("explain.fix", lang),
+            *textwrap.wrap(_plain(hint), width=96, initial_indent="  ", subsequent_indent="  "),
+            "",
+        ]
     shown = ", ".join(f"{k}={v!r}" for k, v in settings.items()) or text("explain.no_settings", lang)
     lines.append(text("explain.settings", lang, settings=shown))
     return "\n".join(lines) + "\n"
@@ -149,8 +154,9 @@ def _stash_remote_option(ctx: click.Context, param: click.Parameter, value):
     return value
 
 
-def _run_class(submission, options: dict, *, out_dir, rubric, lang, timeout, trust_pickles, no_probe, quiet,
-               deadline=None) -> int:
+def _run_class(
+    submission, options: dict, *, out_dir, rubric, lang, timeout, trust_pickles, no_probe, quiet, deadline=None
+) -> int:
     """``grade URI --experiment 'homework-195-{student}' --students ana,beto --out OUT``."""
     from .batch.server import grade_class, read_students
     from .probe import ProbeOptions
@@ -163,20 +169,43 @@ def _run_class(submission, options: dict, *, out_dir, rubric, lang, timeout, tru
 
     def progress(done: int, total: int, failures: int, row) -> None:
         if not quiet:
-            line = (f"[{done}/{total}] {row.student}: {_status(row.status, lang)} {row.score:g}/{row.max_score:g} "
-                    f"({row.duration_s:.1f} s)")
+            line = (
+                f"[{done}/{total}] {row.student}: {_status(row.status, lang)} {row.score:g}/{row.max_score:g} "
+                f"({row.duration_s:.1f} s)"
+            )
             _say(line + (f" - {row.error}" if row.error else ""))
 
-    batch = grade_class(submission, out_dir, students, experiment=options.get("experiment"),
-                        model_name=options.get("model_name"), rubric=rubric, lang=lang, probe=not no_probe,
-                        probe_options=ProbeOptions(timeout=timeout, trust_pickles=trust_pickles),
-                        artifacts=options.get("artifacts"), progress=progress, deadline=deadline)
+    batch = grade_class(
+        submission,
+        out_dir,
+        students,
+        experiment=options.get("experiment"),
+        model_name=options.get("model_name"),
+        rubric=rubric,
+        lang=lang,
+        probe=not no_probe,
+        probe_options=ProbeOptions(timeout=timeout, trust_pickles=trust_pickles),
+        artifacts=options.get("artifacts"),
+        progress=progress,
+        deadline=deadline,
+    )
     if not quiet:
         from .catalogue import text
 
-        click.echo(text("class.done", lang, n=len(batch.rows), seconds=f"{batch.duration_s:.1f}", passed=batch.n_passed,
-                        failed=batch.n_failed, errors=batch.n_errors, warned=batch.n_warned or None,
-                        late=batch.n_late or None), err=True)
+        click.echo(
+            text(
+                "class.done",
+                lang,
+                n=len(batch.rows),
+                seconds=f"{batch.duration_s:.1f}",
+                passed=batch.n_passed,
+                failed=batch.n_failed,
+                errors=batch.n_errors,
+                warned=batch.n_warned or None,
+                late=batch.n_late or None,
+            ),
+            err=True,
+        )
         _say(f"-> {batch.summary}")
     return batch.exit_code
 
@@ -198,8 +227,15 @@ def _run_batch(options: dict, *, out_dir, rubric, lang, timeout, trust_pickles, 
             return
         if interactive:
             if state["bar"] is None:
-                bar = click.progressbar(length=total, label=text("batch.bar", lang), file=err, show_pos=True,
-                                        show_eta=True, item_show_func=lambda item: item, width=24)
+                bar = click.progressbar(
+                    length=total,
+                    label=text("batch.bar", lang),
+                    file=err,
+                    show_pos=True,
+                    show_eta=True,
+                    item_show_func=lambda item: item,
+                    width=24,
+                )
                 bar.__enter__()
                 state["bar"] = bar
             state["bar"].label = text("batch.bar_failures", lang, n=failures)
@@ -220,22 +256,46 @@ def _run_batch(options: dict, *, out_dir, rubric, lang, timeout, trust_pickles, 
             from .catalogue import translate
 
             raise click.UsageError(translate(str(exc), lang)) from None
-    gradebook = GradebookOptions(options.get("gradebook_format") or "native", options.get("roster") or "",
-                                 options.get("lms_assignment") or "")
+    gradebook = GradebookOptions(
+        options.get("gradebook_format") or "native", options.get("roster") or "", options.get("lms_assignment") or ""
+    )
     try:
-        batch = grade_batch(options["batch_dir"], out_dir, rubric, jobs=options.get("jobs"), lang=lang,
-                            probe_options=ProbeOptions(timeout=timeout, trust_pickles=trust_pickles), probe=not no_probe,
-                            progress=progress, student_timeout=options.get("student_timeout"), deadline=deadline,
-                            gradebook=gradebook, only=options.get("only"))
+        batch = grade_batch(
+            options["batch_dir"],
+            out_dir,
+            rubric,
+            jobs=options.get("jobs"),
+            lang=lang,
+            probe_options=ProbeOptions(timeout=timeout, trust_pickles=trust_pickles),
+            probe=not no_probe,
+            progress=progress,
+            student_timeout=options.get("student_timeout"),
+            deadline=deadline,
+            gradebook=gradebook,
+            only=options.get("only"),
+        )
     finally:
         if state["bar"] is not None:
             state["bar"].__exit__(None, None, None)
     if not quiet:
         from .catalogue import text
 
-        click.echo(text("batch.done", lang, n=len(batch.rows), seconds=f"{batch.duration_s:.1f}", jobs=batch.jobs,
-                        passed=batch.n_passed, failed=batch.n_failed, errors=batch.n_errors, warned=batch.n_warned or None,
-                        late=batch.n_late or None, copies=len(batch.copies.pairs) or None), err=True)
+        click.echo(
+            text(
+                "batch.done",
+                lang,
+                n=len(batch.rows),
+                seconds=f"{batch.duration_s:.1f}",
+                jobs=batch.jobs,
+                passed=batch.n_passed,
+                failed=batch.n_failed,
+                errors=batch.n_errors,
+                warned=batch.n_warned or None,
+                late=batch.n_late or None,
+                copies=len(batch.copies.pairs) or None,
+            ),
+            err=True,
+        )
         _say(f"-> {batch.summary}")
     return batch.exit_code
 
@@ -287,8 +347,9 @@ class _Command(click.Command):
             finally:
                 param.help, param.metavar = saved, saved_metavar
             if record is not None:
-                rows.append((record[0], record[1].replace("[default: ", "[por defecto: ") if lang == "es"
-                             else record[1]))
+                rows.append(
+                    (record[0], record[1].replace("[default: ", "[por defecto: ") if lang == "es" else record[1])
+                )
         if rows:
             with formatter.section(text("help.options", lang)):
                 formatter.write_dl(rows)
@@ -298,64 +359,183 @@ class _Command(click.Command):
 @click.argument("submission", required=False)
 @click.option("--rubric", "rubric", default="homework-195", show_default=True, help="Rubric id or YAML file.")
 @click.option("--lang", type=click.Choice(["es", "en"]), default="es", show_default=True, help="Language of messages.")
-@click.option("--format", "fmt", type=click.Choice(OUTPUT_FORMATS), default="text", show_default=True,
-              help="What goes to stdout.")
-@click.option("--json", "json_out", metavar="FILE",
-              help="Write the JSON report to FILE ('-' for stdout); with --format gradescope, Gradescope's results.json.")
+@click.option(
+    "--format", "fmt", type=click.Choice(OUTPUT_FORMATS), default="text", show_default=True, help="What goes to stdout."
+)
+@click.option(
+    "--json",
+    "json_out",
+    metavar="FILE",
+    help="Write the JSON report to FILE ('-' for stdout); with --format gradescope, Gradescope's results.json.",
+)
 @click.option("--html", "html_out", metavar="FILE", help="Write the HTML report to FILE.")
 @click.option("--junit", "junit_out", metavar="FILE", help="Write JUnit XML (one testcase per check) to FILE.")
 @click.option("--markdown", "markdown_out", metavar="FILE", help="Write the Markdown summary (student view) to FILE.")
-@click.option("--out", "out_dir", metavar="DIR", help="Write report.json and report.html into DIR (with --batch: the class's reports).")
-@click.option("--student", is_flag=True, help="Student view in every output: hidden checks show their points, not their content.")
-@click.option("--timeout", type=float, default=60.0, show_default=True,
-              help="Seconds the model probe may take (the whole grade: --grade-timeout).")
-@click.option("--grade-timeout", type=click.FloatRange(min=1), metavar="SECONDS", default=None,
-              help="Seconds the whole grade may take (copy, MLflow, checks, probe): past it, exit 2 with one line. "
-                   "With --batch: per student, as --student-timeout.  [default: 600, or --timeout + 120 if more]")
-@click.option("--trust-pickles", is_flag=True, help="Load pickled models even if the allowlist refuses them (still sandboxed).")
+@click.option(
+    "--out",
+    "out_dir",
+    metavar="DIR",
+    help="Write report.json and report.html into DIR (with --batch: the class's reports).",
+)
+@click.option(
+    "--student", is_flag=True, help="Student view in every output: hidden checks show their points, not their content."
+)
+@click.option(
+    "--timeout",
+    type=float,
+    default=60.0,
+    show_default=True,
+    help="Seconds the model probe may take (the whole grade: --grade-timeout).",
+)
+@click.option(
+    "--grade-timeout",
+    type=click.FloatRange(min=1),
+    metavar="SECONDS",
+    default=None,
+    help="Seconds the whole grade may take (copy, MLflow, checks, probe): past it, exit 2 with one line. "
+    "With --batch: per student, as --student-timeout.  [default: 600, or --timeout + 120 if more]",
+)
+@click.option(
+    "--trust-pickles", is_flag=True, help="Load pickled models even if the allowlist refuses them (still sandboxed)."
+)
 @click.option("--no-probe", is_flag=True, help="Do not load the model (model.predict is skipped).")
-@click.option("--deadline", metavar="ISO", help="Deadline, e.g. 2026-06-30T23:59 or 2026-06-30 (end of that day), local "
-              "time unless an offset is given: integrity.timeline flags runs and registry changes after it.")
-@click.option("--demo", is_flag=True, help="Build the reference submission (runs, registry, notebook) in a temp folder and "
-              "grade it; the folder is removed afterwards (--keep keeps it). With --out DIR, the reports go to DIR.")
+@click.option(
+    "--deadline",
+    metavar="ISO",
+    help="Deadline, e.g. 2026-06-30T23:59 or 2026-06-30 (end of that day), local "
+    "time unless an offset is given: integrity.timeline flags runs and registry changes after it.",
+)
+@click.option(
+    "--demo",
+    is_flag=True,
+    help="Build the reference submission (runs, registry, notebook) in a temp folder and "
+    "grade it; the folder is removed afterwards (--keep keeps it). With --out DIR, the reports go to DIR.",
+)
 @click.option("--keep", is_flag=True, help="With --demo: keep the built submission (its path is printed).")
 @click.option("--explain", "explain", metavar="CHECK_ID", help="Print what a check verifies and how to pass it.")
 @click.option("-q", "--quiet", is_flag=True, help="No terminal summary.")
 @click.option("--failures-only", is_flag=True, help="Terminal summary: only the checks that did not pass.")
-@click.option("--batch", "batch_dir", metavar="DIR", expose_value=False, callback=_stash_batch_option,
-              help="Grade every submission in DIR (one folder or archive per student; or one archive of them all, such as a "
-                   "Moodle or Canvas bulk download) into --out: reports, gradebook.csv, summary.html.")
-@click.option("-j", "--jobs", type=click.IntRange(min=1), metavar="N", expose_value=False, callback=_stash_batch_option,
-              help="With --batch: students graded at once.  [default: the number of cores]")
-@click.option("--student-timeout", type=click.FloatRange(min=1), metavar="SECONDS", expose_value=False,
-              callback=_stash_batch_option,
-              help="With --batch: seconds one student may take in all.  [default: 2 x --timeout + 60]")
-@click.option("--gradebook-format", type=click.Choice(["native", "moodle", "canvas"]), expose_value=False,
-              callback=_stash_batch_option,
-              help="With --batch: gradebook.csv in Moodle's (grading worksheet) or Canvas's import format.  [default: native]")
-@click.option("--roster", metavar="FILE", expose_value=False, callback=_stash_batch_option,
-              help="With --batch: CSV mapping students (column student) to LMS ids (lms_id, name, email, sis_user_id...).")
-@click.option("--lms-assignment", metavar="COLUMN", expose_value=False, callback=_stash_batch_option,
-              help="With --gradebook-format canvas: the assignment's column, e.g. 'Homework 195 (4567)'.  [default: the rubric id]")
-@click.option("--only", metavar="NAME", expose_value=False, callback=_stash_batch_option,
-              help="With --batch: regrade only this student into the existing --out (their reports and gradebook row).")
-@click.option("--experiment", metavar="NAME", expose_value=False, callback=_stash_remote_option,
-              help="Grade experiment NAME instead of the rubric's (a shared server gives each student their own); "
-                   "with --students, a pattern such as 'homework-195-{student}'.")
-@click.option("--model-name", metavar="NAME", expose_value=False, callback=_stash_remote_option,
-              help="Registered model to grade instead of the rubric's; with --students it may hold {student}.")
-@click.option("--store", metavar="PATH", expose_value=False, callback=_stash_remote_option,
-              help="The store to grade when SUBMISSION holds several (a path inside it, e.g. mlflow.db or copy/mlruns).")
-@click.option("--artifacts", metavar="DIR", expose_value=False, callback=_stash_remote_option,
-              help="With a postgresql:// SUBMISSION: the folder holding the experiments' artifacts.")
-@click.option("--students", metavar="ID,ID,...", expose_value=False, callback=_stash_remote_option,
-              help="Grade each student's experiment in SUBMISSION (--experiment with {student}) into --out.")
-@click.option("--students-file", metavar="FILE", expose_value=False, callback=_stash_remote_option,
-              help="Like --students, one student id per line.")
+@click.option(
+    "--batch",
+    "batch_dir",
+    metavar="DIR",
+    expose_value=False,
+    callback=_stash_batch_option,
+    help="Grade every submission in DIR (one folder or archive per student; or one archive of them all, such as a "
+    "Moodle or Canvas bulk download) into --out: reports, gradebook.csv, summary.html.",
+)
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(min=1),
+    metavar="N",
+    expose_value=False,
+    callback=_stash_batch_option,
+    help="With --batch: students graded at once.  [default: the number of cores]",
+)
+@click.option(
+    "--student-timeout",
+    type=click.FloatRange(min=1),
+    metavar="SECONDS",
+    expose_value=False,
+    callback=_stash_batch_option,
+    help="With --batch: seconds one student may take in all.  [default: 2 x --timeout + 60]",
+)
+@click.option(
+    "--gradebook-format",
+    type=click.Choice(["native", "moodle", "canvas"]),
+    expose_value=False,
+    callback=_stash_batch_option,
+    help="With --batch: gradebook.csv in Moodle's (grading worksheet) or Canvas's import format.  [default: native]",
+)
+@click.option(
+    "--roster",
+    metavar="FILE",
+    expose_value=False,
+    callback=_stash_batch_option,
+    help="With --batch: CSV mapping students (column student) to LMS ids (lms_id, name, email, sis_user_id...).",
+)
+@click.option(
+    "--lms-assignment",
+    metavar="COLUMN",
+    expose_value=False,
+    callback=_stash_batch_option,
+    help="With --gradebook-format canvas: the assignment's column, e.g. 'Homework 195 (4567)'.  "
+    "[default: the rubric id]",
+)
+@click.option(
+    "--only",
+    metavar="NAME",
+    expose_value=False,
+    callback=_stash_batch_option,
+    help="With --batch: regrade only this student into the existing --out (their reports and gradebook row).",
+)
+@click.option(
+    "--experiment",
+    metavar="NAME",
+    expose_value=False,
+    callback=_stash_remote_option,
+    help="Grade experiment NAME instead of the rubric's (a shared server gives each student their own); "
+    "with --students, a pattern such as 'homework-195-{student}'.",
+)
+@click.option(
+    "--model-name",
+    metavar="NAME",
+    expose_value=False,
+    callback=_stash_remote_option,
+    help="Registered model to grade instead of the rubric's; with --students it may hold {student}.",
+)
+@click.option(
+    "--store",
+    metavar="PATH",
+    expose_value=False,
+    callback=_stash_remote_option,
+    help="The store to grade when SUBMISSION holds several (a path inside it, e.g. mlflow.db or copy/mlruns).",
+)
+@click.option(
+    "--artifacts",
+    metavar="DIR",
+    expose_value=False,
+    callback=_stash_remote_option,
+    help="With a postgresql:// SUBMISSION: the folder holding the experiments' artifacts.",
+)
+@click.option(
+    "--students",
+    metavar="ID,ID,...",
+    expose_value=False,
+    callback=_stash_remote_option,
+    help="Grade each student's experiment in SUBMISSION (--experiment with {student}) into --out.",
+)
+@click.option(
+    "--students-file",
+    metavar="FILE",
+    expose_value=False,
+    callback=_stash_remote_option,
+    help="Like --students, one student id per line.",
+)
 @click.version_option(__version__, prog_name="mlflow-grader")
-def grade_command(submission, rubric, lang, fmt, json_out, html_out, junit_out, markdown_out, out_dir, student, timeout,
-                  trust_pickles, no_probe, demo, explain, quiet, deadline=None, grade_timeout=None, keep=False,
-                  failures_only=False):
+def grade_command(
+    submission,
+    rubric,
+    lang,
+    fmt,
+    json_out,
+    html_out,
+    junit_out,
+    markdown_out,
+    out_dir,
+    student,
+    timeout,
+    trust_pickles,
+    no_probe,
+    demo,
+    explain,
+    quiet,
+    deadline=None,
+    grade_timeout=None,
+    keep=False,
+    failures_only=False,
+):
     """Grade an MLflow homework SUBMISSION: a folder holding mlruns/ and/or mlflow.db, an mlruns/
     folder, an mlflow.db file, or a file:/sqlite: URI; or, read-only, a tracking server
     (http(s)://HOST:PORT; credentials from MLFLOW_TRACKING_USERNAME/PASSWORD or TOKEN) or a
@@ -376,26 +556,56 @@ def grade_command(submission, rubric, lang, fmt, json_out, html_out, junit_out, 
     if batch_options.get("batch_dir"):
         if submission or demo:
             raise _usage("usage.batch_no_submission", lang)
-        others = [name for name, value in (("--format", fmt != "text"), ("--json", json_out), ("--html", html_out),
-                                           ("--junit", junit_out), ("--markdown", markdown_out), ("--student", student))
-                  if value]
+        others = [
+            name
+            for name, value in (
+                ("--format", fmt != "text"),
+                ("--json", json_out),
+                ("--html", html_out),
+                ("--junit", junit_out),
+                ("--markdown", markdown_out),
+                ("--student", student),
+            )
+            if value
+        ]
         if others:
             raise _usage("usage.batch_conflict", lang, options=", ".join(others))
         if any(click.get_current_context().meta.get(REMOTE_META, {}).values()):
             raise _usage("usage.batch_remote", lang)
         if grade_timeout and not batch_options.get("student_timeout"):
             batch_options = {**batch_options, "student_timeout": grade_timeout}
-        return _run_batch(batch_options, out_dir=out_dir, rubric=rubric, lang=lang, timeout=timeout,
-                          trust_pickles=trust_pickles, no_probe=no_probe, quiet=quiet, deadline=deadline)
-    if any(batch_options.get(name) is not None for name in ("jobs", "student_timeout", "gradebook_format", "roster",
-                                                             "lms_assignment", "only")):
+        return _run_batch(
+            batch_options,
+            out_dir=out_dir,
+            rubric=rubric,
+            lang=lang,
+            timeout=timeout,
+            trust_pickles=trust_pickles,
+            no_probe=no_probe,
+            quiet=quiet,
+            deadline=deadline,
+        )
+    if any(
+        batch_options.get(name) is not None
+        for name in ("jobs", "student_timeout", "gradebook_format", "roster", "lms_assignment", "only")
+    ):
         raise _usage("usage.batch_only", lang)
     remote = click.get_current_context().meta.get(REMOTE_META, {})
     if remote.get("students") or remote.get("students_file"):
         if demo or fmt != "text" or any((json_out, html_out, junit_out, markdown_out, student)):
             raise _usage("usage.students_conflict", lang)
-        return _run_class(submission, remote, out_dir=out_dir, rubric=rubric, lang=lang, timeout=timeout,
-                          trust_pickles=trust_pickles, no_probe=no_probe, quiet=quiet, deadline=deadline)
+        return _run_class(
+            submission,
+            remote,
+            out_dir=out_dir,
+            rubric=rubric,
+            lang=lang,
+            timeout=timeout,
+            trust_pickles=trust_pickles,
+            no_probe=no_probe,
+            quiet=quiet,
+            deadline=deadline,
+        )
     if demo == bool(submission):
         raise _usage("usage.give_submission", lang)
     if keep and not demo:
@@ -421,17 +631,29 @@ def grade_command(submission, rubric, lang, fmt, json_out, html_out, junit_out, 
     try:
         try:
             with time_limit(grade_timeout or max(DEFAULT_GRADE_TIMEOUT, timeout + 120)):
-                result = grade(submission, rubric, lang=lang, probe=not no_probe,
-                               probe_options=ProbeOptions(timeout=timeout, trust_pickles=trust_pickles),
-                               deadline=deadline, experiment=remote.get("experiment"),
-                               model_name=remote.get("model_name"), artifacts=remote.get("artifacts"),
-                               store=remote.get("store"))
+                result = grade(
+                    submission,
+                    rubric,
+                    lang=lang,
+                    probe=not no_probe,
+                    probe_options=ProbeOptions(timeout=timeout, trust_pickles=trust_pickles),
+                    deadline=deadline,
+                    experiment=remote.get("experiment"),
+                    model_name=remote.get("model_name"),
+                    artifacts=remote.get("artifacts"),
+                    store=remote.get("store"),
+                )
         except GradeTimeout as exc:  # a submission that cannot be graded in time: exit 2, one line
             raise SubmissionError(str(exc)) from None
     except GraderError as exc:
         exc.lang = lang  # type: ignore[attr-defined]  # main() says it in the user's language
-        _report_ungradable(exc, rubric, lang, "gradescope" if gradescope_file else fmt,
-                           gradescope_file or (out_dir or "." if fmt == "classroom50" else None))
+        _report_ungradable(
+            exc,
+            rubric,
+            lang,
+            "gradescope" if gradescope_file else fmt,
+            gradescope_file or (out_dir or "." if fmt == "classroom50" else None),
+        )
         raise
     view = result.for_students() if student else result
     if fmt == "classroom50":  # Classroom 50 reads two files: ./result.json and ./release-body.md (or in --out)
@@ -443,8 +665,13 @@ def grade_command(submission, rubric, lang, fmt, json_out, html_out, junit_out, 
     if out_dir:
         _write(render(view, "json"), str(Path(out_dir) / "report.json"))
         _write(render(view, "html"), str(Path(out_dir) / "report.html"))
-    for target, name in ((json_out, "json"), (html_out, "html"), (junit_out, "junit"), (markdown_out, "markdown"),
-                         (gradescope_file, "gradescope")):
+    for target, name in (
+        (json_out, "json"),
+        (html_out, "html"),
+        (junit_out, "junit"),
+        (markdown_out, "markdown"),
+        (gradescope_file, "gradescope"),
+    ):
         if target:
             _write(render(view, name), target)
     summary_to_stderr = fmt != "text"

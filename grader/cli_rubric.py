@@ -18,15 +18,31 @@ def rubric_group() -> None:
 
 
 @rubric_group.command(name="init")
-@click.option("--from", "reference", required=True, metavar="REFERENCE",
-              help="Your reference solution's store: a folder with mlruns/ and/or mlflow.db (read-only).")
-@click.option("--data", default=None, metavar="DATA",
-              help="The homework's data set when the model has no signature: california_housing, sklearn:NAME "
-                   "(iris, wine, breast_cancer, diabetes) or a CSV file.")
+@click.option(
+    "--from",
+    "reference",
+    required=True,
+    metavar="REFERENCE",
+    help="Your reference solution's store: a folder with mlruns/ and/or mlflow.db (read-only).",
+)
+@click.option(
+    "--data",
+    default=None,
+    metavar="DATA",
+    help="The homework's data set when the model has no signature: california_housing, sklearn:NAME "
+    "(iris, wine, breast_cancer, diabetes) or a CSV file.",
+)
 @click.option("--target", default=None, metavar="COLUMN", help="With --data: the column to predict.")
-@click.option("--out", "out_file", default=None, type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the rubric to FILE (refused if it exists); default: stdout.")
-@click.option("--lang", type=click.Choice(["es", "en"]), default="es", show_default=True, help="Language of the messages.")
+@click.option(
+    "--out",
+    "out_file",
+    default=None,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the rubric to FILE (refused if it exists); default: stdout.",
+)
+@click.option(
+    "--lang", type=click.Choice(["es", "en"]), default="es", show_default=True, help="Language of the messages."
+)
 def init_command(reference: str, data: str | None, target: str | None, out_file: Path | None, lang: str) -> None:
     """Write a rubric for your course, read off the store your own solution wrote: the experiment,
     the registered model and its stage or alias, the metrics and the ranking metric with its order,

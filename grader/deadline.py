@@ -114,8 +114,9 @@ def _amount(value: Any, key: str) -> Amount:
         else:
             amount = Amount(float(value if text is None else text))
     except (TypeError, ValueError):
-        raise ValueError(f"late.{key} must be points (e.g. 1.5) or a percentage of the total (e.g. \"10%\"), "
-                         f"not {value!r}") from None
+        raise ValueError(
+            f'late.{key} must be points (e.g. 1.5) or a percentage of the total (e.g. "10%"), not {value!r}'
+        ) from None
     if not math.isfinite(amount.value) or amount.value < 0 or (amount.percent and amount.value > 100):
         limits = "between 0% and 100%" if amount.percent else "0 or more points"
         raise ValueError(f"late.{key} must be {limits}, not {value!r}")
@@ -125,12 +126,12 @@ def _amount(value: Any, key: str) -> Amount:
 def parse_late_policy(raw: Any) -> LatePolicy:
     """Validate the rubric's ``late:`` mapping; raises ValueError with a message an instructor can act on."""
     if not isinstance(raw, Mapping):
-        raise ValueError("late must be a mapping such as {after: deadline, penalty_per_day: \"10%\", max: \"50%\"}")
+        raise ValueError('late must be a mapping such as {after: deadline, penalty_per_day: "10%", max: "50%"}')
     unknown = sorted(str(k) for k in raw if k not in LATE_KEYS)
     if unknown:
         raise ValueError(f"late has no setting {', '.join(unknown)} (known: {', '.join(LATE_KEYS)})")
     if raw.get("penalty_per_day") is None:
-        raise ValueError("late needs penalty_per_day: points (e.g. 1) or a percentage of the total (e.g. \"10%\")")
+        raise ValueError('late needs penalty_per_day: points (e.g. 1) or a percentage of the total (e.g. "10%")')
     after = raw.get("after")
     if after is None or (isinstance(after, str) and after.strip().lower() in ("", "deadline", "--deadline")):
         after_text = None
@@ -150,8 +151,12 @@ def parse_late_policy(raw: Any) -> LatePolicy:
     if not math.isfinite(grace_minutes) or grace_minutes < 0:
         raise ValueError(f"late.grace_minutes must be 0 or more, not {grace!r}")
     cap = raw.get("max")
-    return LatePolicy(per_day=_amount(raw["penalty_per_day"], "penalty_per_day"), after=after_text,
-                      grace_minutes=grace_minutes, cap=None if cap is None else _amount(cap, "max"))
+    return LatePolicy(
+        per_day=_amount(raw["penalty_per_day"], "penalty_per_day"),
+        after=after_text,
+        grace_minutes=grace_minutes,
+        cap=None if cap is None else _amount(cap, "max"),
+    )
 
 
 def latest_activity(evidence: Any, model_name: str) -> int | None:
@@ -163,13 +168,16 @@ def latest_activity(evidence: Any, model_name: str) -> int | None:
     stamps = [ms for run in evidence.runs for ms in (run.start_time, run.end_time) if ms is not None]
     for model in evidence.registered_models:
         if model.name == model_name:
-            stamps += [ms for v in model.versions for ms in (v.creation_timestamp, v.last_updated_timestamp) if ms is not None]
+            stamps += [
+                ms for v in model.versions for ms in (v.creation_timestamp, v.last_updated_timestamp) if ms is not None
+            ]
     plausible = [ms for ms in stamps if ms >= EARLIEST_MS and (now is None or ms <= now + CLOCK_SKEW_MS)]
     return max(plausible, default=None)
 
 
-def late_penalty(policy: LatePolicy, deadline_ms: int | None, latest_ms: int | None, score: float,
-                 max_score: float) -> dict[str, Any]:
+def late_penalty(
+    policy: LatePolicy, deadline_ms: int | None, latest_ms: int | None, score: float, max_score: float
+) -> dict[str, Any]:
     """The penalty ``policy`` gives a submission last changed at ``latest_ms`` whose checks earned
     ``score`` of ``max_score``. ``deadline_ms`` (``grade --deadline``) wins over ``policy.after``.
 
@@ -188,9 +196,16 @@ def late_penalty(policy: LatePolicy, deadline_ms: int | None, latest_ms: int | N
     if policy.cap is not None:
         penalty = min(penalty, policy.cap.points(max_score))
     penalty = round(max(0.0, min(penalty, score)), 4)
-    return {"after_ms": after, "latest_ms": latest_ms, "days": days, "grace_minutes": policy.grace_minutes,
-            "per_day": str(policy.per_day), "max": None if policy.cap is None else str(policy.cap),
-            "score_before": round(score, 4), "penalty": penalty}
+    return {
+        "after_ms": after,
+        "latest_ms": latest_ms,
+        "days": days,
+        "grace_minutes": policy.grace_minutes,
+        "per_day": str(policy.per_day),
+        "max": None if policy.cap is None else str(policy.cap),
+        "score_before": round(score, 4),
+        "penalty": penalty,
+    }
 
 
 def _utc(ms: int | None) -> str:
@@ -215,13 +230,23 @@ def late_note(late: dict[str, Any], max_score: float, lang: str = "es") -> str:
     per_day = _amount_text(_amount(late["per_day"], "penalty_per_day"), lang)
     cap = _amount_text(_amount(late["max"], "max"), lang) if late.get("max") is not None else None
     rule = text("late.rule", lang, per_day=per_day, max=cap, grace=late.get("grace_minutes") or None)
-    return text("late.note", lang, latest=_utc(late.get("latest_ms")), after=_utc(late.get("after_ms")),
-                days=late["days"], penalty=late["penalty"], rule=rule, before=late["score_before"],
-                score=round(max(0.0, late["score_before"] - late["penalty"]), 4), max_score=max_score)
+    return text(
+        "late.note",
+        lang,
+        latest=_utc(late.get("latest_ms")),
+        after=_utc(late.get("after_ms")),
+        days=late["days"],
+        penalty=late["penalty"],
+        rule=rule,
+        before=late["score_before"],
+        score=round(max(0.0, late["score_before"] - late["penalty"]), 4),
+        max_score=max_score,
+    )
 
 
-def apply_late_policy(policy: LatePolicy | None, evidence: Any, checks: list, deadline_ms: int | None,
-                      lang: str = "es") -> tuple[dict[str, Any], list[str]]:
+def apply_late_policy(
+    policy: LatePolicy | None, evidence: Any, checks: list, deadline_ms: int | None, lang: str = "es"
+) -> tuple[dict[str, Any], list[str]]:
     """``(result.late, notes)`` for a graded submission: the policy's verdict (``{}`` without a policy
     or a deadline) and the note the reports show when points were taken."""
     if policy is None:

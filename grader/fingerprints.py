@@ -49,7 +49,9 @@ def file_digest(path: Path) -> tuple[str, int] | None:
                     h.update(chunk)
                 return f"sha256:{h.hexdigest()}", size
             h.update(f"{size}\0".encode())
-            offsets = [0] + [EDGE + i * (size - 2 * EDGE - BLOCK) // (BLOCKS - 1) for i in range(BLOCKS)] + [size - EDGE]
+            offsets = (
+                [0] + [EDGE + i * (size - 2 * EDGE - BLOCK) // (BLOCKS - 1) for i in range(BLOCKS)] + [size - EDGE]
+            )
             for offset in offsets:
                 fh.seek(offset)
                 h.update(fh.read(EDGE if offset in (0, size - EDGE) else BLOCK))
@@ -88,8 +90,11 @@ def store_run_ids(snap: Any) -> set[str]:
             for experiment in _dirs(parent):
                 if experiment.name in ("models", ".trash"):
                     continue
-                ids |= {run.name for run in _dirs(experiment) if RUN_ID.fullmatch(run.name)
-                        and (run / "meta.yaml").is_file()}
+                ids |= {
+                    run.name
+                    for run in _dirs(experiment)
+                    if RUN_ID.fullmatch(run.name) and (run / "meta.yaml").is_file()
+                }
     return ids
 
 
@@ -122,7 +127,9 @@ def collect_fingerprints(evidence: Any, snapshot_root: Path, content=None, snap:
     for run in runs:
         for model in run.models:
             if model.path and model.model_file:
-                owners.setdefault((model.path, model.model_file), {"runs": [], "versions": []})["runs"].append(run.run_id)
+                owners.setdefault((model.path, model.model_file), {"runs": [], "versions": []})["runs"].append(
+                    run.run_id
+                )
     for registered in evidence.registered_models:
         for version in registered.versions:
             model = version.model
@@ -140,7 +147,15 @@ def collect_fingerprints(evidence: Any, snapshot_root: Path, content=None, snap:
         if found is None:
             continue
         digest, size = found
-        models.append({"digest": digest, "size": size, "file": name, "path": path,
-                       "runs": sorted(set(owner["runs"])), "versions": owner["versions"]})
+        models.append(
+            {
+                "digest": digest,
+                "size": size,
+                "file": name,
+                "path": path,
+                "runs": sorted(set(owner["runs"])),
+                "versions": owner["versions"],
+            }
+        )
     run_ids = {r.run_id for r in runs} | (store_run_ids(snap) if local else set())
     return {"run_ids": sorted(run_ids), "models": models}

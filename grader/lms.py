@@ -143,8 +143,10 @@ def resolve(found: list[Found], scratch: Path | None) -> tuple[list[Found], list
             continue
         # flat Moodle files of one student (several uploads): put them together, as for Canvas
         first = files[0]
-        folder = _assemble([(MOODLE_FILE.match(f.name)["file"], f.path) for f in files if f.path.is_file()],  # type: ignore[index]
-                           _scratch(scratch) / "moodle" / first.lms_id)
+        folder = _assemble(
+            [(MOODLE_FILE.match(f.name)["file"], f.path) for f in files if f.path.is_file()],  # type: ignore[index]
+            _scratch(scratch) / "moodle" / first.lms_id,
+        )
         out.append(Found(first.student, first.name, folder, "moodle", first.lms_id))
     for uid, items in canvas.items():
         first = items[0][1]
@@ -204,7 +206,8 @@ def read_roster(path: str | os.PathLike) -> dict[str, RosterRow]:
         values = {key: (raw.get(column) or "").strip() for key, column in columns.items()}
         if values["student"]:
             rows[values["student"].casefold()] = RosterRow(
-                **{k: values.get(k, "") for k in RosterRow.__dataclass_fields__})
+                **{k: values.get(k, "") for k in RosterRow.__dataclass_fields__}
+            )
     return rows
 
 
@@ -219,8 +222,11 @@ def feedback(row, limit: int = FEEDBACK_CHARS, lang: str = "en") -> str:
     else:
         missed = [cid for cid, (status, _) in row.checks.items() if status not in ("pass", "warn")]
         warned = [cid for cid, (status, _) in row.checks.items() if status == "warn"]
-        parts = [say("feedback.to_fix", lang, checks=", ".join(missed)) if missed
-                 else (say("feedback.all_passed", lang) if not warned else "")]
+        parts = [
+            say("feedback.to_fix", lang, checks=", ".join(missed))
+            if missed
+            else (say("feedback.all_passed", lang) if not warned else "")
+        ]
         if warned:  # a warning earns the points, but it is not a clean pass: say so
             parts.append(say("feedback.warnings", lang, checks=", ".join(warned)))
         late = getattr(row, "late", None) or {}
@@ -241,8 +247,9 @@ def _lms_id(row, roster: dict[str, RosterRow]) -> RosterRow:
     entry = roster.get(row.student.casefold()) or roster.get(row.slug.casefold())
     lms_id = (entry.lms_id if entry and entry.lms_id else "") or getattr(row, "lms_id", "")
     base = entry or RosterRow(row.student)
-    return RosterRow(row.student, lms_id, base.name or row.student, base.email, base.sis_user_id,
-                     base.sis_login_id, base.section)
+    return RosterRow(
+        row.student, lms_id, base.name or row.student, base.email, base.sis_user_id, base.sis_login_id, base.section
+    )
 
 
 def moodle_csv(rows: Iterable, roster: dict[str, RosterRow], lang: str = "en") -> str:
@@ -254,8 +261,16 @@ def moodle_csv(rows: Iterable, roster: dict[str, RosterRow], lang: str = "en") -
         who = _lms_id(row, roster)
         identifier = f"Participant {who.lms_id}" if who.lms_id else ""
         grade = f"{row.score:.2f}" if row.status != "error" else "0.00"
-        writer.writerow([identifier, _csv_text(who.name), _csv_text(who.email), grade, f"{row.max_score:.2f}",
-                         _csv_text(feedback(row, lang=lang))])
+        writer.writerow(
+            [
+                identifier,
+                _csv_text(who.name),
+                _csv_text(who.email),
+                grade,
+                f"{row.max_score:.2f}",
+                _csv_text(feedback(row, lang=lang)),
+            ]
+        )
     return out.getvalue()
 
 
@@ -269,8 +284,17 @@ def canvas_csv(rows: Iterable, roster: dict[str, RosterRow], column: str, lang: 
     writer.writerow(["Points Possible", "", "", "", "", f"{maximum:g}", ""])
     for row in rows:
         who = _lms_id(row, roster)
-        writer.writerow([_csv_text(who.name), who.lms_id, _csv_text(who.sis_user_id), _csv_text(who.sis_login_id),
-                         _csv_text(who.section), f"{row.score:g}", _csv_text(feedback(row, lang=lang))])
+        writer.writerow(
+            [
+                _csv_text(who.name),
+                who.lms_id,
+                _csv_text(who.sis_user_id),
+                _csv_text(who.sis_login_id),
+                _csv_text(who.section),
+                f"{row.score:g}",
+                _csv_text(feedback(row, lang=lang)),
+            ]
+        )
     return out.getvalue()
 
 

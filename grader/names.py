@@ -24,12 +24,16 @@ def with_names(rubric: Rubric, experiment: str | None = None, model_name: str | 
         if not str(value).strip():
             raise GraderError(f"--{key.replace('_', '-')} must not be empty")
         if STUDENT_FIELD in str(value):
-            raise GraderError(f"--{key.replace('_', '-')} {value!r} holds {STUDENT_FIELD}: give --students or "
-                              "--students-file to grade one experiment per student")
+            raise GraderError(
+                f"--{key.replace('_', '-')} {value!r} holds {STUDENT_FIELD}: give --students or "
+                "--students-file to grade one experiment per student"
+            )
     if not changes:
         return rubric
-    checks = tuple(replace(spec, settings={**spec.settings, **{k: v for k, v in changes.items() if k in spec.settings}})
-                   for spec in rubric.checks)
+    checks = tuple(
+        replace(spec, settings={**spec.settings, **{k: v for k, v in changes.items() if k in spec.settings}})
+        for spec in rubric.checks
+    )
     return replace(rubric, settings={**rubric.settings, **changes}, checks=checks)
 
 

@@ -23,6 +23,7 @@ def _json_safe(value: Any) -> Any:
         return [_json_safe(v) for v in value]
     return value
 
+
 #: Statuses a check can end in. ``pass`` and ``warn`` earn the check's points.
 STATUSES = ("pass", "warn", "fail", "skip", "error")
 PASSING = frozenset({"pass", "warn"})
@@ -248,24 +249,26 @@ class Result:
         JSON has no NaN or infinity: a non-finite number a student logged becomes ``null`` here
         (the check that cares names the value in its message).
         """
-        return _json_safe({
-            "schema_version": self.schema_version,
-            "grader": {"version": self.grader_version},
-            "rubric": {"id": self.rubric_id, "title": self.rubric_title},
-            "lang": self.lang,
-            "submission": asdict(self.submission),
-            "experiment": self.experiment,
-            "ranking": {"metric": self.metric, "order": self.order},
-            "score": self.score,
-            "max_score": self.max_score,
-            "passed": self.passed,
-            "duration_ms": round(self.duration_ms, 1),
-            "checks": [asdict(c) for c in self.checks],
-            "runs": [asdict(r) for r in self.runs],
-            # {} or the late policy's verdict: days late, penalty (already off "score"), score_before...
-            "late": dict(self.late),
-            "view": self.view,
-        })
+        return _json_safe(
+            {
+                "schema_version": self.schema_version,
+                "grader": {"version": self.grader_version},
+                "rubric": {"id": self.rubric_id, "title": self.rubric_title},
+                "lang": self.lang,
+                "submission": asdict(self.submission),
+                "experiment": self.experiment,
+                "ranking": {"metric": self.metric, "order": self.order},
+                "score": self.score,
+                "max_score": self.max_score,
+                "passed": self.passed,
+                "duration_ms": round(self.duration_ms, 1),
+                "checks": [asdict(c) for c in self.checks],
+                "runs": [asdict(r) for r in self.runs],
+                # {} or the late policy's verdict: days late, penalty (already off "score"), score_before...
+                "late": dict(self.late),
+                "view": self.view,
+            }
+        )
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Result:

@@ -132,8 +132,10 @@ def parse_rubric(data: Any, source: str = "<dict>") -> Rubric:
         if key not in TOP_LEVEL_KEYS:
             close = difflib.get_close_matches(str(key), TOP_LEVEL_KEYS, n=1)
             hint = f"did you mean {close[0]!r}?" if close else f"known: {', '.join(TOP_LEVEL_KEYS)}"
-            raise RubricError(f"rubric {source}: unknown top-level key {key!r} ({hint}; "
-                              "a setting such as experiment goes under settings:)")
+            raise RubricError(
+                f"rubric {source}: unknown top-level key {key!r} ({hint}; "
+                "a setting such as experiment goes under settings:)"
+            )
     rubric_id = str(data.get("id") or Path(source).stem)
     checks = []
     seen = set()
@@ -150,9 +152,14 @@ def parse_rubric(data: Any, source: str = "<dict>") -> Rubric:
         unknown = set(settings) - set(REGISTRY[cid].settings)
         if unknown:
             names = ", ".join(sorted(unknown))
-            close = [c for u in sorted(unknown) for c in difflib.get_close_matches(u, list(REGISTRY[cid].settings), n=1)]
-            hint = f" (did you mean {', '.join(map(repr, close))}?)" if close else \
-                f" (its settings: {', '.join(REGISTRY[cid].settings) or 'none'})"
+            close = [
+                c for u in sorted(unknown) for c in difflib.get_close_matches(u, list(REGISTRY[cid].settings), n=1)
+            ]
+            hint = (
+                f" (did you mean {', '.join(map(repr, close))}?)"
+                if close
+                else f" (its settings: {', '.join(REGISTRY[cid].settings) or 'none'})"
+            )
             raise RubricError(f"rubric {source}: check {cid!r} has no setting(s) {names}{hint}")
         _check_choices(settings, f"rubric {source}: check {cid!r}")
         try:
@@ -182,7 +189,9 @@ def parse_rubric(data: Any, source: str = "<dict>") -> Rubric:
     settings = _rubric_settings(data.get("settings"), source, REGISTRY)
     order = settings["order"]
     if order not in ORDERS:
-        raise RubricError(f"rubric {source}: settings.order must be ASC (lower is better) or DESC (higher is better), not {order!r}")
+        raise RubricError(
+            f"rubric {source}: settings.order must be ASC (lower is better) or DESC (higher is better), not {order!r}"
+        )
     late = None
     if data.get("late") is not None:
         try:
@@ -298,7 +307,7 @@ def _fill(template: str, params: Mapping[str, Any]) -> str:
             continue
         value = params[name]
         if spec and spec.startswith("plural:"):
-            out.append(_fill(_plural(value, spec[len("plural:"):]), params))  # a form may hold {n}
+            out.append(_fill(_plural(value, spec[len("plural:") :]), params))  # a form may hold {n}
             continue
         try:  # an instructor's rubric may use Python's own specs ({rmse:.3f})
             text = format(value, spec) if spec else _plain(value)
@@ -327,7 +336,8 @@ def render(template: str, params: Mapping[str, Any]) -> str:
     """
     try:
         template = _OPTIONAL.sub(
-            lambda m: "" if any(_is_empty(params.get(f)) for f in _fields(m.group(1))) else m.group(1), template)
+            lambda m: "" if any(_is_empty(params.get(f)) for f in _fields(m.group(1))) else m.group(1), template
+        )
         return _fill(template, params)
     except (ValueError, IndexError, AttributeError, KeyError):
         return template

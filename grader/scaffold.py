@@ -35,8 +35,15 @@ from .errors import SubmissionError
 HIGHER_IS_BETTER = ("r2", "acc", "f1", "auc", "precision", "recall", "score", "balanced")
 #: A metric's name -> the task's measure (the first pattern that matches).
 MEASURES = (
-    (r"rmse", "rmse"), (r"(^|_)mse", "mse"), (r"mae", "mae"), (r"mape", "mape"), (r"r2", "r2"),
-    (r"balanced", "balanced_accuracy"), (r"acc", "accuracy"), (r"f1", "f1"), (r"precision", "precision"),
+    (r"rmse", "rmse"),
+    (r"(^|_)mse", "mse"),
+    (r"mae", "mae"),
+    (r"mape", "mape"),
+    (r"r2", "r2"),
+    (r"balanced", "balanced_accuracy"),
+    (r"acc", "accuracy"),
+    (r"f1", "f1"),
+    (r"precision", "precision"),
     (r"recall", "recall"),
 )
 
@@ -144,12 +151,15 @@ def read_reference(reference: str | os.PathLike, data: str | None = None, target
             estimator = graded.model.estimator_class or ""
             if estimator.endswith("Classifier") or "Logistic" in estimator or "SVC" in estimator:
                 found.kind = "classification"
-        if found.kind == "regression" and any(_measure_of(m) in ("accuracy", "f1", "balanced_accuracy")
-                                              for m in found.metrics):
+        if found.kind == "regression" and any(
+            _measure_of(m) in ("accuracy", "f1", "balanced_accuracy") for m in found.metrics
+        ):
             found.kind = "classification"
         found.data, found.target = _known_data(found.columns)
         if data:
-            found.data = data if data.startswith("sklearn:") or data == "california_housing" else str(Path(data).resolve())
+            found.data = (
+                data if data.startswith("sklearn:") or data == "california_housing" else str(Path(data).resolve())
+            )
             found.target = target or ("MedHouseVal" if data == "california_housing" else "target")
         elif not found.data:
             found.notes.append("the data set is not known (the model has no signature): give --data, or edit task:")
@@ -176,15 +186,25 @@ def _find_split(found: Found, snap, model, logged: dict) -> dict[str, Any]:
     from .task import Task
 
     measures = {m: _measure_of(m) for m in found.metrics if _measure_of(m) and isinstance(logged.get(m), float)}
-    task = Task(data=found.data, target=found.target, kind=found.kind, whole_data=True,
-                metrics=tuple((m, v) for m, v in measures.items() if v), rows=1)
+    task = Task(
+        data=found.data,
+        target=found.target,
+        kind=found.kind,
+        whole_data=True,
+        metrics=tuple((m, v) for m, v in measures.items() if v),
+        rows=1,
+    )
     if not task.metrics:
         return {}
     _, y = task.split()
-    probe = probe_model(model, snap.root, ProbeOptions(task=task, whole_split=True, rows=1, timeout=120), files=snap.files)
+    probe = probe_model(
+        model, snap.root, ProbeOptions(task=task, whole_split=True, rows=1, timeout=120), files=snap.files
+    )
     predictions = probe.details.get("all_predictions")
     if not probe.ok or not isinstance(predictions, list) or len(predictions) != len(y):
-        found.notes.append(f"the split could not be found: the model did not predict ({probe.error or 'no predictions'})")
+        found.notes.append(
+            f"the split could not be found: the model did not predict ({probe.error or 'no predictions'})"
+        )
         return {}
     predicted = np.asarray(predictions, dtype=object)
     index = np.arange(len(y))
@@ -194,8 +214,9 @@ def _find_split(found: Found, snap, model, logged: dict) -> dict[str, Any]:
                 _, test = train_test_split(index, test_size=size, random_state=seed, stratify=y if stratify else None)
                 sub = Task(**{**task.__dict__, "whole_data": False})
                 scores = sub.score(list(predicted[test]), y.iloc[test])
-                if scores and all(abs(scores[m] - float(logged[m])) <= 1e-9 * max(1.0, abs(float(logged[m])))
-                                  for m in measures):
+                if scores and all(
+                    abs(scores[m] - float(logged[m])) <= 1e-9 * max(1.0, abs(float(logged[m]))) for m in measures
+                ):
                     return {"test_size": size, "random_state": seed, **({"stratify": True} if stratify else {})}
     found.notes.append("no usual split reproduces the logged metrics: set task.split by hand")
     return {}
@@ -206,8 +227,11 @@ def _ranking(runs, metrics: list[str], graded_run: str | None) -> tuple[str, str
     import math
 
     def best(metric: str, order: str) -> str | None:
-        values = [(r.metrics[metric], r.run_id) for r in runs
-                  if isinstance(r.metrics.get(metric), (int, float)) and math.isfinite(r.metrics[metric])]
+        values = [
+            (r.metrics[metric], r.run_id)
+            for r in runs
+            if isinstance(r.metrics.get(metric), (int, float)) and math.isfinite(r.metrics[metric])
+        ]
         if not values:
             return None
         return (max if order == "DESC" else min)(values)[1]
@@ -227,11 +251,15 @@ def scaffold(found: Found) -> str:
     base_id = "cancer-classification" if found.kind == "classification" else "homework-195"
     base = yamlio.load((shipped_folder() / f"{base_id}.yaml").read_text(encoding="utf-8"))
     old = base["settings"]
-    old_metrics = {"homework-195": ["rmse_test", "r2_test"], "cancer-classification": ["accuracy_test", "f1_test"]}[base_id]
+    old_metrics = {"homework-195": ["rmse_test", "r2_test"], "cancer-classification": ["accuracy_test", "f1_test"]}[
+        base_id
+    ]
     metrics = [m for m in found.metrics if _measure_of(m)] or found.metrics[:2]
     replacements = [(old["experiment"], found.experiment), (old["model_name"], found.model_name or old["model_name"])]
     replacements += [(a, b) for a, b in zip(old_metrics, metrics, strict=False) if a != b]
-    replacements.append(("@champion", f"@{found.alias}") if found.alias else ("@champion", f"/{found.stage or 'Production'}"))
+    replacements.append(
+        ("@champion", f"@{found.alias}") if found.alias else ("@champion", f"/{found.stage or 'Production'}")
+    )
 
     def rename(value: Any) -> Any:
         if isinstance(value, str):
@@ -254,12 +282,19 @@ def scaffold(found: Found) -> str:
         if check["id"] == "runs.fields":
             check["settings"] = {"param": found.param or "model_type", "metrics": metrics}
         checks.append(check)
-    settings: dict[str, Any] = {"experiment": found.experiment, "model_name": found.model_name or "REPLACE-ME",
-                                "stage": found.stage or "Production", "metric": found.metric, "order": found.order}
+    settings: dict[str, Any] = {
+        "experiment": found.experiment,
+        "model_name": found.model_name or "REPLACE-ME",
+        "stage": found.stage or "Production",
+        "metric": found.metric,
+        "order": found.order,
+    }
     if found.alias:
         settings |= {"accept_alias": True, "accepted_aliases": [found.alias]}
-    rubric: dict[str, Any] = {"id": f"{found.experiment}-rubric", "title": {
-        "es": f"Tarea: {found.experiment}", "en": f"Homework: {found.experiment}"}}
+    rubric: dict[str, Any] = {
+        "id": f"{found.experiment}-rubric",
+        "title": {"es": f"Tarea: {found.experiment}", "en": f"Homework: {found.experiment}"},
+    }
     task = _task(found, metrics)
     if task is not None:
         rubric["task"] = task
@@ -279,13 +314,24 @@ def _task(found: Found, metrics: list[str]) -> dict[str, Any] | None:
     if found.kind == "regression":
         measures = {k: v for k, v in measures.items() if v in ("rmse", "mse", "mae", "mape", "r2")}
     else:
-        measures = {k: v for k, v in measures.items() if v in ("accuracy", "balanced_accuracy", "f1", "precision", "recall")}
-    if (found.data == "california_housing" and found.kind == "regression" and set(measures) == {"rmse_test", "r2_test"}
-            and found.split in ({}, {"test_size": 0.2, "random_state": 42})):
+        measures = {
+            k: v for k, v in measures.items() if v in ("accuracy", "balanced_accuracy", "f1", "precision", "recall")
+        }
+    if (
+        found.data == "california_housing"
+        and found.kind == "regression"
+        and set(measures) == {"rmse_test", "r2_test"}
+        and found.split in ({}, {"test_size": 0.2, "random_state": 42})
+    ):
         return None  # class 195's task, the default
-    task: dict[str, Any] = {"data": found.data or "REPLACE-ME.csv", "target": found.target or "REPLACE-ME",
-                            "kind": found.kind, "split": found.split or {"test_size": 0.2, "random_state": 42},
-                            "metrics": measures, "rows": 5}
+    task: dict[str, Any] = {
+        "data": found.data or "REPLACE-ME.csv",
+        "target": found.target or "REPLACE-ME",
+        "kind": found.kind,
+        "split": found.split or {"test_size": 0.2, "random_state": 42},
+        "metrics": measures,
+        "rows": 5,
+    }
     return task
 
 

@@ -222,8 +222,14 @@ def _split(task: Task) -> tuple[pd.DataFrame, pd.Series]:
     x, y = frame[features], frame[task.target]
     if task.whole_data:
         return x, y
-    _, x_test, _, y_test = train_test_split(x, y, test_size=task.test_size, random_state=task.random_state,
-                                            shuffle=task.shuffle, stratify=y if task.stratify else None)
+    _, x_test, _, y_test = train_test_split(
+        x,
+        y,
+        test_size=task.test_size,
+        random_state=task.random_state,
+        shuffle=task.shuffle,
+        stratify=y if task.stratify else None,
+    )
     return x_test, y_test
 
 
@@ -248,8 +254,10 @@ def parse_task(raw: Any, base: str = "", where: str = "rubric") -> Task:
             raise _unknown(str(key), TASK_KEYS, where)
     data = str(raw.get("data", SHIPPED))
     if data.startswith("sklearn:") and data.split(":", 1)[1] not in SKLEARN_DATASETS:
-        raise RubricError(f"{where}.data: {data!r} is not a data set scikit-learn ships "
-                          f"(sklearn:{', sklearn:'.join(SKLEARN_DATASETS)}); or give a CSV path")
+        raise RubricError(
+            f"{where}.data: {data!r} is not a data set scikit-learn ships "
+            f"(sklearn:{', sklearn:'.join(SKLEARN_DATASETS)}); or give a CSV path"
+        )
     kind = str(raw.get("kind", "regression"))
     if kind not in KINDS:
         close = difflib.get_close_matches(kind, KINDS, n=1)
@@ -267,8 +275,12 @@ def parse_task(raw: Any, base: str = "", where: str = "rubric") -> Task:
         if key not in SPLIT_KEYS:
             raise _unknown(str(key), SPLIT_KEYS, f"{where}.split")
     test_size = split.get("test_size", 0.2)
-    if isinstance(test_size, bool) or not isinstance(test_size, (int, float)) or test_size <= 0 \
-            or (isinstance(test_size, float) and test_size >= 1):
+    if (
+        isinstance(test_size, bool)
+        or not isinstance(test_size, (int, float))
+        or test_size <= 0
+        or (isinstance(test_size, float) and test_size >= 1)
+    ):
         raise RubricError(f"{where}.split.test_size: expected a fraction (0.2) or a number of rows, got {test_size!r}")
     random_state = split.get("random_state", 42)
     if random_state is not None and (isinstance(random_state, bool) or not isinstance(random_state, int)):
@@ -283,34 +295,49 @@ def parse_task(raw: Any, base: str = "", where: str = "rubric") -> Task:
     measures = REGRESSION if kind == "regression" else CLASSIFICATION
     for name, measure in metrics.items():
         if measure in NEEDS_PROBABILITIES:
-            raise RubricError(f"{where}.metrics.{name}: {measure!r} needs predicted probabilities, and the grader "
-                              f"sees only the model's predict() output; use one of {', '.join(measures)}")
+            raise RubricError(
+                f"{where}.metrics.{name}: {measure!r} needs predicted probabilities, and the grader "
+                f"sees only the model's predict() output; use one of {', '.join(measures)}"
+            )
         if measure not in measures:
             close = difflib.get_close_matches(str(measure), list(measures), n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise RubricError(f"{where}.metrics.{name}: {measure!r} is not a {kind} measure{hint}; "
-                              f"known: {', '.join(measures)}")
+            raise RubricError(
+                f"{where}.metrics.{name}: {measure!r} is not a {kind} measure{hint}; known: {', '.join(measures)}"
+            )
     flavors = raw.get("flavors", list(FLAVORS))
     if not isinstance(flavors, list) or not flavors or not all(isinstance(f, str) for f in flavors):
         raise RubricError(f"{where}.flavors: expected a list of MLflow flavours ({', '.join(FLAVORS)})")
     for flavor in flavors:
         if flavor in UNSUPPORTED_FLAVORS:
-            raise RubricError(f"{where}.flavors: {flavor} models cannot be loaded safely by the grader (their loader "
-                              f"runs the model's own code); accepted: {', '.join(FLAVORS)}")
+            raise RubricError(
+                f"{where}.flavors: {flavor} models cannot be loaded safely by the grader (their loader "
+                f"runs the model's own code); accepted: {', '.join(FLAVORS)}"
+            )
         if flavor not in FLAVORS:
             close = difflib.get_close_matches(flavor, FLAVORS, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise RubricError(f"{where}.flavors: {flavor!r} is not an MLflow flavour the grader knows{hint}; "
-                              f"accepted: {', '.join(FLAVORS)}")
+            raise RubricError(
+                f"{where}.flavors: {flavor!r} is not an MLflow flavour the grader knows{hint}; "
+                f"accepted: {', '.join(FLAVORS)}"
+            )
     rows = raw.get("rows", 5)
     if isinstance(rows, bool) or not isinstance(rows, int) or not 1 <= rows <= 1000:
         raise RubricError(f"{where}.rows: expected a number of rows from 1 to 1000, got {rows!r}")
     task = Task(
-        data=data, target=target, features=tuple(features), kind=kind, test_size=float(test_size)
-        if isinstance(test_size, float) else int(test_size), random_state=random_state,
-        stratify=bool(split.get("stratify", False)), shuffle=bool(split.get("shuffle", True)),
-        test_file=str(raw.get("test_file") or ""), metrics=tuple((str(k), str(v)) for k, v in metrics.items()),
-        rows=rows, flavors=tuple(flavors), base=base if _reads_files(data, str(raw.get("test_file") or "")) else "",
+        data=data,
+        target=target,
+        features=tuple(features),
+        kind=kind,
+        test_size=float(test_size) if isinstance(test_size, float) else int(test_size),
+        random_state=random_state,
+        stratify=bool(split.get("stratify", False)),
+        shuffle=bool(split.get("shuffle", True)),
+        test_file=str(raw.get("test_file") or ""),
+        metrics=tuple((str(k), str(v)) for k, v in metrics.items()),
+        rows=rows,
+        flavors=tuple(flavors),
+        base=base if _reads_files(data, str(raw.get("test_file") or "")) else "",
     )
     _validate_data(task, where)
     return task
@@ -333,8 +360,10 @@ def _validate_data(task: Task, where: str) -> None:
         raise RubricError(f"{where}: the data cannot be split: {exc}") from None
     if task.kind == "classification" and any(m in _BINARY_ONLY for _, m in task.metrics) and y_test.nunique() > 2:
         binary = [n for n, m in task.metrics if m in _BINARY_ONLY]
-        raise RubricError(f"{where}.metrics: {', '.join(binary)} are binary measures and the target has "
-                          f"{y_test.nunique()} classes; use f1_macro, precision_macro or recall_macro")
+        raise RubricError(
+            f"{where}.metrics: {', '.join(binary)} are binary measures and the target has "
+            f"{y_test.nunique()} classes; use f1_macro, precision_macro or recall_macro"
+        )
     if len(x_test) < task.rows:
         raise RubricError(f"{where}.rows: the test split has only {len(x_test)} rows")
 

@@ -48,16 +48,18 @@ def expanded_size(text: str, limit: int = MAX_EXPANDED_NODES) -> int:
         nonlocal total
         total += n
         if total > limit:
-            raise YAMLBombError(f"YAML aliases expand to more than {limit:,} nodes (an alias bomb, "
-                                "'billion laughs'): refused")
+            raise YAMLBombError(
+                f"YAML aliases expand to more than {limit:,} nodes (an alias bomb, 'billion laughs'): refused"
+            )
         if stack:
             stack[-1][1] += n
 
     for event in yaml.parse(text, Loader=_Loader):
         if isinstance(event, yaml.AliasEvent):
             if event.anchor not in sizes:
-                raise YAMLBombError(f"YAML alias *{event.anchor} refers to a node that contains it "
-                                    "(a structure without end): refused")
+                raise YAMLBombError(
+                    f"YAML alias *{event.anchor} refers to a node that contains it (a structure without end): refused"
+                )
             add(sizes[event.anchor])
         elif isinstance(event, yaml.ScalarEvent):
             add(1)

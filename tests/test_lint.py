@@ -1,7 +1,8 @@
-"""The grader's own code stays lint-clean and type-checked: ``ruff check grader`` and ``mypy grader``
+"""The grader's own code stays lint-clean, formatted and type-checked: ``ruff check grader``,
+``ruff format --check grader`` and ``mypy grader``
 with the configuration in ``pyproject.toml`` (``[tool.ruff]``, ``[tool.mypy]``).
 
-CI runs README's test command (``pytest``), so these two tests are how the linter and the type
+CI runs README's test command (``pytest``), so these tests are how the linter, the formatter and the type
 checker run in CI. Both tools come with the ``test`` extra (``pip install -e '.[test]'``); without
 them the tests skip with a reason. Each test prints the tool's findings when it fails: fix them, or,
 where a finding is wrong for this code, silence that one line with its code and a reason
@@ -31,6 +32,12 @@ def test_ruff_check_is_clean():
     done = _run("ruff", "check", "--no-cache", "--output-format", "concise", "grader", timeout=120)
     if done.returncode:
         pytest.fail(f"ruff check grader found problems:\n{done.stdout}{done.stderr}", pytrace=False)
+
+
+def test_ruff_format_is_applied():
+    done = _run("ruff", "format", "--check", "--no-cache", "grader", timeout=120)
+    if done.returncode:
+        pytest.fail(f"ruff format --check grader: run `ruff format grader`:\n{done.stdout}{done.stderr}", pytrace=False)
 
 
 def test_mypy_is_clean():

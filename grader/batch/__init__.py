@@ -72,4 +72,35 @@ from .pool import default_jobs, may_use_database
 from .rows import best_metric, error_result, gradebook_csv, graded_row
 from .run import INDEX, finish_batch, grade_batch, write_error_reports
 
-__all__ = ["EXIT_ALL_PASSED", "EXIT_BATCH_FAILED", "EXIT_SOME_NOT_PASSED", "INDEX", "MARKER", "STAGING_PREFIX", "BatchError", "BatchResult", "CopyPair", "CopyReport", "Entry", "StudentRow", "best_metric", "default_jobs", "detect_copies", "discover", "error_result", "finish_batch", "grade_batch", "gradebook_csv", "graded_row", "may_use_database", "prepare_out", "remove_tree", "render_summary", "safe_slug", "scratch_root", "student_id", "summary_texts", "write_error_reports"]
+__all__ = [
+    "EXIT_ALL_PASSED",
+    "EXIT_BATCH_FAILED",
+    "EXIT_SOME_NOT_PASSED",
+    "INDEX",
+    "MARKER",
+    "STAGING_PREFIX",
+    "BatchError",
+    "BatchResult",
+    "CopyPair",
+    "CopyReport",
+    "Entry",
+    "StudentRow",
+    "best_metric",
+    "default_jobs",
+    "detect_copies",
+    "discover",
+    "error_result",
+    "finish_batch",
+    "grade_batch",
+    "gradebook_csv",
+    "graded_row",
+    "may_use_database",
+    "prepare_out",
+    "remove_tree",
+    "render_summary",
+    "safe_slug",
+    "scratch_root",
+    "student_id",
+    "summary_texts",
+    "write_error_reports",
+]

@@ -47,13 +47,20 @@ def detect_copies(rows: list[StudentRow]) -> CopyReport:
             continue
         sample = next(iter(holders.values()))
         if len(holders) >= report.model_threshold:
-            report.common_models.append({"digest": digest, "file": sample["file"], "size": sample["size"],
-                                         "students": len(holders)})
+            report.common_models.append(
+                {"digest": digest, "file": sample["file"], "size": sample["size"], "students": len(holders)}
+            )
             continue
         for a, b in combinations(sorted(holders), 2):
             pairs.setdefault((a, b), CopyPair(a, b)).models.append(
-                {"digest": digest, "file": sample["file"], "size": sample["size"],
-                 "a_path": holders[a]["path"], "b_path": holders[b]["path"]})
+                {
+                    "digest": digest,
+                    "file": sample["file"],
+                    "size": sample["size"],
+                    "a_path": holders[a]["path"],
+                    "b_path": holders[b]["path"],
+                }
+            )
     report.pairs = sorted(pairs.values(), key=lambda p: (p.a, p.b))
     by_student = {r.student: r for r in rows}
     for pair in report.pairs:

@@ -24,8 +24,9 @@ def safe_slug(name: str) -> str:
     return out
 
 
-def discover(submissions_dir: Path, out_dir: Path | None = None,
-             scratch: Path | None = None) -> tuple[list[Entry], list[tuple[str, str]]]:
+def discover(
+    submissions_dir: Path, out_dir: Path | None = None, scratch: Path | None = None
+) -> tuple[list[Entry], list[tuple[str, str]]]:
     """The students in ``submissions_dir`` (sorted by id) and the children that were ignored (with why)."""
     try:
         children = sorted(os.scandir(submissions_dir), key=lambda e: e.name)

@@ -118,7 +118,8 @@ class CopyReport:
 class BatchResult:
     """What :func:`grade_batch` produced."""
 
-    submissions_dir: Path
+    #: The class graded: its folder, or (a class on one tracking server) the server and experiment shown.
+    submissions_dir: Path | str
     out_dir: Path
     rubric_id: str
     check_ids: list[str]

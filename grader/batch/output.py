@@ -20,8 +20,10 @@ def prepare_out(out_dir: Path) -> bool:
     if not ours:
         clash = [name for name in OWNED if os.path.lexists(out_dir / name)]
         if clash:
-            raise BatchError(f"{out_dir} holds {', '.join(clash)} but was not written by grade --batch "
-                             f"(no {MARKER} marker): choose another --out, or empty it")
+            raise BatchError(
+                f"{out_dir} holds {', '.join(clash)} but was not written by grade --batch "
+                f"(no {MARKER} marker): choose another --out, or empty it"
+            )
     for stale in out_dir.glob(STAGING_PREFIX + "*"):  # left by an interrupted batch
         remove_tree(stale)
     return ours
@@ -43,7 +45,11 @@ def publish(staging: Path, out_dir: Path, previous: bool) -> None:
     for name in OWNED:
         if (staging / name).exists():
             os.replace(staging / name, out_dir / name)
-    marker = {"tool": "mlflow-grader", "version": __version__, "written": list(OWNED),
-              "note": "written by grade --batch; a re-run replaces these entries"}
+    marker = {
+        "tool": "mlflow-grader",
+        "version": __version__,
+        "written": list(OWNED),
+        "note": "written by grade --batch; a re-run replaces these entries",
+    }
     (out_dir / MARKER).write_text(json.dumps(marker, indent=2) + "\n", encoding="utf-8")
     remove_tree(staging)

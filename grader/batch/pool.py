@@ -43,16 +43,27 @@ def _grade_one(task: dict[str, Any]) -> dict[str, Any]:
     started = time.perf_counter()
     try:
         extra = {"deadline": task["deadline"]} if task.get("deadline") is not None else {}
-        result = grade(task["path"], task["rubric"], lang=task["lang"], probe=task["probe"],
-                       probe_options=task["probe_options"], workdir=task["workdir"], **extra)
+        result = grade(
+            task["path"],
+            task["rubric"],
+            lang=task["lang"],
+            probe=task["probe"],
+            probe_options=task["probe_options"],
+            workdir=task["workdir"],
+            **extra,
+        )
     except SubmissionError as exc:
         return {"ok": False, "error": str(exc), "duration_s": time.perf_counter() - started}
     folder = Path(task["report_dir"])
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "report.json").write_text(render(result, "json"), encoding="utf-8")
     (folder / "report.html").write_text(render(result, "html"), encoding="utf-8")
-    return {"ok": True, "result": result.to_dict(), "fingerprints": result.fingerprints,
-            "duration_s": time.perf_counter() - started}
+    return {
+        "ok": True,
+        "result": result.to_dict(),
+        "fingerprints": result.fingerprints,
+        "duration_s": time.perf_counter() - started,
+    }
 
 
 def _one_line(exc: BaseException) -> str:
@@ -90,8 +101,9 @@ def may_use_database(path: Path) -> bool:
     return any(database_files(folder) for folder in walk_folders(path, max_depth=1))
 
 
-def run_pool(tasks: list[dict[str, Any]], jobs: int, timeout: float, on_done: Callable[[dict, dict], None],
-              sql: bool = True) -> None:
+def run_pool(
+    tasks: list[dict[str, Any]], jobs: int, timeout: float, on_done: Callable[[dict, dict], None], sql: bool = True
+) -> None:
     """Run each task in its own process, ``jobs`` at a time; ``on_done(task, message)`` in order of
     completion. ``sql``: preload MLflow's SQL stores in the fork server."""
     ctx = _context(sql)

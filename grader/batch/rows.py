@@ -21,9 +21,18 @@ def row_from_message(entry: Entry, message: dict[str, Any], rubric: Rubric) -> S
         return graded_row(entry, message["result"], duration, message.get("fingerprints") or {})
     max_score = round(sum(spec.points for spec in rubric.checks), 4)
     reason = " ".join(str(message.get("error") or "could not be graded").split())[:500]
-    return StudentRow(entry.student, entry.name, entry.slug, "error", 0.0, max_score,
-                      {spec.id: ("error", 0.0) for spec in rubric.checks}, error=reason, duration_s=duration,
-                      detail=str(message.get("detail") or ""))
+    return StudentRow(
+        entry.student,
+        entry.name,
+        entry.slug,
+        "error",
+        0.0,
+        max_score,
+        {spec.id: ("error", 0.0) for spec in rubric.checks},
+        error=reason,
+        duration_s=duration,
+        detail=str(message.get("detail") or ""),
+    )
 
 
 def best_metric(data: dict[str, Any]) -> float | None:
@@ -40,19 +49,45 @@ def best_metric(data: dict[str, Any]) -> float | None:
 def graded_row(entry: Entry, data: dict[str, Any], duration: float, fingerprints: dict[str, Any]) -> StudentRow:
     """The gradebook row of a graded student, from their JSON report (``Result.to_dict()``)."""
     checks = {c["id"]: (c["status"], float(c["points"])) for c in data["checks"]}
-    return StudentRow(entry.student, entry.name, entry.slug, "pass" if data["passed"] else "fail",
-                      float(data["score"]), float(data["max_score"]), checks, duration_s=duration,
-                      fingerprints=fingerprints, late=dict(data.get("late") or {}), best_metric=best_metric(data))
+    return StudentRow(
+        entry.student,
+        entry.name,
+        entry.slug,
+        "pass" if data["passed"] else "fail",
+        float(data["score"]),
+        float(data["max_score"]),
+        checks,
+        duration_s=duration,
+        fingerprints=fingerprints,
+        late=dict(data.get("late") or {}),
+        best_metric=best_metric(data),
+    )
 
 
 def error_result(entry: Entry, reason: str, rubric: Rubric, lang: str) -> Result:
     """The report of a student that could not be graded: every check in error, 0 points."""
-    checks = [CheckResult(id=spec.id, title=_title_of(rubric, spec, lang), status="error", points=0.0,
-                          max_points=spec.points, message=reason, visibility=spec.visibility)
-              for spec in rubric.checks]
+    checks = [
+        CheckResult(
+            id=spec.id,
+            title=_title_of(rubric, spec, lang),
+            status="error",
+            points=0.0,
+            max_points=spec.points,
+            message=reason,
+            visibility=spec.visibility,
+        )
+        for spec in rubric.checks
+    ]
     info = SubmissionInfo(input=str(entry.path), store="none", mlflow_layout="unknown", notes=[reason])
-    return Result(grader_version=__version__, rubric_id=rubric.id, rubric_title=rubric.text(rubric.title, lang),
-                  lang=lang, submission=info, checks=checks, experiment=str(rubric.settings.get("experiment", "")))
+    return Result(
+        grader_version=__version__,
+        rubric_id=rubric.id,
+        rubric_title=rubric.text(rubric.title, lang),
+        lang=lang,
+        submission=info,
+        checks=checks,
+        experiment=str(rubric.settings.get("experiment", "")),
+    )
 
 
 def _csv_text(value: str) -> str:
@@ -66,8 +101,9 @@ def plain_number(value: float) -> str:
     return f"{value:g}"
 
 
-def gradebook_csv(rows: list[StudentRow], check_ids: list[str], extra_checks: list[str] | tuple[str, ...] = (),
-                  lang: str = "en") -> str:
+def gradebook_csv(
+    rows: list[StudentRow], check_ids: list[str], extra_checks: list[str] | tuple[str, ...] = (), lang: str = "en"
+) -> str:
     """The native gradebook: one row per student. ``status`` follows the required checks;
     ``extra_not_passed`` names the checks with ``required: false`` (``extra_checks``) that a student
     did not pass: they cost points, not the pass."""
@@ -76,8 +112,21 @@ def gradebook_csv(rows: list[StudentRow], check_ids: list[str], extra_checks: li
     header = ["student", "score", "max_score", "status"]
     for cid in check_ids:
         header += [f"{cid}_points", f"{cid}_status"]
-    writer.writerow([*header, "warnings", "warned_checks", "late_days", "late_penalty",
-                     "extra_not_passed", "error", "suspected_copy_of", "same_models_as", "copy_evidence", "feedback"])
+    writer.writerow(
+        [
+            *header,
+            "warnings",
+            "warned_checks",
+            "late_days",
+            "late_penalty",
+            "extra_not_passed",
+            "error",
+            "suspected_copy_of",
+            "same_models_as",
+            "copy_evidence",
+            "feedback",
+        ]
+    )
     for row in rows:
         line = [_csv_text(row.student), plain_number(row.score), plain_number(row.max_score), row.status]
         for cid in check_ids:
@@ -85,9 +134,19 @@ def gradebook_csv(rows: list[StudentRow], check_ids: list[str], extra_checks: li
             line += [plain_number(points), status]
         extra = [cid for cid in extra_checks if row.checks.get(cid, ("skip", 0.0))[0] not in PASSING]
         # warnings: how many checks earned their points with a warning (empty: not graded, not 0).
-        line += [str(len(row.warned)) if row.graded else "", ";".join(row.warned),
-                 str(row.late.get("days", 0)) if row.late else "", plain_number(row.penalty) if row.late else ""]
-        line += [";".join(extra) if row.graded else "", _csv_text(row.error), _csv_text(";".join(row.suspected_copy_of)),
-                 _csv_text(";".join(row.same_models_as)), _csv_text("; ".join(row.copy_evidence)), _csv_text(lms.feedback(row, lang=lang))]
+        line += [
+            str(len(row.warned)) if row.graded else "",
+            ";".join(row.warned),
+            str(row.late.get("days", 0)) if row.late else "",
+            plain_number(row.penalty) if row.late else "",
+        ]
+        line += [
+            ";".join(extra) if row.graded else "",
+            _csv_text(row.error),
+            _csv_text(";".join(row.suspected_copy_of)),
+            _csv_text(";".join(row.same_models_as)),
+            _csv_text("; ".join(row.copy_evidence)),
+            _csv_text(lms.feedback(row, lang=lang)),
+        ]
         writer.writerow(line)
     return out.getvalue()

@@ -47,7 +47,8 @@ def grade_batch(
     student may take in all (default: twice the probe timeout plus 60 s). Raises
     :class:`BatchError` when the batch cannot run at all; a student that cannot be graded only gets
     an ``error`` row. ``progress(done, total, not_passed, row)`` is called after each student.
-    ``scratch_dir``: where the private snapshots go (default: :func:`~grader.submission.snapshot.scratch_root`). ``deadline``:
+    ``scratch_dir``: where the private snapshots go (default:
+    :func:`~grader.submission.snapshot.scratch_root`). ``deadline``:
     the class's deadline, as :func:`grader.api.grade` takes it (checked once here, before any student).
     ``submissions_dir`` may be one archive holding every student (an LMS's bulk download).
     ``gradebook``: the format of ``gradebook.csv`` (:class:`grader.lms.GradebookOptions`: native,
@@ -63,8 +64,11 @@ def grade_batch(
     submissions = Path(submissions_dir).expanduser()
     out = Path(out_dir).expanduser().absolute()
     if not submissions.is_dir() and not (submissions.is_file() and lms.is_archive_name(submissions.name)):
-        raise BatchError(f"submissions folder not found: {submissions_dir}" if not submissions.exists()
-                         else f"--batch needs a folder of submissions or one archive of them, not: {submissions_dir}")
+        raise BatchError(
+            f"submissions folder not found: {submissions_dir}"
+            if not submissions.exists()
+            else f"--batch needs a folder of submissions or one archive of them, not: {submissions_dir}"
+        )
     submissions = submissions.absolute()
     if out == submissions or out in submissions.parents:  # a re-run replaces out/students/...
         raise BatchError("--out must not be the submissions folder nor one of its parents")
@@ -96,10 +100,19 @@ def grade_batch(
         for i, entry in enumerate(entries):
             workdir = scratch / f"{i:05d}"
             workdir.mkdir()
-            tasks.append({"slug": entry.slug, "path": str(entry.path), "rubric": rubric, "lang": lang, "probe": probe,
-                          "deadline": deadline,
-                          "probe_options": probe_options, "workdir": str(workdir),
-                          "report_dir": str(staging / "students" / entry.slug)})
+            tasks.append(
+                {
+                    "slug": entry.slug,
+                    "path": str(entry.path),
+                    "rubric": rubric,
+                    "lang": lang,
+                    "probe": probe,
+                    "deadline": deadline,
+                    "probe_options": probe_options,
+                    "workdir": str(workdir),
+                    "report_dir": str(staging / "students" / entry.slug),
+                }
+            )
         rows: dict[str, StudentRow] = {}
         failures = 0
 
@@ -130,9 +143,22 @@ def grade_batch(
             for row, new in zip(ordered, fresh, strict=True):
                 if row.slug in regraded:
                     row.suspected_copy_of, row.same_models_as, row.copy_evidence = (
-                        new.suspected_copy_of, new.same_models_as, new.copy_evidence)
-        batch = BatchResult(submissions, out, rubric.id, [s.id for s in rubric.checks], ordered, copies, ignored,
-                            time.perf_counter() - started, jobs, [s.id for s in rubric.checks if not s.required])
+                        new.suspected_copy_of,
+                        new.same_models_as,
+                        new.copy_evidence,
+                    )
+        batch = BatchResult(
+            submissions,
+            out,
+            rubric.id,
+            [s.id for s in rubric.checks],
+            ordered,
+            copies,
+            ignored,
+            time.perf_counter() - started,
+            jobs,
+            [s.id for s in rubric.checks if not s.required],
+        )
         return finish_batch(batch, staging, previous, rubric, lang, started, gradebook=gradebook)
     finally:
         if staging is not None:
@@ -140,8 +166,15 @@ def grade_batch(
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def finish_batch(batch: BatchResult, staging: Path, previous: bool, rubric: Rubric, lang: str,
-                 started: float, gradebook: lms.GradebookOptions | None = None) -> BatchResult:
+def finish_batch(
+    batch: BatchResult,
+    staging: Path,
+    previous: bool,
+    rubric: Rubric,
+    lang: str,
+    started: float,
+    gradebook: lms.GradebookOptions | None = None,
+) -> BatchResult:
     """Write the gradebook and the summary next to the students' reports, then publish the staging
     folder over ``batch.out_dir`` (what a previous batch wrote there is replaced)."""
     _write_gradebook(batch, staging, gradebook or lms.GradebookOptions(), lang)
@@ -182,28 +215,38 @@ def _write_gradebook(batch: BatchResult, staging: Path, options: lms.GradebookOp
     if options.format == "native":
         text = gradebook_csv(batch.rows, batch.check_ids, batch.extra_checks, lang)
     else:
-        text = lms.render_gradebook(batch.rows, options.format, options.roster_rows(), options.column or batch.rubric_id,
-                                    lang)
+        text = lms.render_gradebook(
+            batch.rows, options.format, options.roster_rows(), options.column or batch.rubric_id, lang
+        )
     (staging / "gradebook.csv").write_text(text, encoding="utf-8")
     rows = []
     for row in batch.rows:
         data = asdict(row)
         data.pop("detail", None)
         rows.append(data)
-    index = {"tool": "mlflow-grader", "version": __version__, "rubric_id": batch.rubric_id,
-             "check_ids": batch.check_ids, "gradebook": options.to_dict(), "rows": rows}
+    index = {
+        "tool": "mlflow-grader",
+        "version": __version__,
+        "rubric_id": batch.rubric_id,
+        "check_ids": batch.check_ids,
+        "gradebook": options.to_dict(),
+        "rows": rows,
+    }
     # ASCII JSON: a folder name with bytes that are not UTF-8 (lone surrogates) round-trips as \udcXX.
     (staging / INDEX).write_text(json.dumps(index, ensure_ascii=True, indent=1), encoding="utf-8")
 
 
-def _only(out: Path, only: str, entries: list[Entry], rubric: Rubric,
-          gradebook: lms.GradebookOptions) -> tuple[list[StudentRow], lms.GradebookOptions, list[Entry]]:
+def _only(
+    out: Path, only: str, entries: list[Entry], rubric: Rubric, gradebook: lms.GradebookOptions
+) -> tuple[list[StudentRow], lms.GradebookOptions, list[Entry]]:
     """For ``--only NAME``: the previous batch's other rows, the gradebook options (the previous
     batch's unless given), and the one entry to grade."""
     path = out / INDEX
     if not (out / MARKER).is_file() or not path.is_file():
-        raise BatchError(f"--only regrades one student into a previous batch's results: {out} holds none "
-                         f"(run the whole batch into it first)")
+        raise BatchError(
+            f"--only regrades one student into a previous batch's results: {out} holds none "
+            f"(run the whole batch into it first)"
+        )
     try:
         index = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
@@ -214,8 +257,10 @@ def _only(out: Path, only: str, entries: list[Entry], rubric: Rubric,
     matches = [e for e in entries if wanted in (e.student.casefold(), e.slug.casefold(), e.name.casefold())]
     if len(matches) != 1:
         known = ", ".join(e.student for e in entries[:20])
-        raise BatchError(f"--only {only!r}: {'no' if not matches else 'more than one'} such student in the "
-                         f"submissions (students: {known}{', ...' if len(entries) > 20 else ''})")
+        raise BatchError(
+            f"--only {only!r}: {'no' if not matches else 'more than one'} such student in the "
+            f"submissions (students: {known}{', ...' if len(entries) > 20 else ''})"
+        )
     entry = matches[0]
     kept = []
     for data in index.get("rows", []):
@@ -227,4 +272,3 @@ def _only(out: Path, only: str, entries: list[Entry], rubric: Rubric,
     if gradebook.format == "native" and not gradebook.roster and index.get("gradebook"):
         gradebook = lms.GradebookOptions.from_dict(index["gradebook"])
     return kept, gradebook, [entry]
-

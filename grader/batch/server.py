@@ -1,4 +1,5 @@
-"""A whole class on one tracking server: ``grade URI --experiment 'homework-195-{student}' --students ana,beto --out OUT``.
+"""A whole class on one tracking server:
+``grade URI --experiment 'homework-195-{student}' --students ana,beto --out OUT``.
 
 Each student has their own experiment (and, usually, their own registered model:
 ``--model-name 'housing-best-{student}'``) on one shared server (or in one PostgreSQL store, or in
@@ -95,8 +96,10 @@ def grade_class(
 
     patterns = [p for p in (experiment, model_name) if p]
     if not any(STUDENT_FIELD in p for p in patterns):
-        raise BatchError(f"--students needs --experiment (and/or --model-name) with {STUDENT_FIELD}, "
-                         "e.g. --experiment 'homework-195-{student}'")
+        raise BatchError(
+            f"--students needs --experiment (and/or --model-name) with {STUDENT_FIELD}, "
+            "e.g. --experiment 'homework-195-{student}'"
+        )
     started = time.perf_counter()
     rubric = rubric if isinstance(rubric, Rubric) else load_rubric(os.fspath(rubric))
     shown = redact(os.fspath(source))
@@ -118,13 +121,28 @@ def grade_class(
             folder = staging / "students" / entry.slug
             t0 = time.perf_counter()
             try:
-                result = grade(source, student_rubric, lang=lang, probe=probe, probe_options=probe_options,
-                               workdir=scratch, artifacts=artifacts, deadline=deadline)
+                result = grade(
+                    source,
+                    student_rubric,
+                    lang=lang,
+                    probe=probe,
+                    probe_options=probe_options,
+                    workdir=scratch,
+                    artifacts=artifacts,
+                    deadline=deadline,
+                )
             except SubmissionError as exc:
-                row = StudentRow(entry.student, entry.name, entry.slug, "error", 0.0,
-                                 round(sum(s.points for s in rubric.checks), 4),
-                                 {s.id: ("error", 0.0) for s in rubric.checks}, error=str(exc),
-                                 duration_s=time.perf_counter() - t0)
+                row = StudentRow(
+                    entry.student,
+                    entry.name,
+                    entry.slug,
+                    "error",
+                    0.0,
+                    round(sum(s.points for s in rubric.checks), 4),
+                    {s.id: ("error", 0.0) for s in rubric.checks},
+                    error=str(exc),
+                    duration_s=time.perf_counter() - t0,
+                )
                 write_error_reports(folder, entry, str(exc), student_rubric, lang)
             else:
                 folder.mkdir(parents=True, exist_ok=True)
@@ -137,8 +155,18 @@ def grade_class(
                 progress(len(rows), len(entries), failures, row)
         copies = detect_copies(rows)
         where = f"{shown} · {experiment or ''}" + (f" · {model_name}" if model_name else "")
-        batch = BatchResult(where, out, rubric.id, [s.id for s in rubric.checks], rows, copies,  # type: ignore[arg-type]
-                            [], time.perf_counter() - started, 1, [s.id for s in rubric.checks if not s.required])
+        batch = BatchResult(
+            where,
+            out,
+            rubric.id,
+            [s.id for s in rubric.checks],
+            rows,
+            copies,
+            [],
+            time.perf_counter() - started,
+            1,
+            [s.id for s in rubric.checks if not s.required],
+        )
         return finish_batch(batch, staging, previous, rubric, lang, started)
     finally:
         remove_tree(staging)

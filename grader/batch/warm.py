@@ -30,8 +30,14 @@ try:
         from ..reports import render  # noqa: F401
 
         rows = test_rows(5)
-        for name in ("mlflow.store.tracking.file_store", "mlflow.store.model_registry.file_store",
-                     "grader.checks", "grader.evidence.reader", "grader.fingerprints", "grader.reports.html"):
+        for name in (
+            "mlflow.store.tracking.file_store",
+            "mlflow.store.model_registry.file_store",
+            "grader.checks",
+            "grader.evidence.reader",
+            "grader.fingerprints",
+            "grader.reports.html",
+        ):
             try:
                 __import__(name)
             except Exception:  # noqa: BLE001

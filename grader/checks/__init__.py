@@ -27,13 +27,13 @@ __all__ = ["AFTER", "REGISTRY", "CheckDef", "Outcome", "check", "check_settings"
 #: For each key a check may be skipped with, the checks that verify what is missing, in the order
 #: to fix them: a skipped check names the first of these that is in the rubric and did not pass.
 AFTER: dict[str, tuple[str, ...]] = {
-    "no_runs": ("runs.count",),                      # no finished runs in the experiment
-    "no_production": ("registry.production",),       # no version in the stage
-    "missing_model": ("registry.production",),       # no registered model at all
-    "probe_failed": ("model.predict",),              # the model did not load or predict
-    "no_test_metrics": ("model.predict",),           # the probe gave no recomputed metrics
-    "not_logged": ("runs.fields",),                  # the Production run lacks rmse_test/r2_test
-    "no_run": ("registry.best_run", "runs.count"),   # the version's run is not in the experiment
+    "no_runs": ("runs.count",),  # no finished runs in the experiment
+    "no_production": ("registry.production",),  # no version in the stage
+    "missing_model": ("registry.production",),  # no registered model at all
+    "probe_failed": ("model.predict",),  # the model did not load or predict
+    "no_test_metrics": ("model.predict",),  # the probe gave no recomputed metrics
+    "not_logged": ("runs.fields",),  # the Production run lacks rmse_test/r2_test
+    "no_run": ("registry.best_run", "runs.count"),  # the version's run is not in the experiment
 }
 
 
@@ -110,8 +110,9 @@ def evaluate(evidence: Evidence, rubric: Rubric, lang: str = "es") -> list[Check
         if no_probe:
             message = f"{message} {text('skip.no_probe', lang)}"
             evidence_out["skipped_by"] = "--no-probe"
-        quiet = (outcome.status == "pass" or after is not None or no_probe
-                 or (outcome.status == "skip" and spec.points == 0))
+        quiet = (
+            outcome.status == "pass" or after is not None or no_probe or (outcome.status == "skip" and spec.points == 0)
+        )
         results.append(
             CheckResult(
                 id=spec.id,

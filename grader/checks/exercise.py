@@ -15,8 +15,14 @@ from .runs import counted_runs
 #: itself, which always matches; a rubric adds its own with the setting ``aliases``).
 KINDS = {
     "LinearRegression": ("linearregression", "linreg", "linear", "lr", "ols", "linearregressor", "regresionlineal"),
-    "RandomForestRegressor": ("randomforestregressor", "randomforest", "rf", "rfr", "randomforestregression",
-                              "bosquealeatorio"),
+    "RandomForestRegressor": (
+        "randomforestregressor",
+        "randomforest",
+        "rf",
+        "rfr",
+        "randomforestregression",
+        "bosquealeatorio",
+    ),
     "RandomForestClassifier": ("randomforestclassifier", "randomforest", "rf", "rfc", "bosquealeatorio"),
     "LogisticRegression": ("logisticregression", "logreg", "logistic", "logit", "regresionlogistica"),
     "DecisionTreeRegressor": ("decisiontreeregressor", "decisiontree", "tree", "dt", "arboldedecision"),
@@ -39,7 +45,9 @@ def spellings(kind: str, aliases: dict | None = None) -> set[str]:
     return {_normalise(kind), *KINDS.get(kind, ()), *(_normalise(a) for a in extra)}
 
 
-def kind_of(text: str | None, wanted=("LinearRegression", "RandomForestRegressor"), aliases: dict | None = None) -> str | None:
+def kind_of(
+    text: str | None, wanted=("LinearRegression", "RandomForestRegressor"), aliases: dict | None = None
+) -> str | None:
     """The kind of ``wanted`` that ``text`` (a ``model_type``, a class name) spells, else None."""
     if not text:
         return None
@@ -63,8 +71,12 @@ def model_class(run: RunEv, param: str = "model_type") -> tuple[str | None, str]
 
 @check(
     "exercise.manual",
-    settings={"param": "model_type", "kinds": ["LinearRegression", "RandomForestRegressor"], "aliases": {},
-              "count_statuses": ["FINISHED"]},
+    settings={
+        "param": "model_type",
+        "kinds": ["LinearRegression", "RandomForestRegressor"],
+        "aliases": {},
+        "count_statuses": ["FINISHED"],
+    },
     messages=("ok", "missing", "no_runs"),
     needs=("runs", "models"),
 )
@@ -91,8 +103,16 @@ def exercise_manual(ev: Evidence, s: Settings) -> Outcome:
     aliases = s.get("aliases") or {}
     for run in runs:
         # every source the run has (param, tag, autolog's tag, the model file) may name a wanted kind
-        texts = [t for t in (run.params.get(s["param"]), run.tags.get(s["param"]), run.tags.get("estimator_class"),
-                             *(m.estimator_class for m in run.models)) if t]
+        texts = [
+            t
+            for t in (
+                run.params.get(s["param"]),
+                run.tags.get(s["param"]),
+                run.tags.get("estimator_class"),
+                *(m.estimator_class for m in run.models),
+            )
+            if t
+        ]
         kind = next((k for k in (kind_of(t, wanted, aliases) for t in texts) if k), None)
         if kind:
             found.setdefault(kind, []).append(run.label)
@@ -109,8 +129,11 @@ def exercise_manual(ev: Evidence, s: Settings) -> Outcome:
 def is_autolog(run: RunEv) -> bool:
     """``mlflow.sklearn.autolog()`` tags the run with ``estimator_class``/``estimator_name`` and
     logs ``training_*`` metrics (``training_score``, ``training_r2_score``...)."""
-    return "estimator_class" in run.tags or "estimator_name" in run.tags or any(
-        k.startswith("training_") for k in run.metrics)
+    return (
+        "estimator_class" in run.tags
+        or "estimator_name" in run.tags
+        or any(k.startswith("training_") for k in run.metrics)
+    )
 
 
 @check(
@@ -141,9 +164,13 @@ def exercise_autolog(ev: Evidence, s: Settings) -> Outcome:
         return failed("no_model", evidence=evidence, runs=[r.label for r in auto])
     best = with_model[0]
     metrics = sorted(k for k in best.metrics if k.startswith("training_"))
-    return passed(evidence=evidence, run=best.label, n_auto=len(auto),
-                  estimator=best.tags.get("estimator_name") or best.tags.get("estimator_class") or "?",
-                  metrics=metrics[:3] or "-")
+    return passed(
+        evidence=evidence,
+        run=best.label,
+        n_auto=len(auto),
+        estimator=best.tags.get("estimator_name") or best.tags.get("estimator_class") or "?",
+        metrics=metrics[:3] or "-",
+    )
 
 
 @check(
@@ -182,23 +209,36 @@ def exercise_sweep(ev: Evidence, s: Settings) -> Outcome:
             covered.setdefault(tuple(_value(run.params[name]) for name in names), run.label)
     if not with_params:
         found = sorted({k for r in runs for k in r.params})
-        return failed("no_params", evidence={"params": found}, params=found[:15] or "-", n=len(runs),
-                      grid_params=names)
+        return failed("no_params", evidence={"params": found}, params=found[:15] or "-", n=len(runs), grid_params=names)
 
     def show(combo: tuple) -> str:
         return ", ".join(f"{name}={_text(v)}" for name, v in zip(names, combo, strict=True))
 
     missing = [show(c) for c in grid if c not in covered]
     extra = [f"({', '.join(_text(v) for v in c)})" for c in sorted(covered, key=str) if c not in grid]
-    evidence = {"covered": {",".join(_text(v) for v in c): label for c, label in covered.items()}, "missing": missing,
-                "outside_grid": extra, "grid": {name: [_text(v) for v in axis] for name, axis in zip(names, axes, strict=True)}}
-    described = " x ".join(f"{name} ({', '.join(_text(v) for v in axis)})" for name, axis in zip(names, axes, strict=True))
+    evidence = {
+        "covered": {",".join(_text(v) for v in c): label for c, label in covered.items()},
+        "missing": missing,
+        "outside_grid": extra,
+        "grid": {name: [_text(v) for v in axis] for name, axis in zip(names, axes, strict=True)},
+    }
+    described = " x ".join(
+        f"{name} ({', '.join(_text(v) for v in axis)})" for name, axis in zip(names, axes, strict=True)
+    )
     axis_texts = [[_text(v) for v in axis] for axis in axes]
     legacy: dict[str, Any] = {"depths": axis_texts[0], "sizes": axis_texts[1]} if len(axes) == 2 else {}
     done = len(grid) - len(missing)
     if missing:
-        return failed("missing", evidence=evidence, missing="; ".join(missing), n_missing=len(missing),
-                      done=done, total=len(grid), outside=extra or "-", grid=described)
+        return failed(
+            "missing",
+            evidence=evidence,
+            missing="; ".join(missing),
+            n_missing=len(missing),
+            done=done,
+            total=len(grid),
+            outside=extra or "-",
+            grid=described,
+        )
     return passed(evidence=evidence, total=len(grid), grid=described, **legacy)
 
 

@@ -40,8 +40,18 @@ def _by(fail_or_warn: str, key: str, **kwargs) -> Outcome:
 @check(
     "integrity.metrics",
     settings={"rel_tol": 0.001, "abs_tol": 1e-6, "split_variance_tol": 0.08, "severity": "fail"},
-    messages=("ok", "mismatch", "other_split", "logged_mse", "not_logged", "no_test_metrics", "not_probed",
-              "probe_failed", "no_production", "no_run"),
+    messages=(
+        "ok",
+        "mismatch",
+        "other_split",
+        "logged_mse",
+        "not_logged",
+        "no_test_metrics",
+        "not_probed",
+        "probe_failed",
+        "no_production",
+        "no_run",
+    ),
     needs=("runs", "registry", "probe", "test_split"),
 )
 def integrity_metrics(ev: Evidence, s: Settings) -> Outcome:
@@ -50,7 +60,8 @@ def integrity_metrics(ev: Evidence, s: Settings) -> Outcome:
     task's whole test split (class 195: California Housing, ``train_test_split(X, y,
     test_size=0.2, random_state=42)``, 4,128 rows), within a relative tolerance ``rel_tol``. The
     texts get ``{compared}`` (every metric, logged vs recomputed) and ``{mismatched}``; with an
-    ``rmse`` and an ``r2`` measure also ``{rmse_logged}``, ``{r2_pct}``... When both differ but the pair (rmse, r2) is consistent with a test set
+    ``rmse`` and an ``r2`` measure also ``{rmse_logged}``, ``{r2_pct}``... When both differ but the
+    pair (rmse, r2) is consistent with a test set
     like the canonical one (the variance of y it implies, ``rmse**2 / (1 - r2)``, within
     ``split_variance_tol`` of the canonical one: random splits agree within a few %), the message says
     the metrics were probably computed on another split (a warning, not a failure). Logging the
@@ -93,12 +104,21 @@ def integrity_metrics(ev: Evidence, s: Settings) -> Outcome:
         lg, rc = float(value), float(recomputed[k])
         diffs[k] = {"logged": lg, "recomputed": rc, "diff": lg - rc, "rel": (lg - rc) / abs(rc) if rc else math.inf}
     ok = {k: _close(d["logged"], d["recomputed"], rel, abs_) for k, d in diffs.items()}
-    evidence = {"run_id": run.run_id, "version": version.version, "n_rows": n_rows,
-                "metrics": {k: {kk: round(vv, 6) if _finite(vv) else None for kk, vv in d.items()} for k, d in diffs.items()}}
+    evidence = {
+        "run_id": run.run_id,
+        "version": version.version,
+        "n_rows": n_rows,
+        "metrics": {k: {kk: round(vv, 6) if _finite(vv) else None for kk, vv in d.items()} for k, d in diffs.items()},
+    }
     params: dict[str, Any] = {
-        "run": run.label, "version": version.version, "n_rows": n_rows, "rel_tol": f"{rel:g}",
+        "run": run.label,
+        "version": version.version,
+        "n_rows": n_rows,
+        "rel_tol": f"{rel:g}",
         # every metric of the task, for a rubric's own texts: "accuracy_test 0.9510 vs 0.9580 (-0.73%)"
-        "compared": "; ".join(f"{k} {d['logged']:.4f} vs {d['recomputed']:.4f} ({_pct(d['rel'])})" for k, d in diffs.items()),
+        "compared": "; ".join(
+            f"{k} {d['logged']:.4f} vs {d['recomputed']:.4f} ({_pct(d['rel'])})" for k, d in diffs.items()
+        ),
         "mismatched": [k for k in names if not ok[k]],
     }
     # rmse_logged, r2_pct...: the texts of regression rubrics (whatever the logged names are)
@@ -106,8 +126,14 @@ def integrity_metrics(ev: Evidence, s: Settings) -> Outcome:
     for measure in ("rmse", "r2"):
         if measure in by_measure:
             d = diffs[by_measure[measure]]
-            params.update({f"{measure}_logged": f"{d['logged']:.4f}", f"{measure}_recomputed": f"{d['recomputed']:.4f}",
-                           f"{measure}_diff": f"{d['diff']:+.4f}", f"{measure}_pct": _pct(d["rel"])})
+            params.update(
+                {
+                    f"{measure}_logged": f"{d['logged']:.4f}",
+                    f"{measure}_recomputed": f"{d['recomputed']:.4f}",
+                    f"{measure}_diff": f"{d['diff']:+.4f}",
+                    f"{measure}_pct": _pct(d["rel"]),
+                }
+            )
     if all(ok.values()):
         return passed(evidence=evidence, **params)
     severity = str(s["severity"])
@@ -186,7 +212,10 @@ def integrity_timeline(ev: Evidence, s: Settings) -> Outcome:
         if model.name != s["model_name"]:
             continue
         for v in model.versions:
-            for what, ms in (("creation_timestamp", v.creation_timestamp), ("last_updated_timestamp", v.last_updated_timestamp)):
+            for what, ms in (
+                ("creation_timestamp", v.creation_timestamp),
+                ("last_updated_timestamp", v.last_updated_timestamp),
+            ):
                 if ms is not None:
                     stamps.append((f"{v.name} v{v.version}", what, ms))
     latest_by_label: dict[str, tuple[str, int]] = {}
@@ -197,7 +226,9 @@ def integrity_timeline(ev: Evidence, s: Settings) -> Outcome:
             odd.append(f"{label}: {what} {_when(ms)} > {_when(now)}")
         elif deadline is not None and ms > deadline and ms >= latest_by_label.get(label, ("", -1))[1]:
             latest_by_label[label] = (what, ms)
-    late = [f"{label}: {what} {_when(ms)}" for label, (what, ms) in sorted(latest_by_label.items(), key=lambda i: -i[1][1])]
+    late = [
+        f"{label}: {what} {_when(ms)}" for label, (what, ms) in sorted(latest_by_label.items(), key=lambda i: -i[1][1])
+    ]
     if not ev.runs and not stamps:
         return skipped("no_runs", experiment=ev.experiment_name)
     severity = str(s["severity"])

@@ -16,8 +16,17 @@ _GRADER_SIDE = {"timeout", "crash", "internal"}
 @check(
     "model.predict",
     settings={"rows": 5},
-    messages=("ok", "bad_output", "missing_model", "load_failed", "refused", "probe_error", "sandbox", "no_production",
-              "not_probed"),
+    messages=(
+        "ok",
+        "bad_output",
+        "missing_model",
+        "load_failed",
+        "refused",
+        "probe_error",
+        "sandbox",
+        "no_production",
+        "not_probed",
+    ),
     needs=("registry", "probe"),
 )
 def model_predict(ev: Evidence, s: Settings) -> Outcome:
@@ -37,8 +46,13 @@ def model_predict(ev: Evidence, s: Settings) -> Outcome:
         return skipped("not_probed")
     made = ", ".join(f"{k} {v}" for k, v in sorted(probe.made_with.items())) or "-"
     graded = ", ".join(f"{k} {v}" for k, v in sorted(probe.graded_with.items())) or "-"
-    evidence = {"model_path": probe.model_path, "made_with": probe.made_with, "graded_with": probe.graded_with,
-                "probe_ms": round(probe.duration_ms, 1), **probe.details}
+    evidence = {
+        "model_path": probe.model_path,
+        "made_with": probe.made_with,
+        "graded_with": probe.graded_with,
+        "probe_ms": round(probe.duration_ms, 1),
+        **probe.details,
+    }
     common: dict[str, Any] = {"made_with": made, "graded_with": graded, "rows": int(s["rows"])}
     if not probe.ok:
         error = probe.error or "?"
@@ -57,7 +71,9 @@ def model_predict(ev: Evidence, s: Settings) -> Outcome:
     else:
         usable = [p for p in preds if isinstance(p, (int, float)) and not isinstance(p, bool) and math.isfinite(p)]
     evidence["predictions"] = preds
-    shown = [f"{p:.3f}" if isinstance(p, float) and s.get("task_kind") != "classification" else str(p) for p in preds[:10]]
+    shown = [
+        f"{p:.3f}" if isinstance(p, float) and s.get("task_kind") != "classification" else str(p) for p in preds[:10]
+    ]
     if len(preds) != int(s["rows"]) or len(usable) != len(preds):
         return failed("bad_output", evidence=evidence, n=len(preds), predictions=shown, **common)
     return passed(evidence=evidence, predictions=shown, **common)

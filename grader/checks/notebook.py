@@ -59,7 +59,9 @@ def _targets(s: Settings) -> set[str]:
     name, stage = s["model_name"], s["stage"]
     targets = {f"models:/{name}/{stage}".lower()}
     if s.get("accept_alias"):
-        targets |= {f"models:/{name}@{str(a).lstrip('@')}".lower() for a in s.get("accepted_aliases") or DEFAULT_ALIASES}
+        targets |= {
+            f"models:/{name}@{str(a).lstrip('@')}".lower() for a in s.get("accepted_aliases") or DEFAULT_ALIASES
+        }
     return targets
 
 
@@ -74,7 +76,7 @@ def _find(nb: NotebookEv, s: Settings):
             continue
         uris = _uris(cell, values)
         if any(u.lower() in targets for u in uris):
-            following = [c for c in code[i:i + 3] if _PREDICT.search(c.source)]
+            following = [c for c in code[i : i + 3] if _PREDICT.search(c.source)]
             found = (cell, following[0] if following else None)
         else:
             others += uris
@@ -97,8 +99,17 @@ def _by(severity: str, key: str, **kwargs) -> Outcome:
 @check(
     "notebook.final_cell",
     settings={"rows": 5, "if_missing": "warn", "severity": "fail"},
-    messages=("ok", "no_notebook", "unreadable", "no_cell", "wrong_uri", "no_predict", "no_outputs",
-              "error_output", "no_rows"),
+    messages=(
+        "ok",
+        "no_notebook",
+        "unreadable",
+        "no_cell",
+        "wrong_uri",
+        "no_predict",
+        "no_outputs",
+        "error_output",
+        "no_rows",
+    ),
     needs=("notebooks",),
 )
 def notebook_final_cell(ev: Evidence, s: Settings) -> Outcome:

@@ -9,8 +9,10 @@ from .base import Outcome, Settings, check, failed, passed, skipped, warned
 
 def _describe(model: RegisteredModelEv) -> str:
     # A version in no stage is MLflow's stage "None": shown as the bare version, never as "None".
-    versions = "; ".join(f"v{v.version}: {v.current_stage}" if v.current_stage not in (None, "", "None") else f"v{v.version}"
-                         for v in sorted(model.versions, key=lambda v: v.version))
+    versions = "; ".join(
+        f"v{v.version}: {v.current_stage}" if v.current_stage not in (None, "", "None") else f"v{v.version}"
+        for v in sorted(model.versions, key=lambda v: v.version)
+    )
     aliases = ", ".join(f"@{a} -> v{v}" for a, v in sorted(model.aliases.items()))
     return versions + (f" ({aliases})" if aliases else "") if versions else "-"
 
@@ -38,19 +40,34 @@ def registry_production(ev: Evidence, s: Settings) -> Outcome:
     in_stage = model.in_stage(stage)
     alias, by_alias = alias_version(model, s) if s.get("accept_alias") and not in_stage else (None, None)
     if by_alias is not None:
-        return passed("alias", evidence={"registered": found, "version": by_alias.version, "run_id": by_alias.run_id,
-                                         "alias": alias}, model_name=name, stage=stage, alias=f"@{alias}",
-                      version=by_alias.version)
+        return passed(
+            "alias",
+            evidence={"registered": found, "version": by_alias.version, "run_id": by_alias.run_id, "alias": alias},
+            model_name=name,
+            stage=stage,
+            alias=f"@{alias}",
+            version=by_alias.version,
+        )
     if not in_stage:
         return failed(
-            "no_stage", evidence={"registered": found}, model_name=name, stage=stage, versions=_describe(model),
+            "no_stage",
+            evidence={"registered": found},
+            model_name=name,
+            stage=stage,
+            versions=_describe(model),
             aliases=[f"@{a}" for a in sorted(model.aliases)] or "-",
         )
     top = in_stage[0]
     evidence = {"version": top.version, "run_id": top.run_id, "in_stage": [v.version for v in in_stage]}
     if len(in_stage) > 1:
-        return warned("several", evidence=evidence, model_name=name, stage=stage, version=top.version,
-                      versions=[f"v{v.version}" for v in in_stage])
+        return warned(
+            "several",
+            evidence=evidence,
+            model_name=name,
+            stage=stage,
+            version=top.version,
+            versions=[f"v{v.version}" for v in in_stage],
+        )
     return passed(evidence=evidence, model_name=name, stage=stage, version=top.version)
 
 
@@ -128,8 +145,14 @@ def registry_alias(ev: Evidence, s: Settings) -> Outcome:
     in_stage = model.in_stage(stage)
     common = {"model_name": name, "stage": stage, "aliases": aliases}
     if by_alias is not None and in_stage and in_stage[0].version != by_alias.version:
-        return failed("conflict", evidence=evidence, alias=f"@{alias}", alias_version=by_alias.version,
-                      version=in_stage[0].version, **common)
+        return failed(
+            "conflict",
+            evidence=evidence,
+            alias=f"@{alias}",
+            alias_version=by_alias.version,
+            version=in_stage[0].version,
+            **common,
+        )
     if by_alias is not None and not in_stage:
         if s.get("accept_alias"):
             return passed("accepted", evidence=evidence, alias=f"@{alias}", version=by_alias.version, **common)

@@ -24,7 +24,11 @@ def _missing_experiment(ev: Evidence, s: Settings) -> Outcome:
     close = difflib.get_close_matches(ev.experiment_name, names, n=3, cutoff=0.6)
     return failed(
         "missing_experiment",
-        evidence={"experiments": names, "close_matches": close, **({"hidden_experiments": len(hidden)} if hide else {})},
+        evidence={
+            "experiments": names,
+            "close_matches": close,
+            **({"hidden_experiments": len(hidden)} if hide else {}),
+        },
         experiment=ev.experiment_name,
         found=names or "-",
         close=close or "-",
@@ -66,7 +70,12 @@ def _finite(value: float | None) -> bool:
 
 @check(
     "runs.fields",
-    settings={"param": "model_type", "metrics": ["rmse_test", "r2_test"], "accept_tag": True, "count_statuses": ["FINISHED"]},
+    settings={
+        "param": "model_type",
+        "metrics": ["rmse_test", "r2_test"],
+        "accept_tag": True,
+        "count_statuses": ["FINISHED"],
+    },
     messages=("ok", "missing", "tag_only", "no_runs"),
     needs=("runs",),
 )
@@ -99,7 +108,9 @@ def runs_fields(ev: Evidence, s: Settings) -> Outcome:
     evidence = {"runs": len(runs), "incomplete": problems, "param_as_tag": tag_only}
     fields = [param, *s["metrics"]]
     if problems:
-        return failed("missing", evidence=evidence, n_bad=len(problems), n=len(runs), problems="; ".join(problems), fields=fields)
+        return failed(
+            "missing", evidence=evidence, n_bad=len(problems), n=len(runs), problems="; ".join(problems), fields=fields
+        )
     if tag_only:
         return warned("tag_only", evidence=evidence, param=param, runs=tag_only, n=len(runs))
     return passed(evidence=evidence, n=len(runs), fields=fields)

@@ -92,14 +92,16 @@ def read_notebook(path: Path, rel: str) -> NotebookEv:
         kind = str(cell.get("cell_type", ""))
         count = cell.get("execution_count") if kind == "code" else None
         types, text = _outputs(cell.get("outputs") if kind == "code" else ())
-        ev.cells.append(CellEv(
-            index=i,
-            cell_type=kind,
-            source=_text(cell.get("source"))[:MAX_SOURCE_CHARS],
-            execution_count=count if isinstance(count, int) and not isinstance(count, bool) else None,
-            output_types=types,
-            output_text=text,
-        ))
+        ev.cells.append(
+            CellEv(
+                index=i,
+                cell_type=kind,
+                source=_text(cell.get("source"))[:MAX_SOURCE_CHARS],
+                execution_count=count if isinstance(count, int) and not isinstance(count, bool) else None,
+                output_types=types,
+                output_text=text,
+            )
+        )
     return ev
 
 

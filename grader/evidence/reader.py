@@ -148,7 +148,9 @@ class Reader:
         self.metric = metric
         #: ``ASC`` (an error such as rmse: lower is better) or ``DESC`` (a score such as r2 or accuracy).
         self.order = "ASC"
-        self.ev = Evidence(experiment_name=experiment_name, model_name=model_name, store_kind=snap.kind, layout="unknown")
+        self.ev = Evidence(
+            experiment_name=experiment_name, model_name=model_name, store_kind=snap.kind, layout="unknown"
+        )
         self.logged: dict[str, ModelArtifactEv] = {}  # model_id -> model
         self._artifact_uris: dict[str, str] = {}  # run_id -> artifact_uri (rebased)
 
@@ -181,7 +183,9 @@ class Reader:
         # MLflow's own order: rows without the metric (or NaN) last, ties by start_time descending.
         order = [f"metrics.`{self.metric}` {self.order}"]
         active = paged(self.client.search_runs, experiment_ids=ids, order_by=order, run_view_type=ViewType.ACTIVE_ONLY)
-        deleted = paged(self.client.search_runs, experiment_ids=ids, order_by=order, run_view_type=ViewType.DELETED_ONLY)
+        deleted = paged(
+            self.client.search_runs, experiment_ids=ids, order_by=order, run_view_type=ViewType.DELETED_ONLY
+        )
         self.ev.runs = [_run_ev(r) for r in active]
         self.ev.deleted_runs = [_run_ev(r) for r in deleted]
         self._artifact_uris = {r.info.run_id: r.info.artifact_uri for r in (*active, *deleted)}
@@ -193,8 +197,13 @@ class Reader:
         if self.ev.experiment is not None and hasattr(self.client, "search_logged_models"):
             for lm in paged(self.client.search_logged_models, experiment_ids=[self.ev.experiment.experiment_id]):
                 folder = self._dir(lm.artifact_location)
-                model = describe_model(folder, root, "logged-model", lm.model_id) if folder else ModelArtifactEv(
-                    "logged-model", "", None, model_id=lm.model_id, problem="artifacts outside the submission")
+                model = (
+                    describe_model(folder, root, "logged-model", lm.model_id)
+                    if folder
+                    else ModelArtifactEv(
+                        "logged-model", "", None, model_id=lm.model_id, problem="artifacts outside the submission"
+                    )
+                )
                 self.logged[lm.model_id] = model
                 if lm.source_run_id:
                     by_run.setdefault(lm.source_run_id, []).append(model)
@@ -202,7 +211,9 @@ class Reader:
             folder = self._dir(self._artifact_uris.get(run.run_id))
             found = [describe_model(f, root, "run-artifact") for f in find_mlmodels(folder, root)] if folder else []
             run.models = by_run.get(run.run_id, []) + found
-        annotate_estimators([m for r in (*self.ev.runs, *self.ev.deleted_runs) for m in r.models], root, self.snap.files.content)
+        annotate_estimators(
+            [m for r in (*self.ev.runs, *self.ev.deleted_runs) for m in r.models], root, self.snap.files.content
+        )
 
     def _registered_models(self) -> list[Any]:
         """The registered models to read (all of a submission's; a shared server's reader keeps fewer)."""
@@ -337,8 +348,14 @@ class Reader:
             self.ev.layout = self.snap.layout()
 
 
-def collect(snap: OpenedStore, experiment_name: str, model_name: str, metric: str = "rmse_test",
-            reader_class: type[Reader] | None = None, order: str = "ASC") -> Evidence:
+def collect(
+    snap: OpenedStore,
+    experiment_name: str,
+    model_name: str,
+    metric: str = "rmse_test",
+    reader_class: type[Reader] | None = None,
+    order: str = "ASC",
+) -> Evidence:
     """Read everything the checks need from ``snap`` (the probe is added separately).
 
     ``reader_class``: a :class:`Reader` subclass for another kind of source (a tracking server or a
@@ -351,7 +368,9 @@ def collect(snap: OpenedStore, experiment_name: str, model_name: str, metric: st
             raise
         except Exception as exc:  # noqa: BLE001 - MLflow refuses the store itself (a damaged or foreign database)
             name = getattr(getattr(snap, "located", None), "store", None)
-            raise SubmissionError(f"MLflow cannot open the store {getattr(name, 'name', '')}: {one_line(exc)}") from None
+            raise SubmissionError(
+                f"MLflow cannot open the store {getattr(name, 'name', '')}: {one_line(exc)}"
+            ) from None
         reader.section("experiments", reader.read_experiments)
         if "experiments" in reader.ev.errors:
             reader.ev.errors["runs"] = reader.ev.errors["experiments"]
@@ -361,7 +380,9 @@ def collect(snap: OpenedStore, experiment_name: str, model_name: str, metric: st
             reader.section("models", reader.read_models)
         reader.section("registry", reader.read_registry)
         reader.detect_layout()
-    reader.section("notebooks", lambda: setattr(reader.ev, "notebooks", read_notebooks(snap.notebooks, snap.root / "notebooks")))
+    reader.section(
+        "notebooks", lambda: setattr(reader.ev, "notebooks", read_notebooks(snap.notebooks, snap.root / "notebooks"))
+    )
     reader.ev.notes.extend(snap.notes)
     reader.ev.artifacts_missing = any(key == "runs_without_artifacts" for key, _ in getattr(snap, "notices", ()))
     located = getattr(snap, "located", None)

@@ -102,8 +102,10 @@ class ServerReader(_SharedStore, Reader):
             return "no artifact location recorded"
         scheme = urlsplit(uri).scheme or "a local path"
         if scheme in ("file", "a local path"):
-            return (f"its artifacts are stored at {scheme} on the server's machine and the server does not serve them "
-                    "(start mlflow server with --serve-artifacts)")
+            return (
+                f"its artifacts are stored at {scheme} on the server's machine and the server does not serve them "
+                "(start mlflow server with --serve-artifacts)"
+            )
         if scheme in SERVED_SCHEMES:
             return "its artifacts are served by another host than the tracking server: not read"
         return f"its artifacts are in {scheme}:// storage, which the grader does not read (only what the server serves)"
@@ -152,8 +154,13 @@ class ServerReader(_SharedStore, Reader):
         try:
             entries = self.listing(uri, rel)
         except Exception as exc:  # noqa: BLE001 - recorded on the model
-            return ModelArtifactEv(kind, "", None, model_id=model_id,
-                                   problem=f"artifacts could not be listed over the server ({one_line(exc)})")
+            return ModelArtifactEv(
+                kind,
+                "",
+                None,
+                model_id=model_id,
+                problem=f"artifacts could not be listed over the server ({one_line(exc)})",
+            )
         files = {posixpath.basename(e.path): e.file_size for e in entries if not e.is_dir}
         if "MLmodel" not in files:
             return ModelArtifactEv(kind, "", None, model_id=model_id, problem="no MLmodel")
@@ -164,19 +171,27 @@ class ServerReader(_SharedStore, Reader):
             local.mkdir(parents=True, exist_ok=True)
             self.repo(uri).download_artifacts(posixpath.join(rel, "MLmodel") if rel else "MLmodel", str(local))
         except Exception as exc:  # noqa: BLE001
-            return ModelArtifactEv(kind, "", None, model_id=model_id,
-                                   problem=f"MLmodel could not be downloaded over the server ({one_line(exc)})")
+            return ModelArtifactEv(
+                kind,
+                "",
+                None,
+                model_id=model_id,
+                problem=f"MLmodel could not be downloaded over the server ({one_line(exc)})",
+            )
         folder = local.joinpath(*rel.split("/")) if rel else local
         if not inside(folder, root):
-            return ModelArtifactEv(kind, "", None, model_id=model_id, problem="artifact path leaves the grader's folder")
+            return ModelArtifactEv(
+                kind, "", None, model_id=model_id, problem="artifact path leaves the grader's folder"
+            )
         ev = describe_model(folder, root, kind, model_id)
         if ev.problem not in ("MLmodel unreadable", "no MLmodel"):
             self._model_file_from_listing(ev, folder, files, uri, rel)
         self.source.remote_models[ev.path] = _Remote(uri, rel, kind, model_id)
         return ev
 
-    def _model_file_from_listing(self, ev: ModelArtifactEv, folder: Path, files: dict[str, Any], uri: str,
-                                 rel: str) -> None:
+    def _model_file_from_listing(
+        self, ev: ModelArtifactEv, folder: Path, files: dict[str, Any], uri: str, rel: str
+    ) -> None:
         """What describe_model would say if the model file were local: the listing tells."""
         candidates = model_file_candidates(read_mlmodel(folder) or {})
         for name in candidates:
@@ -186,8 +201,11 @@ class ServerReader(_SharedStore, Reader):
             if "/" in name.strip("/"):
                 parent = posixpath.dirname(name.strip("/"))
                 try:
-                    sizes = {posixpath.relpath(e.path, rel or "."): e.file_size
-                             for e in self.listing(uri, posixpath.join(rel, parent) if rel else parent) if not e.is_dir}
+                    sizes = {
+                        posixpath.relpath(e.path, rel or "."): e.file_size
+                        for e in self.listing(uri, posixpath.join(rel, parent) if rel else parent)
+                        if not e.is_dir
+                    }
                 except Exception:  # noqa: BLE001 - then it is missing
                     sizes = {}
             if name.strip("/") in sizes:
@@ -281,7 +299,10 @@ def _download_model(reader_source: RemoteSource, where: _Remote, dst: Path) -> t
                 continue
             size = int(entry.file_size or 0)
             if size > MAX_MODEL_FILE_BYTES:
-                raise ValueError(f"{entry.path} is {size / 1024**2:.0f} MiB, over the {MAX_MODEL_FILE_BYTES // 1024**2} MiB limit per file")
+                raise ValueError(
+                    f"{entry.path} is {size / 1024**2:.0f} MiB, "
+                    f"over the {MAX_MODEL_FILE_BYTES // 1024**2} MiB limit per file"
+                )
             total += size
             files.append(entry.path)
             if len(files) > MAX_MODEL_FILES or total > MAX_MODEL_BYTES:
@@ -310,23 +331,38 @@ def fetch_production(source: RemoteSource, ev: Evidence, settings) -> None:
         try:
             folder, size = _download_model(source, where, dst)
         except Exception as exc:  # noqa: BLE001 - the probe then reports the model as missing
-            version.model = ModelArtifactEv(where.kind, version.model.path, None, model_id=where.model_id,
-                                            problem=f"could not be downloaded over the server ({one_line(exc)})")
+            version.model = ModelArtifactEv(
+                where.kind,
+                version.model.path,
+                None,
+                model_id=where.model_id,
+                problem=f"could not be downloaded over the server ({one_line(exc)})",
+            )
             return
     if not inside(folder, source.root):
         return
     model = describe_model(folder, source.root, where.kind, where.model_id)
     annotate_estimators([model], source.root)
     version.model = model
-    ev.notes.append(f"downloaded the model of {version.name} v{version.version} ({size / 1024**2:.1f} MiB) over the "
-                    f"server in {time.perf_counter() - started:.1f} s, to probe it")
+    ev.notes.append(
+        f"downloaded the model of {version.name} v{version.version} ({size / 1024**2:.1f} MiB) over the "
+        f"server in {time.perf_counter() - started:.1f} s, to probe it"
+    )
 
 
 # --------------------------------------------------------------------------- entry point
 
 
-def collect_source(snap, experiment_name: str, model_name: str, metric: str = "rmse_test", *, settings=None,
-                   fetch: bool = True, order: str = "ASC") -> Evidence:
+def collect_source(
+    snap,
+    experiment_name: str,
+    model_name: str,
+    metric: str = "rmse_test",
+    *,
+    settings=None,
+    fetch: bool = True,
+    order: str = "ASC",
+) -> Evidence:
     """:func:`~grader.evidence.reader.collect` for any source: a snapshot, a server or a PostgreSQL store.
 
     For a server, ``fetch`` downloads the Production version's model (when the probe will run)."""
@@ -345,7 +381,8 @@ def _scrub(ev: Evidence, source: RemoteSource) -> None:
     ev.errors = {k: source.scrub(v) for k, v in ev.errors.items()}
     ev.notes = [source.scrub(n) for n in ev.notes]
     for model in [m for r in (*ev.runs, *ev.deleted_runs) for m in r.models] + [
-            v.model for rm in ev.registered_models for v in rm.versions if v.model is not None]:
+        v.model for rm in ev.registered_models for v in rm.versions if v.model is not None
+    ]:
         if model.problem:
             model.problem = source.scrub(model.problem)
 

@@ -78,8 +78,8 @@ class Reader:
         self._fill(deadline, HEADER + size)
         if len(self.buffer) < HEADER + size:
             return None
-        body = bytes(self.buffer[HEADER:HEADER + size])
-        del self.buffer[:HEADER + size]
+        body = bytes(self.buffer[HEADER : HEADER + size])
+        del self.buffer[: HEADER + size]
         try:
             data = json.loads(body.decode("utf-8"))
         except (ValueError, UnicodeDecodeError, RecursionError):

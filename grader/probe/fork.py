@@ -49,9 +49,18 @@ class ForkedWorker:
     ``/dev/null``); ``prepare`` runs in the child before the worker, as ``preexec_fn`` would.
     """
 
-    def __init__(self, request: Path, *, cwd: Path, env: dict[str, str], stderr: int,
-                 prepare: Callable[[], None] | None = None, keep_fds: tuple[int, ...] = (),
-                 args: list[str] | None = None, keep_env: frozenset[str] | None = None) -> None:
+    def __init__(
+        self,
+        request: Path,
+        *,
+        cwd: Path,
+        env: dict[str, str],
+        stderr: int,
+        prepare: Callable[[], None] | None = None,
+        keep_fds: tuple[int, ...] = (),
+        args: list[str] | None = None,
+        keep_env: frozenset[str] | None = None,
+    ) -> None:
         self.args = ["<forked grader.probe.worker>", *(args or [str(request)])]
         self.returncode: int | None = None
         for stream in (sys.stdout, sys.stderr):  # nothing buffered here may be written twice
@@ -69,7 +78,9 @@ class ForkedWorker:
             self._pidfd = None
 
     @staticmethod
-    def _run_child(args: list[str], cwd: Path, env: dict[str, str], stderr: int, prepare, keep_fds, keep_env) -> None:  # pragma: no cover
+    def _run_child(
+        args: list[str], cwd: Path, env: dict[str, str], stderr: int, prepare, keep_fds, keep_env
+    ) -> None:  # pragma: no cover
         code = 1
         try:
             import gc

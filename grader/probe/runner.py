@@ -80,11 +80,32 @@ SYSTEM_READ = ("/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin", "/etc", "/sy
 #: Of /dev only what Python needs (plus ``/dev/null`` read-write and the probe's private ``/dev/shm``).
 DEV_READ = ("/dev/zero", "/dev/urandom", "/dev/random")
 #: Of the child's own /proc/<pid>: not ``environ`` (nor ``task/*/environ``), ``mem``, ``pagemap``...
-PROC_SELF_READ = ("status", "stat", "statm", "fd", "fdinfo", "cgroup", "mountinfo", "mounts", "limits", "cmdline", "comm",
-                  "maps")
+PROC_SELF_READ = (
+    "status",
+    "stat",
+    "statm",
+    "fd",
+    "fdinfo",
+    "cgroup",
+    "mountinfo",
+    "mounts",
+    "limits",
+    "cmdline",
+    "comm",
+    "maps",
+)
 #: Of /proc only these (plus the child's own /proc/<pid>): never the grader's /proc/<pid>/environ or mem.
-PROC_READ = ("/proc/cpuinfo", "/proc/meminfo", "/proc/stat", "/proc/loadavg", "/proc/uptime", "/proc/version",
-             "/proc/filesystems", "/proc/sys", "/proc/mounts")
+PROC_READ = (
+    "/proc/cpuinfo",
+    "/proc/meminfo",
+    "/proc/stat",
+    "/proc/loadavg",
+    "/proc/uptime",
+    "/proc/version",
+    "/proc/filesystems",
+    "/proc/sys",
+    "/proc/mounts",
+)
 
 # Landlock (linux/landlock.h); syscall numbers are the same on x86_64 and arm64.
 SYS_LANDLOCK_CREATE_RULESET, SYS_LANDLOCK_ADD_RULE, SYS_LANDLOCK_RESTRICT_SELF = 444, 445, 446
@@ -94,7 +115,9 @@ FS_READ = (1 << 2) | (1 << 3)  # READ_FILE | READ_DIR
 FS_READ_DIR = 1 << 3
 FS_READ_FILE = 1 << 2
 FS_WRITE_FILE = 1 << 1
-FS_WRITE_V1 = (1 << 1) | (1 << 4) | (1 << 5) | (1 << 6) | (1 << 7) | (1 << 8) | (1 << 9) | (1 << 10) | (1 << 11) | (1 << 12)
+FS_WRITE_V1 = (
+    (1 << 1) | (1 << 4) | (1 << 5) | (1 << 6) | (1 << 7) | (1 << 8) | (1 << 9) | (1 << 10) | (1 << 11) | (1 << 12)
+)
 FS_REFER, FS_TRUNCATE, FS_IOCTL_DEV = 1 << 13, 1 << 14, 1 << 15
 NET_BIND_TCP, NET_CONNECT_TCP = 1 << 0, 1 << 1
 SCOPE_ABSTRACT_UNIX_SOCKET, SCOPE_SIGNAL = 1 << 0, 1 << 1
@@ -104,7 +127,12 @@ SCOPE_ABSTRACT_UNIX_SOCKET, SCOPE_SIGNAL = 1 << 0, 1 << 1
 # agent, which a network namespace does not cut off). socketpair(2) stays: it only links the process
 # to itself.
 PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 22, 2
-_SECCOMP_ARCH = {"x86_64": (0xC000003E, 41), "amd64": (0xC000003E, 41), "aarch64": (0xC00000B7, 198), "arm64": (0xC00000B7, 198)}
+_SECCOMP_ARCH = {
+    "x86_64": (0xC000003E, 41),
+    "amd64": (0xC000003E, 41),
+    "aarch64": (0xC00000B7, 198),
+    "arm64": (0xC00000B7, 198),
+}
 
 
 class _SockFilter(ctypes.Structure):
@@ -126,12 +154,12 @@ def _socket_filter():
     ld_w_abs, jeq_k, jge_k, ret_k = 0x20, 0x15, 0x35, 0x06
     allow, deny = 0x7FFF0000, 0x00050000 | 1  # SECCOMP_RET_ALLOW, SECCOMP_RET_ERRNO | EPERM
     program = [
-        (ld_w_abs, 0, 0, 4),            # A = arch
-        (jeq_k, 1, 0, audit_arch),      # native? skip the deny
+        (ld_w_abs, 0, 0, 4),  # A = arch
+        (jeq_k, 1, 0, audit_arch),  # native? skip the deny
         (ret_k, 0, 0, deny),
-        (ld_w_abs, 0, 0, 0),            # A = syscall number
-        (jge_k, 2, 0, 0x40000000),      # x32 ABI -> deny
-        (jeq_k, 1, 0, nr_socket),       # socket -> deny
+        (ld_w_abs, 0, 0, 0),  # A = syscall number
+        (jge_k, 2, 0, 0x40000000),  # x32 ABI -> deny
+        (jeq_k, 1, 0, nr_socket),  # socket -> deny
         (ret_k, 0, 0, allow),
         (ret_k, 0, 0, deny),
     ]
@@ -140,8 +168,11 @@ def _socket_filter():
 
 
 class _RulesetAttr(ctypes.Structure):
-    _fields_ = [("handled_access_fs", ctypes.c_uint64), ("handled_access_net", ctypes.c_uint64),
-                ("scoped", ctypes.c_uint64)]
+    _fields_ = [
+        ("handled_access_fs", ctypes.c_uint64),
+        ("handled_access_net", ctypes.c_uint64),
+        ("scoped", ctypes.c_uint64),
+    ]
 
 
 class _PathBeneath(ctypes.Structure):
@@ -195,7 +226,9 @@ def landlock_abi() -> int:
     if libc is None or not sys.platform.startswith("linux"):
         return 0
     try:
-        version = libc.syscall(SYS_LANDLOCK_CREATE_RULESET, None, ctypes.c_size_t(0), ctypes.c_uint32(LANDLOCK_CREATE_RULESET_VERSION))
+        version = libc.syscall(
+            SYS_LANDLOCK_CREATE_RULESET, None, ctypes.c_size_t(0), ctypes.c_uint32(LANDLOCK_CREATE_RULESET_VERSION)
+        )
     except (AttributeError, OSError):
         return 0
     return max(int(version), 0)
@@ -210,14 +243,24 @@ def _read_roots(model_dir: Path, home: Path) -> tuple[list[str], list[str]]:
     """
     package = Path(grader.__file__).resolve().parent
     prefixes = {os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix)}
-    roots = {*SYSTEM_READ, *prefixes, os.path.dirname(os.path.dirname(os.path.realpath(sys.executable))),
-             str(package), str(model_dir), str(home)}
+    roots = {
+        *SYSTEM_READ,
+        *prefixes,
+        os.path.dirname(os.path.dirname(os.path.realpath(sys.executable))),
+        str(package),
+        str(model_dir),
+        str(home),
+    }
     cwd = os.path.realpath(os.getcwd())
     for entry in sys.path:
         real = os.path.realpath(entry) if entry else ""
         if not real or real == cwd or not os.path.isdir(real):
             continue
-        if any(real == p or real.startswith(p + os.sep) for p in prefixes) or "site-packages" in real or "dist-packages" in real:
+        if (
+            any(real == p or real.startswith(p + os.sep) for p in prefixes)
+            or "site-packages" in real
+            or "dist-packages" in real
+        ):
             roots.add(entry)
     out = set()
     for root in roots:
@@ -225,18 +268,25 @@ def _read_roots(model_dir: Path, home: Path) -> tuple[list[str], list[str]]:
             if os.path.isdir(candidate):
                 out.add(candidate)
     # Python must list the folder PYTHONPATH names to find the grader package, not read its other files.
-    listed = [str(package.parent)] if not any(str(package.parent) == r or str(package.parent).startswith(r + os.sep) for r in out) else []
+    listed = (
+        [str(package.parent)]
+        if not any(str(package.parent) == r or str(package.parent).startswith(r + os.sep) for r in out)
+        else []
+    )
     return sorted(out), listed
 
 
 class _Plan:
     """Everything the child needs to restrict itself, computed in the parent (nothing to import after fork)."""
 
-    def __init__(self, options: ProbeOptions, model_dir: Path, home: Path, forked: bool = False,
-                 read_files: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, options: ProbeOptions, model_dir: Path, home: Path, forked: bool = False, read_files: tuple[str, ...] = ()
+    ) -> None:
         self.memory_mb = options.memory_mb
         #: RLIMIT_AS: a forked child starts with the grader's mappings, which the model's budget excludes.
-        self.address_space = (options.memory_mb * 1024**2 + (_mapped_bytes() if forked else 0)) if options.memory_mb else 0
+        self.address_space = (
+            (options.memory_mb * 1024**2 + (_mapped_bytes() if forked else 0)) if options.memory_mb else 0
+        )
         self.isolate_network = options.isolate_network and sys.platform.startswith("linux")
         self.libc = _libc() if sys.platform.startswith("linux") else None
         self.abi = landlock_abi() if self.libc is not None else 0
@@ -293,9 +343,17 @@ def _nproc_limit() -> int | None:
 
 def _limit_child(plan: _Plan):
     def apply() -> None:  # runs in the child right after fork (before exec when spawned): no imports
-        state: dict[str, Any] = {"network": "none", "sockets": "allowed", "filesystem": "none", "signals": "not scoped",
-                 "landlock_abi": plan.abi, "shm": "none", "processes": "session", "capabilities": "kept",
-                 "environment": "scrubbed" + (", inherited block zeroed" if plan.forked else "")}
+        state: dict[str, Any] = {
+            "network": "none",
+            "sockets": "allowed",
+            "filesystem": "none",
+            "signals": "not scoped",
+            "landlock_abi": plan.abi,
+            "shm": "none",
+            "processes": "session",
+            "capabilities": "kept",
+            "environment": "scrubbed" + (", inherited block zeroed" if plan.forked else ""),
+        }
         os.setsid()
         libc = plan.libc
         if libc is not None:
@@ -313,7 +371,9 @@ def _limit_child(plan: _Plan):
                 resource.setrlimit(which, (value, value))
             except (ValueError, OSError):
                 pass
-        namespaces = sandbox.enter_namespaces(libc, plan.isolate_network) if libc is not None else {"flags": 0, "user": False}
+        namespaces = (
+            sandbox.enter_namespaces(libc, plan.isolate_network) if libc is not None else {"flags": 0, "user": False}
+        )
         flags = namespaces["flags"]
         if flags & sandbox.CLONE_NEWPID:
             sandbox.fork_into_pid_namespace(libc)  # only the new namespace's PID 1 returns
@@ -322,7 +382,11 @@ def _limit_child(plan: _Plan):
             state["network"] = "new user+network namespace" if namespaces["user"] else "new network namespace"
         host_pid = _host_pid()
         own_shm = plan.own_shm and bool(namespaces.get("mapped", False))  # an unmapped owner could make no file there
-        mounts = sandbox.private_mounts(libc, bool(flags & sandbox.CLONE_NEWPID), shm=own_shm) if flags & sandbox.CLONE_NEWNS else {}
+        mounts = (
+            sandbox.private_mounts(libc, bool(flags & sandbox.CLONE_NEWPID), shm=own_shm)
+            if flags & sandbox.CLONE_NEWNS
+            else {}
+        )
         plan.private_shm = bool(mounts.get("shm"))
         plan.own_proc = bool(mounts.get("proc"))
         if plan.private_shm:
@@ -331,7 +395,10 @@ def _limit_child(plan: _Plan):
             if sandbox.drop_capabilities(libc):
                 state["capabilities"] = "none"
             libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
-            if plan.seccomp is not None and libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(plan.seccomp[0]), 0, 0) == 0:
+            if (
+                plan.seccomp is not None
+                and libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(plan.seccomp[0]), 0, 0) == 0
+            ):
                 state["sockets"] = "socket() refused (seccomp)"
         if libc is not None and plan.abi >= 1:
             done = _landlock(libc, plan, state)
@@ -358,10 +425,18 @@ def _host_pid() -> int:
 
 def _landlock(libc, plan: _Plan, state: dict) -> bool:
     abi = plan.abi
-    write = FS_WRITE_V1 | (FS_REFER if abi >= 2 else 0) | (FS_TRUNCATE if abi >= 3 else 0) | (FS_IOCTL_DEV if abi >= 5 else 0)
+    write = (
+        FS_WRITE_V1
+        | (FS_REFER if abi >= 2 else 0)
+        | (FS_TRUNCATE if abi >= 3 else 0)
+        | (FS_IOCTL_DEV if abi >= 5 else 0)
+    )
     fs_handled = (write | FS_READ) if plan.isolate_files else 0
-    attr = _RulesetAttr(fs_handled, (NET_BIND_TCP | NET_CONNECT_TCP) if plan.isolate_network and abi >= 4 else 0,
-                        (SCOPE_ABSTRACT_UNIX_SOCKET | SCOPE_SIGNAL) if abi >= 6 else 0)
+    attr = _RulesetAttr(
+        fs_handled,
+        (NET_BIND_TCP | NET_CONNECT_TCP) if plan.isolate_network and abi >= 4 else 0,
+        (SCOPE_ABSTRACT_UNIX_SOCKET | SCOPE_SIGNAL) if abi >= 6 else 0,
+    )
     size = 24 if abi >= 6 else 16 if abi >= 4 else 8
     if not (attr.handled_access_fs or attr.handled_access_net or attr.scoped):
         return False
@@ -369,6 +444,7 @@ def _landlock(libc, plan: _Plan, state: dict) -> bool:
     if ruleset < 0:
         return False
     try:
+
         def allow(path: str, access: int, follow: bool = True) -> None:
             try:
                 fd = os.open(path, os.O_PATH | os.O_CLOEXEC | (0 if follow else os.O_NOFOLLOW))
@@ -376,8 +452,13 @@ def _landlock(libc, plan: _Plan, state: dict) -> bool:
                 return
             try:
                 rule = _PathBeneath(access, fd)
-                libc.syscall(SYS_LANDLOCK_ADD_RULE, ctypes.c_int(ruleset), ctypes.c_int(LANDLOCK_RULE_PATH_BENEATH),
-                             ctypes.byref(rule), ctypes.c_uint32(0))
+                libc.syscall(
+                    SYS_LANDLOCK_ADD_RULE,
+                    ctypes.c_int(ruleset),
+                    ctypes.c_int(LANDLOCK_RULE_PATH_BENEATH),
+                    ctypes.byref(rule),
+                    ctypes.c_uint32(0),
+                )
             finally:
                 os.close(fd)
 
@@ -405,8 +486,11 @@ def _landlock(libc, plan: _Plan, state: dict) -> bool:
     finally:
         os.close(ruleset)
     if plan.isolate_files:
-        state["filesystem"] = ("Landlock: writes only in the probe's temp dir" + (" and private /dev/shm" if plan.private_shm else "")
-                               + ", reads only Python, system and model folders")
+        state["filesystem"] = (
+            "Landlock: writes only in the probe's temp dir"
+            + (" and private /dev/shm" if plan.private_shm else "")
+            + ", reads only Python, system and model folders"
+        )
         state["dev"] = "null, zero, random, urandom" + (", private shm" if plan.private_shm else "")
     if attr.scoped:
         state["signals"] = "scoped (Landlock)"
@@ -416,14 +500,25 @@ def _landlock(libc, plan: _Plan, state: dict) -> bool:
 def _child_env(home: Path) -> dict[str, str]:
     env = {k: os.environ[k] for k in KEEP_ENV if k in os.environ}
     package_parent = str(Path(grader.__file__).resolve().parent.parent)
-    env.update(HOME=str(home), TMPDIR=str(home), PYTHONPATH=package_parent, PYTHONDONTWRITEBYTECODE="1",
-               PYTHONHASHSEED="0", PYTHONNOUSERSITE="1", MLFLOW_TRACKING_URI=(home / "nowhere").as_uri(),
-               NO_PROXY="*", MPLCONFIGDIR=str(home), MLFLOW_DISABLE_TELEMETRY="true", DO_NOT_TRACK="true")
+    env.update(
+        HOME=str(home),
+        TMPDIR=str(home),
+        PYTHONPATH=package_parent,
+        PYTHONDONTWRITEBYTECODE="1",
+        PYTHONHASHSEED="0",
+        PYTHONNOUSERSITE="1",
+        MLFLOW_TRACKING_URI=(home / "nowhere").as_uri(),
+        NO_PROXY="*",
+        MPLCONFIGDIR=str(home),
+        MLFLOW_DISABLE_TELEMETRY="true",
+        DO_NOT_TRACK="true",
+    )
     return env
 
 
-def probe_model(model: ModelArtifactEv | None, snapshot_root: Path, options: ProbeOptions = ProbeOptions(),
-                files=None) -> ProbeEv:
+def probe_model(
+    model: ModelArtifactEv | None, snapshot_root: Path, options: ProbeOptions = ProbeOptions(), files=None
+) -> ProbeEv:
     """Load the model at ``model.path`` (inside the snapshot) and predict the task's test rows
     (``options.task``: the first ``options.rows``, or the whole split when ``options.whole_split``).
 
@@ -431,10 +526,18 @@ def probe_model(model: ModelArtifactEv | None, snapshot_root: Path, options: Pro
     were left in the submission: the child then loads a folder of its own (see :func:`_model_view`).
     """
     graded_with = _versions()
-    made_with = {k: v for k, v in (("mlflow", model and model.mlflow_version), ("scikit-learn", model and model.sklearn_version)) if v}
+    made_with = {
+        k: v
+        for k, v in (("mlflow", model and model.mlflow_version), ("scikit-learn", model and model.sklearn_version))
+        if v
+    }
     if model is None or not model.path:
-        return ProbeEv(ok=False, error="the version's model folder (MLmodel) was not found in the submission",
-                       error_kind="missing", graded_with=graded_with)
+        return ProbeEv(
+            ok=False,
+            error="the version's model folder (MLmodel) was not found in the submission",
+            error_kind="missing",
+            graded_with=graded_with,
+        )
     base: dict[str, Any] = dict(model_path=model.path, made_with=made_with, graded_with=graded_with)
     if not model.ok:
         return ProbeEv(ok=False, error=f"{model.path}: {model.problem}", error_kind="missing", **base)
@@ -443,7 +546,9 @@ def probe_model(model: ModelArtifactEv | None, snapshot_root: Path, options: Pro
     from .scan import scan_model_dir
 
     started = time.perf_counter()
-    refusal = scan_model_dir(folder, model, trust_pickles=options.trust_pickles, content=files.content if files else None)
+    refusal = scan_model_dir(
+        folder, model, trust_pickles=options.trust_pickles, content=files.content if files else None
+    )
     scan_ms = round((time.perf_counter() - started) * 1000, 1)
     if refusal:
         return ProbeEv(ok=False, error=refusal, error_kind="refused", details={"scan_ms": scan_ms}, **base)
@@ -462,33 +567,69 @@ def probe_model(model: ModelArtifactEv | None, snapshot_root: Path, options: Pro
         # The whole test split: its first rows are the homework's final cell, all of it gives the
         # metrics that integrity.metrics compares with the logged ones.
         x_probe = x_test if options.whole_split else x_test.head(options.rows)
-        request.write_text(json.dumps({
-            "model_dir": str(model_dir), "columns": list(x_probe.columns), "rows": x_probe.to_numpy().tolist(),
-            "trust_pickles": options.trust_pickles, "model_file": model.model_file,
-            "pickled": (model.serialization_format or "pickle") in ("pickle", "cloudpickle"),
-        }))
+        request.write_text(
+            json.dumps(
+                {
+                    "model_dir": str(model_dir),
+                    "columns": list(x_probe.columns),
+                    "rows": x_probe.to_numpy().tolist(),
+                    "trust_pickles": options.trust_pickles,
+                    "model_file": model.model_file,
+                    "pickled": (model.serialization_format or "pickle") in ("pickle", "cloudpickle"),
+                }
+            )
+        )
         forked = _use_fork(options.launcher)
         plan = _Plan(options, model_dir, home, forked=forked, read_files=tuple(str(o) for o in originals.values()))
         outcome = _run(forked, request, home, errfile, plan, options.timeout)
         elapsed = (time.perf_counter() - started) * 1000
-        details: dict[str, Any] = {"scan_ms": scan_ms, "launcher": "fork" if forked else "spawn",
-                                   "isolation": outcome.isolation}
+        details: dict[str, Any] = {
+            "scan_ms": scan_ms,
+            "launcher": "fork" if forked else "spawn",
+            "isolation": outcome.isolation,
+        }
         if outcome.error:
             return ProbeEv(ok=False, error=outcome.error, error_kind="internal", details=details, **base)
         if outcome.timed_out:
-            return ProbeEv(ok=False, error=f"loading and predicting took more than {options.timeout:g} s (timeout)",
-                           error_kind="timeout", duration_ms=elapsed, details=details, **base)
+            return ProbeEv(
+                ok=False,
+                error=f"loading and predicting took more than {options.timeout:g} s (timeout)",
+                error_kind="timeout",
+                duration_ms=elapsed,
+                details=details,
+                **base,
+            )
         payload = outcome.result
-        if payload is None or outcome.returncode != 0:  # the parent decides: a non-zero exit is a crash, whatever was sent
-            return ProbeEv(ok=False, error=_death(outcome.returncode, _tail(errfile), options.memory_mb), error_kind="crash",
-                           duration_ms=elapsed, details=details, **base)
+        if (
+            payload is None or outcome.returncode != 0
+        ):  # the parent decides: a non-zero exit is a crash, whatever was sent
+            return ProbeEv(
+                ok=False,
+                error=_death(outcome.returncode, _tail(errfile), options.memory_mb),
+                error_kind="crash",
+                duration_ms=elapsed,
+                details=details,
+                **base,
+            )
     if not payload.get("ok"):
         error = str(payload.get("error", "?"))[:1400]  # worker._line: up to four lines of 300
         if error.startswith("MemoryError"):
-            return ProbeEv(ok=False, error=f"the model needs more memory than the probe allows ({options.memory_mb} MiB): {error}",
-                           error_kind="crash", duration_ms=elapsed, details=details, **base)
-        return ProbeEv(ok=False, error=error, error_kind=str(payload.get("stage", "load"))[:20],
-                       duration_ms=elapsed, details=details, **base)
+            return ProbeEv(
+                ok=False,
+                error=f"the model needs more memory than the probe allows ({options.memory_mb} MiB): {error}",
+                error_kind="crash",
+                duration_ms=elapsed,
+                details=details,
+                **base,
+            )
+        return ProbeEv(
+            ok=False,
+            error=error,
+            error_kind=str(payload.get("stage", "load"))[:20],
+            duration_ms=elapsed,
+            details=details,
+            **base,
+        )
     predictions = payload.get("predictions")
     if not isinstance(predictions, list):
         predictions = []
@@ -504,8 +645,9 @@ def probe_model(model: ModelArtifactEv | None, snapshot_root: Path, options: Pro
         if options.task.whole_data:  # grade rubric init: every row's prediction (grader.scaffold)
             details["all_predictions"] = predictions
         predictions = predictions[: options.rows]
-    return ProbeEv(ok=True, predictions=predictions[:1000], n_rows=options.rows, duration_ms=elapsed,
-                   details=details, **base)
+    return ProbeEv(
+        ok=True, predictions=predictions[:1000], n_rows=options.rows, duration_ms=elapsed, details=details, **base
+    )
 
 
 def _model_view(folder: Path, originals: dict[Path, Path], view: Path) -> Path:
@@ -594,7 +736,11 @@ def _run(forked: bool, request: Path, home: Path, errfile: Path, plan: _Plan, ti
             timed_out = False
         except subprocess.TimeoutExpired:
             timed_out = True
-        if result is not None and not timed_out and (reader.frame(time.monotonic() + 1, MAX_RESULT_BYTES) is not None or reader.buffer):
+        if (
+            result is not None
+            and not timed_out
+            and (reader.frame(time.monotonic() + 1, MAX_RESULT_BYTES) is not None or reader.buffer)
+        ):
             result = None  # more than the worker's one result: something else wrote to the pipe
         return _Outcome(isolation, result, proc.returncode, timed_out)
     finally:
@@ -628,11 +774,27 @@ def _start(forked: bool, request: Path, home: Path, err, plan: _Plan):
     if forked:
         from .fork import ForkedWorker
 
-        return ForkedWorker(request, cwd=home, env=_child_env(home), stderr=err.fileno(), prepare=_limit_child(plan),
-                            keep_fds=fds, args=args, keep_env=frozenset(KEEP_ENV))
-    return subprocess.Popen([sys.executable, "-m", "grader.probe.worker", *args], cwd=home, env=_child_env(home),
-                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err, close_fds=True,
-                            pass_fds=fds, preexec_fn=_limit_child(plan))
+        return ForkedWorker(
+            request,
+            cwd=home,
+            env=_child_env(home),
+            stderr=err.fileno(),
+            prepare=_limit_child(plan),
+            keep_fds=fds,
+            args=args,
+            keep_env=frozenset(KEEP_ENV),
+        )
+    return subprocess.Popen(
+        [sys.executable, "-m", "grader.probe.worker", *args],
+        cwd=home,
+        env=_child_env(home),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=err,
+        close_fds=True,
+        pass_fds=fds,
+        preexec_fn=_limit_child(plan),
+    )
 
 
 def _undumpable(libc) -> int | None:
@@ -656,8 +818,12 @@ def _restore_dumpable(libc, previous: int | None) -> None:
 
 #: What the sandbox should have; each one that does not hold is named in ``isolation["not_held"]``.
 _EXPECTED = {
-    "net_namespace": "network namespace", "mnt_namespace": "mount namespace", "pid_namespace": "PID namespace",
-    "private_shm": "private /dev/shm", "seccomp": "seccomp socket filter", "no_new_privs": "no_new_privs",
+    "net_namespace": "network namespace",
+    "mnt_namespace": "mount namespace",
+    "pid_namespace": "PID namespace",
+    "private_shm": "private /dev/shm",
+    "seccomp": "seccomp socket filter",
+    "no_new_privs": "no_new_privs",
     "capabilities": "no capabilities",
 }
 
@@ -678,22 +844,31 @@ def _isolation(claimed: dict | None, child: int, plan: _Plan) -> tuple[dict, int
     pid = claimed.get("pid")
     facts = sandbox.measure(child, pid) if isinstance(pid, int) and not isinstance(pid, bool) and pid > 0 else {}
     if not facts:
-        report["measured"] = ("no (the child named a process that is not its own)" if os.path.isdir("/proc/self")
-                              else "no (no /proc to measure from)")
+        report["measured"] = (
+            "no (the child named a process that is not its own)"
+            if os.path.isdir("/proc/self")
+            else "no (no /proc to measure from)"
+        )
         report["not_held"] = "measurement"
         return report, None
     if not facts.get("net_namespace") and "namespace" in report.get("network", ""):
         report["network"] = report["network"].split(" + ", 1)[1] if " + " in report["network"] else "none"
     if not facts.get("seccomp"):
         report["sockets"] = "allowed"
-    report["processes"] = "PID namespace (every process of the probe ends with it)" if facts.get("pid_namespace") else \
-        "session (killed as a whole; a process that left it may survive)"
+    report["processes"] = (
+        "PID namespace (every process of the probe ends with it)"
+        if facts.get("pid_namespace")
+        else "session (killed as a whole; a process that left it may survive)"
+    )
     report["shm"] = "private tmpfs (mount namespace)" if facts.get("private_shm") else "none (joblib runs sequentially)"
     report["capabilities"] = "none" if facts.get("capabilities") else "kept"
     report["no_new_privs"] = "yes" if facts.get("no_new_privs") else "no"
     report["measured"] = "by the grader from /proc: namespaces, seccomp, no_new_privs, capabilities, mounts"
-    missing = [label for key, label in _EXPECTED.items() if not facts.get(key)
-               and not (key == "net_namespace" and not plan.isolate_network)]
+    missing = [
+        label
+        for key, label in _EXPECTED.items()
+        if not facts.get(key) and not (key == "net_namespace" and not plan.isolate_network)
+    ]
     if "Landlock" not in report.get("filesystem", ""):
         missing.append("Landlock")
     if "scoped" not in report.get("signals", ""):
@@ -747,8 +922,13 @@ def _death(returncode: int | None, stderr: bytes | None, memory_mb: int = 0) -> 
             name = signal.Signals(-returncode).name
         except ValueError:
             name = str(-returncode)
-        why = {"SIGKILL": " (killed, probably out of memory)", "SIGSEGV": " (segmentation fault)",
-               "SIGABRT": " (aborted, often out of memory)", "SIGBUS": " (bus error)", "SIGXFSZ": " (wrote too large a file)"}.get(name, "")
+        why = {
+            "SIGKILL": " (killed, probably out of memory)",
+            "SIGSEGV": " (segmentation fault)",
+            "SIGABRT": " (aborted, often out of memory)",
+            "SIGBUS": " (bus error)",
+            "SIGXFSZ": " (wrote too large a file)",
+        }.get(name, "")
         return f"the probe process died with {name}{why}"
     lines = [line for line in (stderr or b"").decode("utf-8", "replace").strip().splitlines() if line.strip()]
     last = lines[-1].strip() if lines else ""

@@ -211,9 +211,15 @@ def measure(child: int, probe: int) -> dict:
         with open(f"/proc/{probe}/mountinfo", encoding="utf-8", errors="replace") as fh:
             mounts = [line.split() for line in fh]
         points = {m[4]: m[m.index("-") + 1] for m in mounts if "-" in m and len(m) > 5}
-        out["mounts_private"] = not any(field.startswith("shared:") for m in mounts for field in m[6:m.index("-")] if "-" in m)
-        out["private_shm"] = out["mnt_namespace"] is True and out["mounts_private"] and points.get("/dev/shm") == "tmpfs" \
+        out["mounts_private"] = not any(
+            field.startswith("shared:") for m in mounts for field in m[6 : m.index("-")] if "-" in m
+        )
+        out["private_shm"] = (
+            out["mnt_namespace"] is True
+            and out["mounts_private"]
+            and points.get("/dev/shm") == "tmpfs"
             and _own_shm_device() != _shm_device(mounts)
+        )
     except (OSError, ValueError):
         out["mounts_private"] = out["private_shm"] = None
     return out

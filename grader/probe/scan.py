@@ -51,8 +51,10 @@ LOADER_MODULES = {"mlflow.sklearn", "mlflow.xgboost"}
 SERIALIZATION_FORMATS = {"pickle", "cloudpickle", "skops"}
 #: What ``mlflow.xgboost`` may be asked to build: it imports the flavor's ``model_class`` by name,
 #: so only XGBoost's own model classes pass, and its files are XGBoost's formats (no pickle).
-XGBOOST_CLASSES = {f"xgboost.sklearn.{name}" for name in ("XGBRegressor", "XGBClassifier", "XGBRanker",
-                                                          "XGBRFRegressor", "XGBRFClassifier")} | {"xgboost.core.Booster"}
+XGBOOST_CLASSES = {
+    f"xgboost.sklearn.{name}"
+    for name in ("XGBRegressor", "XGBClassifier", "XGBRanker", "XGBRFRegressor", "XGBRFClassifier")
+} | {"xgboost.core.Booster"}
 XGBOOST_FORMATS = {"xgb", "json", "ubj"}
 
 
@@ -77,14 +79,36 @@ def _check_xgboost(flavor: object) -> str | None:
     if str(flavor.get("model_format") or "xgb") not in XGBOOST_FORMATS:
         return f"refused: unknown xgboost model_format {str(flavor.get('model_format'))[:40]!r}"
     if not xgboost_installed():
-        return ("not loaded: the model is an XGBoost model and XGBoost is not installed where the grader runs; "
-                "install it with pip install 'mlflow-grader[xgboost]' and grade again")
+        return (
+            "not loaded: the model is an XGBoost model and XGBoost is not installed where the grader runs; "
+            "install it with pip install 'mlflow-grader[xgboost]' and grade again"
+        )
     return None
+
+
 MAX_MLMODEL_BYTES = 1024**2
 MAX_SKOPS_SCHEMA_BYTES = 64 * 1024**2
 
-_BUILTIN_SAFE = {"object", "set", "frozenset", "slice", "bytearray", "bytes", "complex", "dict", "list", "tuple",
-                 "int", "float", "str", "bool", "range", "NoneType", "Ellipsis", "NotImplemented"}
+_BUILTIN_SAFE = {
+    "object",
+    "set",
+    "frozenset",
+    "slice",
+    "bytearray",
+    "bytes",
+    "complex",
+    "dict",
+    "list",
+    "tuple",
+    "int",
+    "float",
+    "str",
+    "bool",
+    "range",
+    "NoneType",
+    "Ellipsis",
+    "NotImplemented",
+}
 
 
 def _pairs(module: str, *names: str) -> set[tuple[str, str]]:
@@ -122,32 +146,79 @@ SKLEARN_CLASSES: set[tuple[str, str]] = (
     | _pairs("sklearn.ensemble._voting", "VotingRegressor")
     | _pairs("sklearn.ensemble._stacking", "StackingRegressor")
     | _pairs("sklearn._loss.link", "IdentityLink", "LogLink", "Interval")
-    | _pairs("sklearn._loss.loss", "HalfSquaredError", "AbsoluteError", "PinballLoss", "HuberLoss", "HalfPoissonLoss",
-             "HalfGammaLoss", "HalfTweedieLoss", "HalfTweedieLossIdentity")
-    | _pairs("sklearn._loss._loss", "CyHalfSquaredError", "CyAbsoluteError", "CyPinballLoss", "CyHuberLoss",
-             "CyHalfPoissonLoss", "CyHalfGammaLoss", "CyHalfTweedieLoss", "CyHalfTweedieLossIdentity")
+    | _pairs(
+        "sklearn._loss.loss",
+        "HalfSquaredError",
+        "AbsoluteError",
+        "PinballLoss",
+        "HuberLoss",
+        "HalfPoissonLoss",
+        "HalfGammaLoss",
+        "HalfTweedieLoss",
+        "HalfTweedieLossIdentity",
+    )
+    | _pairs(
+        "sklearn._loss._loss",
+        "CyHalfSquaredError",
+        "CyAbsoluteError",
+        "CyPinballLoss",
+        "CyHuberLoss",
+        "CyHalfPoissonLoss",
+        "CyHalfGammaLoss",
+        "CyHalfTweedieLoss",
+        "CyHalfTweedieLossIdentity",
+    )
     | _pairs("sklearn.neighbors._regression", "KNeighborsRegressor", "RadiusNeighborsRegressor")
     | _pairs("sklearn.neighbors._kd_tree", "KDTree", "newObj")
     | _pairs("sklearn.neighbors._ball_tree", "BallTree", "newObj")
-    | _pairs("sklearn.metrics._dist_metrics", "newObj", "EuclideanDistance64", "EuclideanDistance32",
-             "ManhattanDistance64", "ManhattanDistance32", "MinkowskiDistance64", "MinkowskiDistance32",
-             "ChebyshevDistance64", "ChebyshevDistance32")
+    | _pairs(
+        "sklearn.metrics._dist_metrics",
+        "newObj",
+        "EuclideanDistance64",
+        "EuclideanDistance32",
+        "ManhattanDistance64",
+        "ManhattanDistance32",
+        "MinkowskiDistance64",
+        "MinkowskiDistance32",
+        "ChebyshevDistance64",
+        "ChebyshevDistance32",
+    )
     | _pairs("sklearn.svm._classes", "SVR", "NuSVR", "LinearSVR")
     | _pairs("sklearn.kernel_ridge", "KernelRidge")
     | _pairs("sklearn.neural_network._multilayer_perceptron", "MLPRegressor")
     | _pairs("sklearn.neural_network._stochastic_optimizers", "AdamOptimizer", "SGDOptimizer")
     | _pairs("sklearn.cross_decomposition._pls", "PLSRegression")
     | _pairs("sklearn.gaussian_process._gpr", "GaussianProcessRegressor")
-    | _pairs("sklearn.gaussian_process.kernels", "ConstantKernel", "Product", "Sum", "RBF", "WhiteKernel", "Matern",
-             "RationalQuadratic", "DotProduct", "Hyperparameter")
+    | _pairs(
+        "sklearn.gaussian_process.kernels",
+        "ConstantKernel",
+        "Product",
+        "Sum",
+        "RBF",
+        "WhiteKernel",
+        "Matern",
+        "RationalQuadratic",
+        "DotProduct",
+        "Hyperparameter",
+    )
     | _pairs("sklearn.isotonic", "IsotonicRegression")
     | _pairs("sklearn.dummy", "DummyRegressor")
     | _pairs("sklearn.multioutput", "MultiOutputRegressor", "RegressorChain")
     | _pairs("sklearn.pipeline", "Pipeline", "FeatureUnion")
     | _pairs("sklearn.compose._column_transformer", "ColumnTransformer", "make_column_selector")
     | _pairs("sklearn.compose._target", "TransformedTargetRegressor")
-    | _pairs("sklearn.preprocessing._data", "StandardScaler", "MinMaxScaler", "MaxAbsScaler", "RobustScaler",
-             "Normalizer", "QuantileTransformer", "PowerTransformer", "KernelCenterer", "Binarizer")
+    | _pairs(
+        "sklearn.preprocessing._data",
+        "StandardScaler",
+        "MinMaxScaler",
+        "MaxAbsScaler",
+        "RobustScaler",
+        "Normalizer",
+        "QuantileTransformer",
+        "PowerTransformer",
+        "KernelCenterer",
+        "Binarizer",
+    )
     | _pairs("sklearn.preprocessing._encoders", "OneHotEncoder", "OrdinalEncoder")
     | _pairs("sklearn.preprocessing._target_encoder", "TargetEncoder")
     | _pairs("sklearn.preprocessing._function_transformer", "FunctionTransformer")
@@ -183,7 +254,9 @@ SKLEARN_CLASSES: set[tuple[str, str]] = (
     | _pairs("sklearn.ensemble._stacking", "StackingClassifier")
     | _pairs("sklearn._loss.link", "LogitLink", "MultinomialLogit")
     | _pairs("sklearn._loss.loss", "HalfBinomialLoss", "HalfMultinomialLoss")
-    | _pairs("sklearn._loss._loss", "CyHalfBinomialLoss", "CyHalfMultinomialLoss", "__pyx_unpickle_CyHalfMultinomialLoss")
+    | _pairs(
+        "sklearn._loss._loss", "CyHalfBinomialLoss", "CyHalfMultinomialLoss", "__pyx_unpickle_CyHalfMultinomialLoss"
+    )
     | _pairs("sklearn.neighbors._classification", "KNeighborsClassifier")
     | _pairs("sklearn.svm._classes", "SVC", "NuSVC", "LinearSVC")
     | _pairs("sklearn.naive_bayes", "GaussianNB", "BernoulliNB")
@@ -206,25 +279,51 @@ FUNCTIONS: set[tuple[str, str]] = (
 )
 
 #: NumPy's, SciPy's and Python's reconstructors and containers, exactly.
-ALLOWLIST: set[tuple[str, str]] = {
-    ("_codecs", "encode"), ("functools", "partial"),  # a partial's function is checked after loading
-    ("copyreg", "_reconstructor"), ("copy_reg", "_reconstructor"),
-    ("collections", "OrderedDict"), ("_collections", "OrderedDict"),
-    ("numpy", "dtype"), ("numpy", "ndarray"), ("numpy", "matrix"),
-    ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
-    ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
-    ("numpy.core.numeric", "_frombuffer"), ("numpy._core.numeric", "_frombuffer"),
-    ("numpy.ma", "MaskedArray"), ("numpy.ma.core", "MaskedArray"), ("numpy.ma.core", "_mareconstruct"),
-    ("numpy.random", "RandomState"), ("numpy.random", "Generator"),
-    ("numpy.random.mtrand", "RandomState"), ("numpy.random._generator", "Generator"),
-    ("numpy.random._pickle", "__randomstate_ctor"), ("numpy.random._pickle", "__generator_ctor"),
-    ("numpy.random._pickle", "__bit_generator_ctor"),
-    ("numpy.random._mt19937", "MT19937"), ("numpy.random._pcg64", "PCG64"), ("numpy.random._pcg64", "PCG64DXSM"),
-    ("numpy.random._philox", "Philox"), ("numpy.random._sfc64", "SFC64"),
-    ("numpy.random.bit_generator", "SeedSequence"), ("numpy.random.bit_generator", "__pyx_unpickle_SeedSequence"),
-    *{(f"scipy.sparse.{m}", f"{f}_{kind}") for f in ("csr", "csc", "coo", "bsr", "dia", "dok", "lil")
-      for m in (f"_{f}", f) for kind in ("matrix", "array")},
-} | {(b, n) for b in ("builtins", "__builtin__") for n in _BUILTIN_SAFE} | SKLEARN_CLASSES | FUNCTIONS
+ALLOWLIST: set[tuple[str, str]] = (
+    {
+        ("_codecs", "encode"),
+        ("functools", "partial"),  # a partial's function is checked after loading
+        ("copyreg", "_reconstructor"),
+        ("copy_reg", "_reconstructor"),
+        ("collections", "OrderedDict"),
+        ("_collections", "OrderedDict"),
+        ("numpy", "dtype"),
+        ("numpy", "ndarray"),
+        ("numpy", "matrix"),
+        ("numpy.core.multiarray", "_reconstruct"),
+        ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy.core.multiarray", "scalar"),
+        ("numpy._core.multiarray", "scalar"),
+        ("numpy.core.numeric", "_frombuffer"),
+        ("numpy._core.numeric", "_frombuffer"),
+        ("numpy.ma", "MaskedArray"),
+        ("numpy.ma.core", "MaskedArray"),
+        ("numpy.ma.core", "_mareconstruct"),
+        ("numpy.random", "RandomState"),
+        ("numpy.random", "Generator"),
+        ("numpy.random.mtrand", "RandomState"),
+        ("numpy.random._generator", "Generator"),
+        ("numpy.random._pickle", "__randomstate_ctor"),
+        ("numpy.random._pickle", "__generator_ctor"),
+        ("numpy.random._pickle", "__bit_generator_ctor"),
+        ("numpy.random._mt19937", "MT19937"),
+        ("numpy.random._pcg64", "PCG64"),
+        ("numpy.random._pcg64", "PCG64DXSM"),
+        ("numpy.random._philox", "Philox"),
+        ("numpy.random._sfc64", "SFC64"),
+        ("numpy.random.bit_generator", "SeedSequence"),
+        ("numpy.random.bit_generator", "__pyx_unpickle_SeedSequence"),
+        *{
+            (f"scipy.sparse.{m}", f"{f}_{kind}")
+            for f in ("csr", "csc", "coo", "bsr", "dia", "dok", "lil")
+            for m in (f"_{f}", f)
+            for kind in ("matrix", "array")
+        },
+    }
+    | {(b, n) for b in ("builtins", "__builtin__") for n in _BUILTIN_SAFE}
+    | SKLEARN_CLASSES
+    | FUNCTIONS
+)
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 
@@ -276,7 +375,10 @@ def _check_skops(path: Path, rel: str) -> str | None:
     for type_name in untrusted:
         module, _, name = str(type_name).rpartition(".")
         if not allowed(module, name):
-            return f"refused: {rel} contains the type {show(module, name)}, which is not on the allowlist for scikit-learn models"
+            return (
+                f"refused: {rel} contains the type {show(module, name)}, "
+                "which is not on the allowlist for scikit-learn models"
+            )
     return None
 
 
@@ -319,8 +421,10 @@ def _check_mlmodel(folder: Path, data: dict) -> tuple[str | None, list[tuple[Pat
         return "refused: MLmodel has no python_function flavor", []
     loader = pyfunc.get("loader_module")
     if loader not in LOADER_MODULES:
-        return (f"refused: MLmodel asks MLflow to import {str(loader)[:80]!r}; only {', '.join(sorted(LOADER_MODULES))} "
-                "models are loaded"), []
+        return (
+            f"refused: MLmodel asks MLflow to import {str(loader)[:80]!r}; only {', '.join(sorted(LOADER_MODULES))} "
+            "models are loaded"
+        ), []
     if loader == "mlflow.xgboost":
         refusal = _check_xgboost(flavors.get("xgboost"))
         if refusal:
@@ -335,8 +439,11 @@ def _check_mlmodel(folder: Path, data: dict) -> tuple[str | None, list[tuple[Pat
     if fmt not in SERIALIZATION_FORMATS:
         return f"refused: unknown serialization_format {str(fmt)[:40]!r}", []
     loaded: list[tuple[Path, str]] = []
-    for value, what in ((sk.get("pickled_model"), "sklearn pickled_model"), (pyfunc.get("data"), "python_function data"),
-                        (pyfunc.get("model_path"), "python_function model_path")):
+    for value, what in (
+        (sk.get("pickled_model"), "sklearn pickled_model"),
+        (pyfunc.get("data"), "python_function data"),
+        (pyfunc.get("model_path"), "python_function model_path"),
+    ):
         path, refusal = _safe_relative(folder, value, what)
         if refusal:
             return refusal, []
@@ -347,8 +454,9 @@ def _check_mlmodel(folder: Path, data: dict) -> tuple[str | None, list[tuple[Pat
     return None, loaded
 
 
-def scan_model_dir(folder: Path, model: ModelArtifactEv | None = None, trust_pickles: bool = False,
-                   content=None) -> str | None:
+def scan_model_dir(
+    folder: Path, model: ModelArtifactEv | None = None, trust_pickles: bool = False, content=None
+) -> str | None:
     """A one-line reason to refuse loading ``folder``, or None when it may be handed to the probe
     (whose unpickler still checks every import of a pickle, see :mod:`grader.probe.unpickle`).
 

@@ -48,11 +48,15 @@ class CheckedUnpickler(pickle.Unpickler):
 
     def find_class(self, module: str, name: str):
         if module in ("joblib.numpy_pickle", "joblib.numpy_pickle_compat"):
-            raise Refused(f"refused: {self.label} was written by joblib.dump: pickle.load, which MLflow uses, "
-                          "would run its raw array bytes as pickle opcodes")
+            raise Refused(
+                f"refused: {self.label} was written by joblib.dump: pickle.load, which MLflow uses, "
+                "would run its raw array bytes as pickle opcodes"
+            )
         if not allowed(module, name):
-            raise Refused(f"refused: {self.label} would import {show(module, name)}, "
-                          "which is not on the allowlist for scikit-learn models")
+            raise Refused(
+                f"refused: {self.label} would import {show(module, name)}, "
+                "which is not on the allowlist for scikit-learn models"
+            )
         return super().find_class(module, name)
 
 
@@ -171,7 +175,7 @@ def check_loaded(model, label: str = "the model file") -> None:
             for attr, item in vars(value).items():
                 here = f"{where}.{attr}"
                 if attr in _METHOD_ATTRIBUTES and isinstance(item, (str, list, tuple)):
-                    for method in ([item] if isinstance(item, str) else item):
+                    for method in [item] if isinstance(item, str) else item:
                         if isinstance(method, str) and method not in _METHOD_NAMES:
                             refuse(here, f"the method name {method[:40]!r}")
                 for (base, name), accepted in _VALUE_RULES.items():

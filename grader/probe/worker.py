@@ -28,7 +28,11 @@ def _line(exc: BaseException) -> str:
         return type(exc).__name__
     text = lines[0][:300]
     for line in lines[1:4]:
-        text = text.rstrip(".") + (" " if text.endswith(":") else "; ") + (line if len(line) <= 300 else line[:297] + "...")
+        text = (
+            text.rstrip(".")
+            + (" " if text.endswith(":") else "; ")
+            + (line if len(line) <= 300 else line[:297] + "...")
+        )
     return f"{type(exc).__name__}: {text}"
 
 
@@ -89,8 +93,12 @@ def run(request: dict) -> dict:
             with checked_unpickling(request.get("model_file") or "the model file") as guard:
                 model = mlflow.pyfunc.load_model(request["model_dir"], suppress_warnings=True)
             if request.get("pickled") and guard.calls == 0:
-                return {"ok": False, "stage": "refused", "error": "refused: MLflow loaded the pickled model without "
-                        "the checking unpickler; the probe does not run it unchecked"}
+                return {
+                    "ok": False,
+                    "stage": "refused",
+                    "error": "refused: MLflow loaded the pickled model without "
+                    "the checking unpickler; the probe does not run it unchecked",
+                }
             check_loaded(model_of(model), request.get("model_file") or "the model file")
     except BaseException as exc:  # noqa: BLE001 - the student's model may raise anything
         refusal = _refusal_in(exc)
@@ -104,8 +112,16 @@ def run(request: dict) -> dict:
         values = np.asarray(output, dtype=object).ravel().tolist()
     except BaseException as exc:  # noqa: BLE001
         return {"ok": False, "stage": "sandbox" if _sandbox_refusal(exc) else "predict", "error": _line(exc)}
-    timings = {"load_ms": round(1000 * (loaded - started), 1), "predict_ms": round(1000 * (time.perf_counter() - loaded), 1)}
-    return {"ok": True, "predictions": [_plain(v) for v in values], "output_type": type(output).__name__, "timings": timings}
+    timings = {
+        "load_ms": round(1000 * (loaded - started), 1),
+        "predict_ms": round(1000 * (time.perf_counter() - loaded), 1),
+    }
+    return {
+        "ok": True,
+        "predictions": [_plain(v) for v in values],
+        "output_type": type(output).__name__,
+        "timings": timings,
+    }
 
 
 def _parallelism() -> str:

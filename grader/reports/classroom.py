@@ -81,8 +81,16 @@ def error_payload(message: str, max_score: float) -> dict[str, Any]:
         "status": "error",
         "max_score": number(max_score),
         "tests": [
-            {"name": "mlflow-grader", "status": "error", "score": 0, "message": message, "test_code": "",
-             "filename": "", "line_no": 0, "duration": 0}
+            {
+                "name": "mlflow-grader",
+                "status": "error",
+                "score": 0,
+                "message": message,
+                "test_code": "",
+                "filename": "",
+                "line_no": 0,
+                "duration": 0,
+            }
         ],
     }
 

@@ -55,10 +55,16 @@ SCALES = (1, 2, 4, 5, 10, 20, 25, 50, 100, 1000)
 _EPS = 1e-6
 
 WORDS = {
-    "es": {"scaled": "Classroom 50 cuenta puntos enteros: cada punto de la rúbrica vale {scale} aquí ({score} / {max}).",
-           "error": "No se pudo corregir la entrega", "zero": "La nota es 0 / {max}: corregí lo que se indica y volvé a entregar."},
-    "en": {"scaled": "Classroom 50 counts whole points: each rubric point is worth {scale} here ({score} / {max}).",
-           "error": "The submission could not be graded", "zero": "The grade is 0 / {max}: fix what is said above and submit again."},
+    "es": {
+        "scaled": "Classroom 50 cuenta puntos enteros: cada punto de la rúbrica vale {scale} aquí ({score} / {max}).",
+        "error": "No se pudo corregir la entrega",
+        "zero": "La nota es 0 / {max}: corregí lo que se indica y volvé a entregar.",
+    },
+    "en": {
+        "scaled": "Classroom 50 counts whole points: each rubric point is worth {scale} here ({score} / {max}).",
+        "error": "The submission could not be graded",
+        "zero": "The grade is 0 / {max}: fix what is said above and submit again.",
+    },
 }
 
 
@@ -216,15 +222,34 @@ def error_payload(reason: str, checks: list[tuple[str, str, float]], context: Co
     """
     ctx = context if context is not None else context_from_env()
     scale = points_scale([p for _, _, p in checks])
-    tests = [{"test-name": title or cid, "passed": False, "score": 0, "max-score": max(0, round(p * scale)),
-              "id": cid, "status": "error", "message": reason} for cid, title, p in checks]
+    tests = [
+        {
+            "test-name": title or cid,
+            "passed": False,
+            "score": 0,
+            "max-score": max(0, round(p * scale)),
+            "id": cid,
+            "status": "error",
+            "message": reason,
+        }
+        for cid, title, p in checks
+    ]
     now = _utc_now()
     return {
-        "schema": SCHEMA_ID, "classroom": ctx.classroom, "assignment": ctx.assignment,
-        "assignment_type": ctx.assignment_type, "owner": ctx.owner, "submission": ctx.submission,
-        "commit": ctx.commit, "release": ctx.release, "review": ctx.review or ctx.commit,
-        "datetime": ctx.datetime or now, "graded_at": now, "score": 0,
-        "max-score": sum(t["max-score"] for t in tests), "tests": tests,
+        "schema": SCHEMA_ID,
+        "classroom": ctx.classroom,
+        "assignment": ctx.assignment,
+        "assignment_type": ctx.assignment_type,
+        "owner": ctx.owner,
+        "submission": ctx.submission,
+        "commit": ctx.commit,
+        "release": ctx.release,
+        "review": ctx.review or ctx.commit,
+        "datetime": ctx.datetime or now,
+        "graded_at": now,
+        "score": 0,
+        "max-score": sum(t["max-score"] for t in tests),
+        "tests": tests,
     }
 
 
@@ -235,8 +260,9 @@ def error_body(reason: str, max_score: int, lang: str = "es") -> str:
     return f"## ❌ {words['error']}\n\n{reason}\n\n{words['zero'].format(max=max_score)}\n"
 
 
-def write_error_files(reason: str, rubric, folder: str | os.PathLike, lang: str = "es",
-                      context: Context | None = None) -> tuple[Path, Path]:
+def write_error_files(
+    reason: str, rubric, folder: str | os.PathLike, lang: str = "es", context: Context | None = None
+) -> tuple[Path, Path]:
     """Write the graded-0 ``result.json`` and its ``release-body.md`` for an ungradable submission."""
     checks, hidden = [], 0
     for spec in rubric.checks:

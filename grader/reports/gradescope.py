@@ -23,12 +23,24 @@ from . import safe
 from .registry import report
 
 LABELS = {
-    "es": {"score": "Puntaje", "fix": "Cómo arreglarlo", "status": "Estado", "notes": "Notas",
-           "hidden": "{n} {n:plural:control oculto suma|controles ocultos suman} {points} puntos: cuentan en el total, su contenido no se muestra.",
-           "error": "No se pudo corregir la entrega"},
-    "en": {"score": "Score", "fix": "How to fix", "status": "Status", "notes": "Notes",
-           "hidden": "{n} hidden {n:plural:check|checks} worth {points} points count toward the total; their content is not shown.",
-           "error": "The submission could not be graded"},
+    "es": {
+        "score": "Puntaje",
+        "fix": "Cómo arreglarlo",
+        "status": "Estado",
+        "notes": "Notas",
+        "hidden": "{n} {n:plural:control oculto suma|controles ocultos suman} {points} puntos: "
+        "cuentan en el total, su contenido no se muestra.",
+        "error": "No se pudo corregir la entrega",
+    },
+    "en": {
+        "score": "Score",
+        "fix": "How to fix",
+        "status": "Status",
+        "notes": "Notes",
+        "hidden": "{n} hidden {n:plural:check|checks} worth {points} points count toward the total; "
+        "their content is not shown.",
+        "error": "The submission could not be graded",
+    },
 }
 
 
@@ -63,13 +75,23 @@ def gradescope_payload(result: Result) -> dict[str, Any]:
                 "output_format": "md",
                 "tags": ["hidden"] if check.hidden else [check.id.split(".")[0]],
                 "visibility": "visible",
-                "extra_data": {"status": check.status, **({"hidden": True} if check.hidden else {"check_id": check.id})},
+                "extra_data": {
+                    "status": check.status,
+                    **({"hidden": True} if check.hidden else {"check_id": check.id}),
+                },
             }
         )
-    summary = [f"**{safe.markdown(view.rubric_title)}**", "", f"**{words['score']}: {_points(view.score)} / {_points(view.max_score)}**"]
+    summary = [
+        f"**{safe.markdown(view.rubric_title)}**",
+        "",
+        f"**{words['score']}: {_points(view.score)} / {_points(view.max_score)}**",
+    ]
     hidden = view.hidden_checks
     if hidden:
-        summary += ["", render(words["hidden"], {"n": len(hidden), "points": _points(sum(c.max_points for c in hidden))})]
+        summary += [
+            "",
+            render(words["hidden"], {"n": len(hidden), "points": _points(sum(c.max_points for c in hidden))}),
+        ]
     if view.submission.notes:
         summary += ["", f"**{words['notes']}:**"] + [f"- {safe.markdown(n)}" for n in view.submission.notes]
     return {

@@ -175,8 +175,10 @@ def bar_chart(runs: list[RunRow], metric: str = METRIC) -> dict[str, Any] | None
 
 #: A file-system path in running text (absolute, or relative with two separators at least): it may
 #: break after each separator.
-_PATH = re.compile(r"(?<![\w:])(?:[A-Za-z]:\\|~?/|\./)[^\s/\\<>\"'`]+(?:[/\\][^\s/\\<>\"'`]+)+[/\\]?"
-                   r"|(?<![\w:/\\.~-])[\w.~-]+(?:[/\\][^\s/\\<>\"'`]+){2,}[/\\]?")
+_PATH = re.compile(
+    r"(?<![\w:])(?:[A-Za-z]:\\|~?/|\./)[^\s/\\<>\"'`]+(?:[/\\][^\s/\\<>\"'`]+)+[/\\]?"
+    r"|(?<![\w:/\\.~-])[\w.~-]+(?:[/\\][^\s/\\<>\"'`]+){2,}[/\\]?"
+)
 #: Evidence keys whose numbers are sizes in bytes, and durations in milliseconds.
 _BYTES_KEY = re.compile(r"(^|_)(size|bytes)$")
 _MS_KEY = re.compile(r"_ms$")
@@ -246,12 +248,18 @@ def _evidence_value(key: str, value: Any, words: dict[str, str], depth: int = 1)
         if not value:
             return Markup('<span class="muted">—</span>')
         if depth >= _MAX_DEPTH:
-            return Markup("; ").join(Markup("{}: {}").format(k, _scalar(str(k), v, words) if not isinstance(v, (dict, list, tuple)) else escape(str(v)))
-                                     for k, v in value.items())
+            return Markup("; ").join(
+                Markup("{}: {}").format(
+                    k, _scalar(str(k), v, words) if not isinstance(v, (dict, list, tuple)) else escape(str(v))
+                )
+                for k, v in value.items()
+            )
         rows = Markup("").join(
             Markup('<tr><th scope="row">{}</th><td>{}</td></tr>').format(
-                _ev_label(str(k), words), _evidence_value(str(k), v, words, depth + 1))
-            for k, v in value.items())
+                _ev_label(str(k), words), _evidence_value(str(k), v, words, depth + 1)
+            )
+            for k, v in value.items()
+        )
         return Markup('<table class="ev ev-sub"><tbody>{}</tbody></table>').format(rows)
     if isinstance(value, (list, tuple, set)):
         items = list(value)
@@ -263,10 +271,17 @@ def _evidence_value(key: str, value: Any, words: dict[str, str], depth: int = 1)
             columns = list(dict.fromkeys(k for i in items for k in i))
             head = Markup("").join(Markup("<th>{}</th>").format(_ev_label(str(c), words)) for c in columns)
             body = Markup("").join(
-                Markup("<tr>{}</tr>").format(Markup("").join(
-                    Markup("<td>{}</td>").format(_evidence_value(str(c), i.get(c), words, depth + 1)) for c in columns))
-                for i in items)
-            shown = Markup('<table class="ev ev-records"><thead><tr>{}</tr></thead><tbody>{}</tbody></table>').format(head, body)
+                Markup("<tr>{}</tr>").format(
+                    Markup("").join(
+                        Markup("<td>{}</td>").format(_evidence_value(str(c), i.get(c), words, depth + 1))
+                        for c in columns
+                    )
+                )
+                for i in items
+            )
+            shown = Markup('<table class="ev ev-records"><thead><tr>{}</tr></thead><tbody>{}</tbody></table>').format(
+                head, body
+            )
         else:
             shown = Markup(", ").join(_evidence_value(key, i, words, depth + 1) for i in items)
         if more > 0:
@@ -289,9 +304,11 @@ def _evidence(evidence: dict[str, Any], words: dict[str, str]) -> Markup:
     if not shown:
         return Markup("")
     rows = Markup("").join(
-        Markup('<tr><th scope="row">{}</th><td>{}</td></tr>').format(_ev_label(key, words),
-                                                                    _evidence_value(key, value, words))
-        for key, value in shown.items())
+        Markup('<tr><th scope="row">{}</th><td>{}</td></tr>').format(
+            _ev_label(key, words), _evidence_value(key, value, words)
+        )
+        for key, value in shown.items()
+    )
     return Markup('<div class="ev-wrap"><table class="ev"><tbody>{}</tbody></table></div>').format(rows)
 
 
@@ -320,10 +337,15 @@ def _context(result: Result) -> dict[str, Any]:
     percent = 0.0 if max_score <= 0 else max(0.0, min(100.0, result.score / max_score * 100))
     return {
         "lang": lang,
-        "t": {**words, "extra": text("label.extra", lang), "extra_legend": text("label.extra_legend", lang),
-              "student_view": text("view.student", lang), "student_view_short": text("view.student_short", lang),
-              # a student reading their own view is told what a hidden check is, not that they do not see it
-              **({"hidden_title": text("view.student", lang)} if result.view == "student" else {})},
+        "t": {
+            **words,
+            "extra": text("label.extra", lang),
+            "extra_legend": text("label.extra_legend", lang),
+            "student_view": text("view.student", lang),
+            "student_view_short": text("view.student_short", lang),
+            # a student reading their own view is told what a hidden check is, not that they do not see it
+            **({"hidden_title": text("view.student", lang)} if result.view == "student" else {}),
+        },
         "student_view": result.view == "student",
         "store_description": store_description(result.submission, lang),
         "result": result,
@@ -341,7 +363,8 @@ def _context(result: Result) -> dict[str, Any]:
         "secondary_metric": _secondary(result.runs, result.metric or METRIC),
         "seconds": f"{result.duration_ms / 1000:.1f}",
         "late_breakdown": text("late.breakdown", lang, checks=_num(result.checks_score), penalty=_num(result.penalty))
-        if result.penalty else "",
+        if result.penalty
+        else "",
     }
 
 

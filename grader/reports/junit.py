@@ -49,8 +49,11 @@ def render_junit(result: Result) -> str:
     suite = ET.SubElement(
         root,
         "testsuite",
-        {"name": _clean(result.rubric_id), **counts,
-         "timestamp": datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")},
+        {
+            "name": _clean(result.rubric_id),
+            **counts,
+            "timestamp": datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
+        },
     )
     props = ET.SubElement(suite, "properties")
     for name, value in (
@@ -68,11 +71,18 @@ def render_junit(result: Result) -> str:
         case = ET.SubElement(
             suite,
             "testcase",
-            {"name": _clean(check.title), "classname": _clean(f"{result.rubric_id}.{check.id}"),
-             "time": _seconds(check.duration_ms)},
+            {
+                "name": _clean(check.title),
+                "classname": _clean(f"{result.rubric_id}.{check.id}"),
+                "time": _seconds(check.duration_ms),
+            },
         )
         case_props = ET.SubElement(case, "properties")
-        for name, value in (("status", check.status), ("points", _g(check.points)), ("max_points", _g(check.max_points))):
+        for name, value in (
+            ("status", check.status),
+            ("points", _g(check.points)),
+            ("max_points", _g(check.max_points)),
+        ):
             ET.SubElement(case_props, "property", {"name": name, "value": _clean(value)})
         message = _clean(check.message)
         detail = message + (f"\n\n{_clean(check.hint)}" if check.hint and check.status != "pass" else "")
@@ -82,8 +92,8 @@ def render_junit(result: Result) -> str:
             ET.SubElement(case, "error", {"message": message, "type": "error"}).text = detail
         elif check.status == "skip":
             ET.SubElement(case, "skipped", {"message": message})
-        ET.SubElement(case, "system-out").text = (
-            _clean(f"{check.status.upper()} {_g(check.points)}/{_g(check.max_points)}: {message}")
+        ET.SubElement(case, "system-out").text = _clean(
+            f"{check.status.upper()} {_g(check.points)}/{_g(check.max_points)}: {message}"
         )
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

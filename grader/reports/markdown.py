@@ -34,14 +34,14 @@ def render_markdown(result: Result) -> str:
     words = LABELS.get(view.lang, LABELS["en"])
     sub = view.submission
     verdict = f"✅ {words['passed']}" if view.passed else f"❌ {words['failed']}"
+    breakdown = text("late.breakdown", view.lang, checks=_points(view.checks_score), penalty=_points(view.penalty))
+    late = f" ({_cell(breakdown)})" if view.penalty else ""
     lines = [
         f"## {_cell(view.rubric_title)}",
         "",
         f"_{_cell(text('view.student', view.lang))}_",
         "",
-        f"**{words['score']}: {_points(view.score)} / {_points(view.max_score)}** · {verdict}"
-        + (f" ({_cell(text('late.breakdown', view.lang, checks=_points(view.checks_score), penalty=_points(view.penalty)))})"
-           if view.penalty else ""),
+        f"**{words['score']}: {_points(view.score)} / {_points(view.max_score)}** · {verdict}{late}",
         "",
         f"{words['store']}: {safe.markdown_code(sub.input)} ({_cell(store_description(sub, view.lang))})",
         "",
@@ -49,7 +49,11 @@ def render_markdown(result: Result) -> str:
         "|---|---|---:|---|",
     ]
     for check in view.checks:
-        name = f"**{_cell(check.title)}**" if check.hidden else f"**{_cell(check.title)}**<br>{safe.markdown_code(check.id, in_table=True)}"
+        name = (
+            f"**{_cell(check.title)}**"
+            if check.hidden
+            else f"**{_cell(check.title)}**<br>{safe.markdown_code(check.id, in_table=True)}"
+        )
         if not check.required:
             name += f" · _{_cell(text('label.extra', view.lang))}_"
         lines.append(

@@ -15,9 +15,13 @@ from ..rubric import render as fill_template
 
 #: Why :func:`discover` (and :mod:`grader.lms`) left a child of the submissions folder out -> the
 #: catalogue's words for it in the summary.
-IGNORED_WHY = {"hidden or system entry": "summary.why.hidden", "symbolic link (not followed)": "summary.why.symlink",
-               "the output folder": "summary.why.out", "not a folder nor an archive": "summary.why.other",
-               "Moodle submission of another plugin (not a file submission)": "summary.why.moodle_plugin"}
+IGNORED_WHY = {
+    "hidden or system entry": "summary.why.hidden",
+    "symbolic link (not followed)": "summary.why.symlink",
+    "the output folder": "summary.why.out",
+    "not a folder nor an archive": "summary.why.other",
+    "Moodle submission of another plugin (not a file submission)": "summary.why.moodle_plugin",
+}
 
 
 def _catalogue_keys() -> set[str]:
@@ -32,7 +36,9 @@ def summary_texts(lang: str) -> dict[str, str]:
     from ..catalogue import MESSAGES
 
     prefix = "summary."
-    return {key[len(prefix):]: texts.get(lang) or texts["en"] for key, texts in MESSAGES.items() if key.startswith(prefix)}
+    return {
+        key[len(prefix) :]: texts.get(lang) or texts["en"] for key, texts in MESSAGES.items() if key.startswith(prefix)
+    }
 
 
 def _histogram(scores: list[float], max_score: float) -> dict[str, Any]:
@@ -56,13 +62,30 @@ def _histogram(scores: list[float], max_score: float) -> dict[str, Any]:
     for i, (count, label) in enumerate(zip(counts, labels, strict=True)):
         height = (chart_h - pad_bottom - pad_top) * count / tallest
         x = pad_left + i * slot + slot * 0.12
-        bars.append({"x": round(x, 1), "y": round(chart_h - pad_bottom - height, 1), "w": round(slot * 0.76, 1),
-                     "h": round(height, 1), "count": count, "label": label, "cx": round(x + slot * 0.38, 1),
-                     "passing": i == n - 1})
+        bars.append(
+            {
+                "x": round(x, 1),
+                "y": round(chart_h - pad_bottom - height, 1),
+                "w": round(slot * 0.76, 1),
+                "h": round(height, 1),
+                "count": count,
+                "label": label,
+                "cx": round(x + slot * 0.38, 1),
+                "passing": i == n - 1,
+            }
+        )
     ticks = sorted({0, tallest, (tallest + 1) // 2})
-    return {"width": chart_w, "height": chart_h, "bars": bars, "base": chart_h - pad_bottom, "left": pad_left,
-            "ticks": [{"value": t, "y": round(chart_h - pad_bottom - (chart_h - pad_bottom - pad_top) * t / tallest, 1)}
-                      for t in ticks]}
+    return {
+        "width": chart_w,
+        "height": chart_h,
+        "bars": bars,
+        "base": chart_h - pad_bottom,
+        "left": pad_left,
+        "ticks": [
+            {"value": t, "y": round(chart_h - pad_bottom - (chart_h - pad_bottom - pad_top) * t / tallest, 1)}
+            for t in ticks
+        ],
+    }
 
 
 #: Up to this many students the metric chart draws one bar each; a larger class gets a histogram.
@@ -85,23 +108,46 @@ def metric_chart(rows: list[StudentRow], order: str, texts: dict[str, str]) -> d
     bars: list[dict[str, Any]] = []
     if len(values) <= METRIC_BARS:
         for i, (row, value) in enumerate(values):
-            bars.append({"y": top + i * row_h, "w": round(max(1.0, span * (value - lo) / (hi - lo)), 1),
-                         "label": row.student if len(row.student) <= 24 else row.student[:23] + "…",
-                         "title": f"{row.student}: {value:.6g}", "value": f"{value:.4g}", "href": row.report_html,
-                         "best": i == 0})
+            bars.append(
+                {
+                    "y": top + i * row_h,
+                    "w": round(max(1.0, span * (value - lo) / (hi - lo)), 1),
+                    "label": row.student if len(row.student) <= 24 else row.student[:23] + "…",
+                    "title": f"{row.student}: {value:.6g}",
+                    "value": f"{value:.4g}",
+                    "href": row.report_html,
+                    "best": i == 0,
+                }
+            )
     else:
         edges = [min(numbers) + k * (max(numbers) - min(numbers)) / 10 for k in range(11)]
         for k in range(10):
             inside = [v for v in numbers if edges[k] <= v < edges[k + 1] or (k == 9 and v == edges[10])]
-            bars.append({"y": top + k * row_h, "count": len(inside), "label": f"{edges[k]:.3g}–{edges[k + 1]:.3g}",
-                         "title": fill_template(texts["metric_bins"], {"n": len(inside), "lo": f"{edges[k]:.4g}",
-                                                                       "hi": f"{edges[k + 1]:.4g}"}),
-                         "value": str(len(inside)), "href": "", "best": False})
+            bars.append(
+                {
+                    "y": top + k * row_h,
+                    "count": len(inside),
+                    "label": f"{edges[k]:.3g}–{edges[k + 1]:.3g}",
+                    "title": fill_template(
+                        texts["metric_bins"], {"n": len(inside), "lo": f"{edges[k]:.4g}", "hi": f"{edges[k + 1]:.4g}"}
+                    ),
+                    "value": str(len(inside)),
+                    "href": "",
+                    "best": False,
+                }
+            )
         tallest = max(b["count"] for b in bars) or 1
         for bar in bars:
             bar["w"] = round(max(1.0, span * bar["count"] / tallest), 1) if bar["count"] else 0
-    return {"bars": bars, "missing": missing, "width": width, "height": top * 2 + len(bars) * row_h, "left": left,
-            "row_h": row_h, "per_student": len(values) <= METRIC_BARS}
+    return {
+        "bars": bars,
+        "missing": missing,
+        "width": width,
+        "height": top * 2 + len(bars) * row_h,
+        "left": left,
+        "row_h": row_h,
+        "per_student": len(values) <= METRIC_BARS,
+    }
 
 
 def summary_context(batch: BatchResult, rubric: Rubric, lang: str) -> dict[str, Any]:
@@ -118,16 +164,28 @@ def summary_context(batch: BatchResult, rubric: Rubric, lang: str) -> dict[str, 
         passed = sum(1 for s in statuses if s in PASSING)
         rate = passed / len(graded) if graded else 0.0
         warned = statuses.count("warn")
-        checks.append({"id": spec.id, "title": _title_of(rubric, spec, lang), "points": plain_number(spec.points),
-                       "passed": passed, "total": len(graded), "rate": rate, "percent": f"{100 * rate:.0f}",
-                       "clean": passed - warned,
-                       # the bar: clean passes in green, then warnings in amber (a warning is not a clean pass)
-                       "bar": round(300 * (passed - warned) / len(graded), 1) if graded else 0.0,
-                       "bar_warn": round(300 * warned / len(graded), 1) if graded else 0.0,
-                       "fail": statuses.count("fail"), "error": statuses.count("error"),
-                       "skip": statuses.count("skip"), "hidden": spec.visibility == "hidden",
-                       # a warning earns the points but is counted apart: "passed" alone would hide it
-                       "warn": statuses.count("warn"), "required": spec.required})
+        checks.append(
+            {
+                "id": spec.id,
+                "title": _title_of(rubric, spec, lang),
+                "points": plain_number(spec.points),
+                "passed": passed,
+                "total": len(graded),
+                "rate": rate,
+                "percent": f"{100 * rate:.0f}",
+                "clean": passed - warned,
+                # the bar: clean passes in green, then warnings in amber (a warning is not a clean pass)
+                "bar": round(300 * (passed - warned) / len(graded), 1) if graded else 0.0,
+                "bar_warn": round(300 * warned / len(graded), 1) if graded else 0.0,
+                "fail": statuses.count("fail"),
+                "error": statuses.count("error"),
+                "skip": statuses.count("skip"),
+                "hidden": spec.visibility == "hidden",
+                # a warning earns the points but is counted apart: "passed" alone would hide it
+                "warn": statuses.count("warn"),
+                "required": spec.required,
+            }
+        )
     failing = []
     for r in rows:
         if r.status == "pass":
@@ -139,14 +197,25 @@ def summary_context(batch: BatchResult, rubric: Rubric, lang: str) -> dict[str, 
     metric, order = str(rubric.settings.get("metric", "rmse_test")), str(rubric.settings.get("order", "ASC"))
     copies = []
     for pair in sorted(batch.copies.pairs, key=lambda p: (p.strength != "strong", p.a, p.b)):
-        describe = ", ".join(([fill_template(texts["n_runs"], {"n": len(pair.run_ids)})] if pair.run_ids else [])
-                             + ([fill_template(texts["n_models"], {"n": len(pair.models)})] if pair.models else []))
-        copies.append({"a": pair.a, "b": pair.b, "strength": pair.strength, "describe": describe,
-                       "strength_label": texts["strong"] if pair.strength == "strong" else texts["weaker_badge"],
-                       "run_ids": pair.run_ids[:20], "more_runs": max(0, len(pair.run_ids) - 20),
-                       "models": pair.models[:10], "more_models": max(0, len(pair.models) - 10),
-                       "a_row": next(r for r in rows if r.student == pair.a),
-                       "b_row": next(r for r in rows if r.student == pair.b)})
+        describe = ", ".join(
+            ([fill_template(texts["n_runs"], {"n": len(pair.run_ids)})] if pair.run_ids else [])
+            + ([fill_template(texts["n_models"], {"n": len(pair.models)})] if pair.models else [])
+        )
+        copies.append(
+            {
+                "a": pair.a,
+                "b": pair.b,
+                "strength": pair.strength,
+                "describe": describe,
+                "strength_label": texts["strong"] if pair.strength == "strong" else texts["weaker_badge"],
+                "run_ids": pair.run_ids[:20],
+                "more_runs": max(0, len(pair.run_ids) - 20),
+                "models": pair.models[:10],
+                "more_models": max(0, len(pair.models) - 10),
+                "a_row": next(r for r in rows if r.student == pair.a),
+                "b_row": next(r for r in rows if r.student == pair.b),
+            }
+        )
     return {
         "lang": lang,
         "t": texts,
@@ -165,8 +234,10 @@ def summary_context(batch: BatchResult, rubric: Rubric, lang: str) -> dict[str, 
         "metric": metric,
         "metric_order": texts["metric_asc" if order == "ASC" else "metric_desc"],
         "metric_chart": metric_chart(rows, order, texts),
-        "status_label": {s: catalogue_text(f"status.{s}", lang) if f"status.{s}" in _catalogue_keys() else s
-                         for s in ("pass", "fail", "error", "warn", "skip")},
+        "status_label": {
+            s: catalogue_text(f"status.{s}", lang) if f"status.{s}" in _catalogue_keys() else s
+            for s in ("pass", "fail", "error", "warn", "skip")
+        },
         "max_score": plain_number(max_score),
         "mean": plain_number(round(statistics.fmean(scores), 2)) if scores else "–",
         "median": plain_number(round(statistics.median(scores), 2)) if scores else "–",
@@ -183,8 +254,9 @@ def summary_context(batch: BatchResult, rubric: Rubric, lang: str) -> dict[str, 
         "common_runs": len(batch.copies.common_run_ids),
         "model_threshold": batch.copies.model_threshold,
         "run_threshold": batch.copies.run_threshold,
-        "ignored": [(name, catalogue_text(IGNORED_WHY[why], lang) if why in IGNORED_WHY else why)
-                    for name, why in batch.ignored],
+        "ignored": [
+            (name, catalogue_text(IGNORED_WHY[why], lang) if why in IGNORED_WHY else why) for name, why in batch.ignored
+        ],
         "fmt_num": plain_number,
         "human_size": human_size,
         "label_required": catalogue_text("label.required", lang),
@@ -196,7 +268,12 @@ def summary_context(batch: BatchResult, rubric: Rubric, lang: str) -> dict[str, 
 def render_summary(batch: BatchResult, rubric: Rubric, lang: str) -> str:
     from jinja2 import Environment, PackageLoader, StrictUndefined
 
-    env = Environment(loader=PackageLoader("grader.reports", "templates"), autoescape=True,
-                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env = Environment(
+        loader=PackageLoader("grader.reports", "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     env.globals["fill"] = lambda template, **params: fill_template(template, params)  # {n:plural:...} as in messages
     return env.get_template("summary.html.j2").render(**summary_context(batch, rubric, lang))

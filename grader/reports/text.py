@@ -62,8 +62,10 @@ def render_terminal(result: Result, *, width: int = 100, color: bool = False, fa
             continue
         extra = "" if check.required else f" ({text('label.extra', result.lang)})"
         tag = _paint(f"[{ICONS.get(check.status, _t(check.status))}]", COLOURS.get(check.status, "0"), color)
-        lines.append(f"{tag} {_t(check.id):<22} {_points(check.points):>4}/{_points(check.max_points):<4} "
-                     f"{_t(check.title)}{extra}")
+        lines.append(
+            f"{tag} {_t(check.id):<22} {_points(check.points):>4}/{_points(check.max_points):<4} "
+            f"{_t(check.title)}{extra}"
+        )
         if check.status == "pass":
             continue
         lines += ["         " + b for b in textwrap.wrap(_t(check.message), width=width - 9)]
@@ -78,7 +80,10 @@ def render_terminal(result: Result, *, width: int = 100, color: bool = False, fa
         lines += ["", _t(text("label.extra_legend", result.lang))]
     lines += ["", f"{words['score']}: {_points(result.score)}/{_points(result.max_score)}  {verdict}"]
     if result.penalty:
-        lines.append("  (" + text("late.breakdown", result.lang, checks=_points(result.checks_score),
-                                  penalty=_points(result.penalty)) + ")")
+        lines.append(
+            "  ("
+            + text("late.breakdown", result.lang, checks=_points(result.checks_score), penalty=_points(result.penalty))
+            + ")"
+        )
     summary = "\n".join(lines)
     return (summary if color else safe.terminal(summary)) + "\n"

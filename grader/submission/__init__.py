@@ -21,8 +21,12 @@ from .locate import Located, locate, path_of_uri
 from .snapshot import ModelFiles, Snapshot, make_snapshot
 
 
-def open_submission(submission: str | os.PathLike, experiment_hint: str | None = None,
-                    workdir: str | os.PathLike | None = None, store: str | os.PathLike | None = None) -> Snapshot:
+def open_submission(
+    submission: str | os.PathLike,
+    experiment_hint: str | None = None,
+    workdir: str | os.PathLike | None = None,
+    store: str | os.PathLike | None = None,
+) -> Snapshot:
     """Locate the store in ``submission`` (``store``: the one to grade among several, see
     :func:`~grader.submission.locate.locate`) and return its private rebased snapshot."""
     text = os.fspath(submission)
@@ -41,4 +45,13 @@ def open_submission(submission: str | os.PathLike, experiment_hint: str | None =
 
 from .remote import RemoteSource, open_source  # noqa: E402 - remote.py imports open_submission lazily
 
-__all__ = ["Located", "ModelFiles", "RemoteSource", "Snapshot", "locate", "make_snapshot", "open_source", "open_submission"]
+__all__ = [
+    "Located",
+    "ModelFiles",
+    "RemoteSource",
+    "Snapshot",
+    "locate",
+    "make_snapshot",
+    "open_source",
+    "open_submission",
+]

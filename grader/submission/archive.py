@@ -49,6 +49,7 @@ def _shown(parts) -> str:
     name = "/".join(parts)
     return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in name)[:120]
 
+
 #: Every archive the grader opens, longest first (``ana.tar.gz`` is student ``ana``).
 ARCHIVE_SUFFIXES = (".tar.gz", ".tar.bz2", ".tar.xz", ".tgz", ".tbz2", ".txz", ".tar", ".zip")
 #: A tar header holding a name (GNU long name/link) or pax records may not be larger than this.
@@ -88,8 +89,13 @@ class _HeaderTooLarge(Exception):
         self.kind, self.size = kind, size
 
 
-_NAME_HEADERS = {tarfile.GNUTYPE_LONGNAME: "GNU long-name", tarfile.GNUTYPE_LONGLINK: "GNU long-link",
-                 tarfile.XHDTYPE: "pax", tarfile.XGLTYPE: "pax global", tarfile.SOLARIS_XHDTYPE: "pax"}
+_NAME_HEADERS = {
+    tarfile.GNUTYPE_LONGNAME: "GNU long-name",
+    tarfile.GNUTYPE_LONGLINK: "GNU long-link",
+    tarfile.XHDTYPE: "pax",
+    tarfile.XGLTYPE: "pax global",
+    tarfile.SOLARIS_XHDTYPE: "pax",
+}
 
 
 class _BoundedTarInfo(tarfile.TarInfo):
@@ -117,7 +123,9 @@ def _member_path(name: str, archive: str) -> tuple[str, ...]:
     if ".." in parts:
         raise SubmissionError(f"refused archive {archive}: member {name[:120]!r} leaves the archive ('..')")
     if len(parts) > MAX_DEPTH:
-        raise SubmissionError(f"refused archive {archive}: member {name[:120]!r} is nested deeper than {MAX_DEPTH} folders")
+        raise SubmissionError(
+            f"refused archive {archive}: member {name[:120]!r} is nested deeper than {MAX_DEPTH} folders"
+        )
     return parts
 
 
@@ -149,9 +157,13 @@ class _Writer:
                 os.mkdir(current, 0o755)
             except FileExistsError:
                 if current.is_symlink() or not current.is_dir():
-                    raise SubmissionError(f"refused archive {self.archive}: {_shown(parts)} is both a file and a folder") from None
+                    raise SubmissionError(
+                        f"refused archive {self.archive}: {_shown(parts)} is both a file and a folder"
+                    ) from None
             except OSError as exc:
-                raise SubmissionError(f"refused archive {self.archive}: cannot create {_shown(parts)}: {exc.strerror}") from None
+                raise SubmissionError(
+                    f"refused archive {self.archive}: cannot create {_shown(parts)}: {exc.strerror}"
+                ) from None
         return current
 
     def file(self, parts: tuple[str, ...], source, declared: int | None) -> None:
@@ -159,7 +171,9 @@ class _Writer:
         if self.files > MAX_MEMBERS:
             raise SubmissionError(f"refused archive {self.archive}: more than {MAX_MEMBERS} files")
         if declared is not None and declared > MAX_MEMBER_BYTES:
-            raise SubmissionError(f"refused archive {self.archive}: {_shown(parts)} is larger than {MAX_MEMBER_BYTES // 1024**2} MiB")
+            raise SubmissionError(
+                f"refused archive {self.archive}: {_shown(parts)} is larger than {MAX_MEMBER_BYTES // 1024**2} MiB"
+            )
         parent = self.folder(parts[:-1])
         target = parent / parts[-1]
         if target.is_symlink() or (target.exists() and not target.is_file()):
@@ -168,18 +182,24 @@ class _Writer:
         try:
             fd = os.open(target, flags, 0o644)
         except OSError as exc:
-            raise SubmissionError(f"refused archive {self.archive}: cannot write {_shown(parts)}: {exc.strerror}") from None
+            raise SubmissionError(
+                f"refused archive {self.archive}: cannot write {_shown(parts)}: {exc.strerror}"
+            ) from None
         written = 0
         with os.fdopen(fd, "wb") as out:
             while chunk := source.read(CHUNK):
                 written += len(chunk)
                 self.total += len(chunk)
                 if written > MAX_MEMBER_BYTES:
-                    raise SubmissionError(f"refused archive {self.archive}: {_shown(parts)} expands past {MAX_MEMBER_BYTES // 1024**2} MiB")
+                    raise SubmissionError(
+                        f"refused archive {self.archive}: {_shown(parts)} "
+                        f"expands past {MAX_MEMBER_BYTES // 1024**2} MiB"
+                    )
                 if self.total > self.limit:
                     raise SubmissionError(
                         f"refused archive {self.archive}: it expands past {self.limit // 1024**2} MiB "
-                        f"(limit {MAX_TOTAL_BYTES // 1024**3} GiB, at most {MAX_RATIO}x its size): a zip bomb?")
+                        f"(limit {MAX_TOTAL_BYTES // 1024**3} GiB, at most {MAX_RATIO}x its size): a zip bomb?"
+                    )
                 out.write(chunk)
 
 
@@ -193,9 +213,15 @@ def _extract_zip(path: Path, writer: _Writer, out: Extracted) -> None:
         for info in infos:
             declared += info.file_size
             if info.file_size > RATIO_FLOOR and info.file_size > MAX_RATIO * max(info.compress_size, 1):
-                raise SubmissionError(f"refused archive {archive}: {info.filename[:120]} expands {info.file_size // max(info.compress_size, 1)}x (a zip bomb?)")
+                raise SubmissionError(
+                    f"refused archive {archive}: {info.filename[:120]} "
+                    f"expands {info.file_size // max(info.compress_size, 1)}x (a zip bomb?)"
+                )
         if declared > MAX_TOTAL_BYTES:
-            raise SubmissionError(f"refused archive {archive}: it would expand to {declared // 1024**2} MiB (limit {MAX_TOTAL_BYTES // 1024**3} GiB)")
+            raise SubmissionError(
+                f"refused archive {archive}: it would expand to {declared // 1024**2} MiB "
+                f"(limit {MAX_TOTAL_BYTES // 1024**3} GiB)"
+            )
         for info in infos:
             parts = _member_path(info.filename, archive)
             mode = (info.external_attr >> 16) & 0xFFFF
@@ -209,7 +235,9 @@ def _extract_zip(path: Path, writer: _Writer, out: Extracted) -> None:
                     continue
                 target = zf.read(info)[:4096].decode("utf-8", "replace") if info.file_size < 4096 else "/"
                 if not _link_target_inside(parts, target, hard=False):
-                    raise SubmissionError(f"refused archive {archive}: {info.filename[:120]} is a link pointing outside the archive")
+                    raise SubmissionError(
+                        f"refused archive {archive}: {info.filename[:120]} is a link pointing outside the archive"
+                    )
                 out.skipped_links += 1
                 continue
             if kind and kind not in (stat.S_IFREG, stat.S_IFDIR):
@@ -241,11 +269,15 @@ def _extract_tar(path: Path, writer: _Writer, out: Extracted) -> None:
                     out.skipped += 1
                     continue
                 if not _link_target_inside(parts, info.linkname, hard=info.islnk()):
-                    raise SubmissionError(f"refused archive {archive}: {info.name[:120]} is a link pointing outside the archive")
+                    raise SubmissionError(
+                        f"refused archive {archive}: {info.name[:120]} is a link pointing outside the archive"
+                    )
                 out.skipped_links += 1
                 continue
             if info.ischr() or info.isblk() or info.isfifo() or not (info.isreg() or info.isdir()):
-                raise SubmissionError(f"refused archive {archive}: {info.name[:120]} is a device, FIFO or other special file")
+                raise SubmissionError(
+                    f"refused archive {archive}: {info.name[:120]} is a device, FIFO or other special file"
+                )
             if skipped:
                 out.skipped += 1
                 continue
@@ -282,13 +314,29 @@ def extract_archive(path: str | os.PathLike, workdir: str | os.PathLike | None =
         raise
     except _HeaderTooLarge as exc:
         shutil.rmtree(root, ignore_errors=True)
-        raise SubmissionError(f"refused archive {path.name}: a {exc.kind} header of {exc.size:,} bytes (at most "
-                              f"{MAX_HEADER_BYTES // 1024**2} MiB): a header bomb?") from None
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, tarfile.TarError, EOFError, OSError, ValueError,
-            NotImplementedError, RuntimeError, UnicodeError, zlib.error) as exc:
+        raise SubmissionError(
+            f"refused archive {path.name}: a {exc.kind} header of {exc.size:,} bytes (at most "
+            f"{MAX_HEADER_BYTES // 1024**2} MiB): a header bomb?"
+        ) from None
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        tarfile.TarError,
+        EOFError,
+        OSError,
+        ValueError,
+        NotImplementedError,
+        RuntimeError,
+        UnicodeError,
+        zlib.error,
+    ) as exc:
         shutil.rmtree(root, ignore_errors=True)
         detail = str(exc).strip().splitlines()
-        raise SubmissionError(f"{path.name} is not a readable archive: {type(exc).__name__}: {detail[0][:200] if detail else ''}".rstrip(": ")) from None
+        raise SubmissionError(
+            f"{path.name} is not a readable archive: {type(exc).__name__}: {detail[0][:200] if detail else ''}".rstrip(
+                ": "
+            )
+        ) from None
     except BaseException:
         shutil.rmtree(root, ignore_errors=True)
         raise

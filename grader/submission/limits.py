@@ -43,12 +43,15 @@ MAX_YAML_BYTES = 4 * 1024**2
 
 
 def _refused(what: str, count: int, limit: int, unit: str) -> SubmissionError:
-    return SubmissionError(f"refused {what}: it holds {count:,} {unit}, more than the {limit:,} a submission may "
-                           f"hold (reading them would take minutes and gigabytes)")
+    return SubmissionError(
+        f"refused {what}: it holds {count:,} {unit}, more than the {limit:,} a submission may "
+        f"hold (reading them would take minutes and gigabytes)"
+    )
 
 
-def check_sqlite(db: str | os.PathLike, name: str | None = None, *, max_runs: int | None = None,
-                 max_rows: int | None = None) -> int:
+def check_sqlite(
+    db: str | os.PathLike, name: str | None = None, *, max_runs: int | None = None, max_rows: int | None = None
+) -> int:
     """The number of runs of the SQLite store ``db`` (the private copy), or a refusal past the limits
     (default :data:`MAX_RUNS`, :data:`MAX_ROWS`). Counting uses SQLite's own ``count(*)`` (no row is
     read into Python)."""
@@ -64,8 +67,11 @@ def check_sqlite(db: str | os.PathLike, name: str | None = None, *, max_runs: in
         runs = con.execute("SELECT count(*) FROM runs").fetchone()[0] if "runs" in tables else 0
         if runs > max_runs:
             raise _refused(label, runs, max_runs, "runs")
-        rows = sum(con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # noqa: S608 - names fixed below
-                   for table in ("params", "tags", "latest_metrics") if table in tables)
+        rows = sum(
+            con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # noqa: S608 - names fixed below
+            for table in ("params", "tags", "latest_metrics")
+            if table in tables
+        )
         if rows > max_rows:
             raise _refused(label, rows, max_rows, "rows of params, tags and metrics")
         return runs
@@ -82,8 +88,9 @@ def check_file_store(store: str | os.PathLike, name: str = "the store", *, max_r
     runs = 0
     for parent in (Path(store), Path(store) / ".trash"):
         try:
-            experiments = [e for e in os.scandir(parent) if e.is_dir(follow_symlinks=False)
-                           and e.name not in ("models", ".trash")]
+            experiments = [
+                e for e in os.scandir(parent) if e.is_dir(follow_symlinks=False) and e.name not in ("models", ".trash")
+            ]
         except OSError:
             continue
         for exp in experiments:

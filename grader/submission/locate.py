@@ -18,8 +18,19 @@ from ..errors import SubmissionError, keyed
 SQLITE_MAGIC = b"SQLite format 3\x00"
 DB_SUFFIXES = (".db", ".sqlite", ".sqlite3")
 #: Folders never worth descending into when looking for a store.
-SKIP_DIRS = {".git", ".venv", "venv", "env", "node_modules", "__pycache__", ".ipynb_checkpoints", ".trash",
-             "site-packages", ".mypy_cache", ".pytest_cache"}
+SKIP_DIRS = {
+    ".git",
+    ".venv",
+    "venv",
+    "env",
+    "node_modules",
+    "__pycache__",
+    ".ipynb_checkpoints",
+    ".trash",
+    "site-packages",
+    ".mypy_cache",
+    ".pytest_cache",
+}
 MAX_DEPTH = 4
 MAX_ENTRIES = 20_000
 
@@ -78,8 +89,9 @@ def looks_like_file_store(path: Path) -> bool:
                 return True
             # A registry: models/<name>/meta.yaml. Not an experiment's models/m-<id>/ (3.x LoggedModels,
             # the artifacts of a SQLite store handed in without its database).
-            if child.name == "models" and any(not m.name.startswith("m-") and (m / "meta.yaml").is_file()
-                                              for m in child.iterdir() if m.is_dir()):
+            if child.name == "models" and any(
+                not m.name.startswith("m-") and (m / "meta.yaml").is_file() for m in child.iterdir() if m.is_dir()
+            ):
                 return True
     except OSError:
         return False
@@ -113,7 +125,9 @@ def peek(store: Path, kind: str) -> dict[str, int]:
             rows = con.execute(
                 "SELECT e.name, (SELECT COUNT(*) FROM runs r WHERE r.experiment_id = e.experiment_id"
                 " AND r.lifecycle_stage = 'active') FROM experiments e WHERE e.lifecycle_stage = 'active'"
-                " LIMIT ?", (MAX_PEEK_EXPERIMENTS,)).fetchall()
+                " LIMIT ?",
+                (MAX_PEEK_EXPERIMENTS,),
+            ).fetchall()
         finally:
             con.close()
     except sqlite3.Error:
@@ -163,8 +177,11 @@ def database_files(folder: Path) -> list[Path]:
     """The files directly in ``folder`` named like a database (``.db``, ``.sqlite``...), links never
     followed; their content is not looked at (:func:`is_sqlite` does)."""
     try:
-        return [Path(e.path) for e in os.scandir(folder)
-                if e.name.lower().endswith(DB_SUFFIXES) and e.is_file(follow_symlinks=False)]
+        return [
+            Path(e.path)
+            for e in os.scandir(folder)
+            if e.name.lower().endswith(DB_SUFFIXES) and e.is_file(follow_symlinks=False)
+        ]
     except OSError:
         return []
 
@@ -190,8 +207,9 @@ def _artifacts_only(path: Path) -> Path | None:
     for folder in walk_folders(path, 2):
         name = folder.name
         looks_like_mlruns = name in ("mlruns", "mlartifacts") or (folder == path and any(folder.glob("*/*/artifacts")))
-        if looks_like_mlruns and (any(folder.glob("*/*/artifacts/*/MLmodel"))
-                                  or any(folder.glob("*/models/m-*/artifacts/MLmodel"))):
+        if looks_like_mlruns and (
+            any(folder.glob("*/*/artifacts/*/MLmodel")) or any(folder.glob("*/models/m-*/artifacts/MLmodel"))
+        ):
             return folder
     return None
 
@@ -206,7 +224,9 @@ def _choose(candidates: list[StoreSeen], experiment: str | None) -> tuple[StoreS
     return max(candidates, key=lambda c: (c.runs, -candidates.index(c))), "runs"
 
 
-def locate(submission: str | os.PathLike, experiment_hint: str | None = None, store: str | os.PathLike | None = None) -> Located:
+def locate(
+    submission: str | os.PathLike, experiment_hint: str | None = None, store: str | os.PathLike | None = None
+) -> Located:
     """Find the store in a folder, an ``mlruns`` folder, a database file, or a ``file:``/``sqlite:`` URI.
 
     A folder may hold several stores (a populated ``mlruns/`` and an empty ``mlflow.db`` a stray
@@ -216,8 +236,10 @@ def locate(submission: str | os.PathLike, experiment_hint: str | None = None, st
     text = os.fspath(submission)
     if "://" in text and not text.startswith(("file:", "sqlite:")):
         scheme = text.split("://", 1)[0]
-        raise SubmissionError(f"{scheme}:// submissions are not supported; hand in a folder, mlruns/ or mlflow.db, "
-                              "or grade an http(s):// tracking server or a postgresql:// backend store")
+        raise SubmissionError(
+            f"{scheme}:// submissions are not supported; hand in a folder, mlruns/ or mlflow.db, "
+            "or grade an http(s):// tracking server or a postgresql:// backend store"
+        )
     path = path_of_uri(text) or Path(text)
     path = path.expanduser()
     if not path.exists():
@@ -245,7 +267,8 @@ def locate(submission: str | os.PathLike, experiment_hint: str | None = None, st
         if artifacts is not None:
             raise keyed(SubmissionError, "artifacts_without_runs", where=text, folder=artifacts.name, db="mlflow.db")
         raise SubmissionError(
-            f"no MLflow store in {text}: expected an mlruns/ folder (with experiment folders and meta.yaml) or an mlflow.db"
+            f"no MLflow store in {text}: "
+            "expected an mlruns/ folder (with experiment folders and meta.yaml) or an mlflow.db"
         )
     # Prefer the shallowest candidate of each kind; MLflow >= 3.7 writes metadata to mlflow.db and
     # artifacts to ./mlruns (an mlruns folder that only holds artifacts is not a file store).
@@ -264,6 +287,4 @@ def locate(submission: str | os.PathLike, experiment_hint: str | None = None, st
     else:
         pick, why = _choose(candidates, experiment_hint)
     others = [c for c in candidates if c is not pick]
-    return Located(text, path, pick.kind, pick.path, stores=[pick, *others],
-                   chosen_by=why if others else "")
-
+    return Located(text, path, pick.kind, pick.path, stores=[pick, *others], chosen_by=why if others else "")

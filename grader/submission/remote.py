@@ -187,9 +187,13 @@ class RemoteSource:
         self.close()
 
 
-def open_source(submission: str | os.PathLike, experiment_hint: str | None = None,
-                workdir: str | os.PathLike | None = None, artifacts: str | os.PathLike | None = None,
-                store: str | os.PathLike | None = None) -> Snapshot | RemoteSource:
+def open_source(
+    submission: str | os.PathLike,
+    experiment_hint: str | None = None,
+    workdir: str | os.PathLike | None = None,
+    artifacts: str | os.PathLike | None = None,
+    store: str | os.PathLike | None = None,
+) -> Snapshot | RemoteSource:
     """A folder/database/archive -> its private snapshot; a tracking URI -> a :class:`RemoteSource`."""
     text = os.fspath(submission)
     kind = remote_kind(text)
@@ -200,10 +204,14 @@ def open_source(submission: str | os.PathLike, experiment_hint: str | None = Non
 
         return open_submission(submission, experiment_hint=experiment_hint, workdir=workdir, store=store)
     if store is not None:
-        raise SubmissionError("--store picks one store inside a folder: a tracking server or a database URI is one store")
+        raise SubmissionError(
+            "--store picks one store inside a folder: a tracking server or a database URI is one store"
+        )
     if kind == "server":
         if artifacts is not None:
-            raise SubmissionError("--artifacts goes with a postgresql:// backend store: a tracking server serves its own artifacts")
+            raise SubmissionError(
+                "--artifacts goes with a postgresql:// backend store: a tracking server serves its own artifacts"
+            )
         return open_server(text, workdir=workdir)
     return open_postgres(text, artifacts=artifacts, experiment_hint=experiment_hint, workdir=workdir)
 
@@ -218,7 +226,8 @@ class ServerCredentials:
     token: str | None = None
 
     def __repr__(self) -> str:  # never print a secret by accident
-        return f"ServerCredentials(username={self.username!r}, password={'***' if self.password else None}, token={'***' if self.token else None})"
+        password, token = "***" if self.password else None, "***" if self.token else None
+        return f"ServerCredentials(username={self.username!r}, password={password}, token={token})"
 
     def header(self) -> str | None:
         if self.username is not None and self.password is not None:
@@ -296,8 +305,9 @@ def _error_snippet(body: bytes) -> str:
     return line[:160]
 
 
-def preflight_server(base: str, creds: ServerCredentials, *, timeout: float | None = None,
-                     attempts: int | None = None) -> dict[str, Any]:
+def preflight_server(
+    base: str, creds: ServerCredentials, *, timeout: float | None = None, attempts: int | None = None
+) -> dict[str, Any]:
     """Ask the server one read-only question before MLflow is involved; raise
     :class:`SubmissionError` with one actionable line when it cannot be graded.
 
@@ -340,10 +350,14 @@ def preflight_server(base: str, creds: ServerCredentials, *, timeout: float | No
                 last = "timeout"
                 continue
             if isinstance(reason, socket.gaierror):
-                raise SubmissionError(f"cannot resolve the host of the tracking URI {shown}: check its spelling") from None
+                raise SubmissionError(
+                    f"cannot resolve the host of the tracking URI {shown}: check its spelling"
+                ) from None
             if isinstance(reason, ssl.SSLError):
-                raise SubmissionError(f"TLS error talking to {shown} ({type(reason).__name__}: {str(reason)[:120]}): "
-                                      "check https/http and the server's certificate") from None
+                raise SubmissionError(
+                    f"TLS error talking to {shown} ({type(reason).__name__}: {str(reason)[:120]}): "
+                    "check https/http and the server's certificate"
+                ) from None
             if isinstance(reason, OSError):
                 last = f"{type(reason).__name__}: {reason.strerror or reason}"
                 continue
@@ -364,59 +378,91 @@ def preflight_server(base: str, creds: ServerCredentials, *, timeout: float | No
         raise SubmissionError(
             f"cannot connect to the tracking server at {shown}: connection refused (ConnectionRefusedError, {tries}): "
             "the tracking URI points at a server that is not running; start it (mlflow server --host ... --port ...) "
-            "or check the host and port")
+            "or check the host and port"
+        )
     if last == "timeout":
-        raise SubmissionError(f"the tracking server at {shown} did not answer within {timeout:g} s ({tries}): "
-                              "check that it is running and not overloaded, and that the URI is right")
+        raise SubmissionError(
+            f"the tracking server at {shown} did not answer within {timeout:g} s ({tries}): "
+            "check that it is running and not overloaded, and that the URI is right"
+        )
     if last.startswith("HTTP 5"):
-        raise SubmissionError(f"the tracking server at {shown} keeps failing with {last} (server error, {tries}): "
-                              "check the server's log (is its backend store reachable and up to date?)")
+        raise SubmissionError(
+            f"the tracking server at {shown} keeps failing with {last} (server error, {tries}): "
+            "check the server's log (is its backend store reachable and up to date?)"
+        )
     raise SubmissionError(f"cannot reach the tracking server at {shown} ({last}, {tries}): check that it is running")
 
 
-def _raise_for_status(shown: str, status: int, ctype: str, body: bytes, creds: ServerCredentials, headers,
-                      attempts: int) -> None:
+def _raise_for_status(
+    shown: str, status: int, ctype: str, body: bytes, creds: ServerCredentials, headers, attempts: int
+) -> None:
     if status == 401:
         if creds.given:
-            raise SubmissionError(f"the tracking server at {shown} rejected the credentials (HTTP 401): check "
-                                  "MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD (or MLFLOW_TRACKING_TOKEN)")
-        raise SubmissionError(f"the tracking server at {shown} requires credentials (HTTP 401): set "
-                              "MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD (or MLFLOW_TRACKING_TOKEN)")
+            raise SubmissionError(
+                f"the tracking server at {shown} rejected the credentials (HTTP 401): check "
+                "MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD (or MLFLOW_TRACKING_TOKEN)"
+            )
+        raise SubmissionError(
+            f"the tracking server at {shown} requires credentials (HTTP 401): set "
+            "MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD (or MLFLOW_TRACKING_TOKEN)"
+        )
     if status == 403:
-        raise SubmissionError(f"the tracking server at {shown} refused access (HTTP 403): the user "
-                              f"{creds.username or '(none)'} needs READ permission on the experiments and models")
+        raise SubmissionError(
+            f"the tracking server at {shown} refused access (HTTP 403): the user "
+            f"{creds.username or '(none)'} needs READ permission on the experiments and models"
+        )
     if 300 <= status < 400:
         where = ""
         location = headers.get("Location") if headers else None
         if location:
             loc = urlsplit(location)
-            where = f" to {urlunsplit((loc.scheme, loc.hostname or '', loc.path, '', ''))}" if loc.scheme else f" to {loc.path}"
-        raise SubmissionError(f"{shown} redirects (HTTP {status}){where} instead of answering MLflow's REST API: "
-                              "a login page or a proxy? Use the tracking server's own URI")
+            where = (
+                f" to {urlunsplit((loc.scheme, loc.hostname or '', loc.path, '', ''))}"
+                if loc.scheme
+                else f" to {loc.path}"
+            )
+        raise SubmissionError(
+            f"{shown} redirects (HTTP {status}){where} instead of answering MLflow's REST API: "
+            "a login page or a proxy? Use the tracking server's own URI"
+        )
     if status == 404:
-        raise SubmissionError(f"{shown} has no MLflow REST API (HTTP 404 for /api/2.0/mlflow/experiments/search): "
-                              "not an MLflow tracking server, or the URI lacks the server's path prefix (--static-prefix)")
+        raise SubmissionError(
+            f"{shown} has no MLflow REST API (HTTP 404 for /api/2.0/mlflow/experiments/search): "
+            "not an MLflow tracking server, or the URI lacks the server's path prefix (--static-prefix)"
+        )
     if status >= 500:
         snippet = _error_snippet(body)
-        raise SubmissionError(f"the tracking server at {shown} failed with HTTP {status} (server error"
-                              + (f": {snippet}" if snippet else "") + f", {attempts} attempt{'s' if attempts != 1 else ''}): "
-                              "check the server's log (is its backend store reachable and up to date?)")
+        raise SubmissionError(
+            f"the tracking server at {shown} failed with HTTP {status} (server error"
+            + (f": {snippet}" if snippet else "")
+            + f", {attempts} attempt{'s' if attempts != 1 else ''}): "
+            "check the server's log (is its backend store reachable and up to date?)"
+        )
     snippet = _error_snippet(body)
-    raise SubmissionError(f"the tracking server at {shown} answered HTTP {status}" + (f" ({snippet})" if snippet else "")
-                          + ": not what an MLflow tracking server answers; check the tracking URI")
+    raise SubmissionError(
+        f"the tracking server at {shown} answered HTTP {status}"
+        + (f" ({snippet})" if snippet else "")
+        + ": not what an MLflow tracking server answers; check the tracking URI"
+    )
 
 
 def _require_json(shown: str, ctype: str, body: bytes) -> None:
     text = body.lstrip()[:512].lower()
     if "json" not in ctype.lower() or text.startswith((b"<!doctype", b"<html", b"<")):
-        what = "HTML" if b"<html" in text or text.startswith(b"<!doctype") else (ctype.split(";")[0] or "no content type")
-        raise SubmissionError(f"{shown} answered with {what}, not JSON: it is not an MLflow tracking server "
-                              "(a web page, a login page or a proxy?); check the tracking URI")
+        what = (
+            "HTML" if b"<html" in text or text.startswith(b"<!doctype") else (ctype.split(";")[0] or "no content type")
+        )
+        raise SubmissionError(
+            f"{shown} answered with {what}, not JSON: it is not an MLflow tracking server "
+            "(a web page, a login page or a proxy?); check the tracking URI"
+        )
     try:
         data = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
-        raise SubmissionError(f"{shown} answered with malformed JSON: it is not an MLflow tracking server "
-                              "(or a proxy cut the answer); check the tracking URI") from None
+        raise SubmissionError(
+            f"{shown} answered with malformed JSON: it is not an MLflow tracking server "
+            "(or a proxy cut the answer); check the tracking URI"
+        ) from None
     if not isinstance(data, dict):
         raise SubmissionError(f"{shown} answered JSON that is not MLflow's: check the tracking URI")
 
@@ -441,8 +487,14 @@ def open_server(text: str, workdir: str | os.PathLike | None = None) -> RemoteSo
     except SubmissionError as exc:
         raise SubmissionError(scrub(str(exc), secrets)) from None
     root = Path(tempfile.mkdtemp(prefix="mlflow-grader-remote-", dir=workdir))
-    source = RemoteSource(input=redact(text), kind="server", tracking_uri=base, root=root, secrets=secrets,
-                          server_version=info.get("version"))
+    source = RemoteSource(
+        input=redact(text),
+        kind="server",
+        tracking_uri=base,
+        root=root,
+        secrets=secrets,
+        server_version=info.get("version"),
+    )
     env = source._env
     for name, value in MLFLOW_HTTP_ENV.items():
         env.set(name, value)
@@ -466,8 +518,9 @@ def _pg_driver() -> str:
     for module, name in (("psycopg2", "psycopg2"), ("psycopg", "psycopg")):
         if importlib.util.find_spec(module) is not None:
             return name
-    raise SubmissionError("reading a PostgreSQL store needs a PostgreSQL driver: "
-                          "pip install 'mlflow-grader[postgres]' (psycopg2-binary)")
+    raise SubmissionError(
+        "reading a PostgreSQL store needs a PostgreSQL driver: pip install 'mlflow-grader[postgres]' (psycopg2-binary)"
+    )
 
 
 def postgres_uris(text: str) -> tuple[str, str | None, str]:
@@ -487,9 +540,15 @@ def postgres_uris(text: str) -> tuple[str, str | None, str]:
     if parts.username is not None:
         netloc = quote(unquote(parts.username), safe="") + "@" + netloc
     options = " ".join([v for k, v in pairs if k == "options"] + [READ_ONLY_OPTION])
-    query = [(k, v) for k, v in pairs if k.lower() != "password" and k not in ("options", "application_name", "connect_timeout")]
+    query = [
+        (k, v)
+        for k, v in pairs
+        if k.lower() != "password" and k not in ("options", "application_name", "connect_timeout")
+    ]
     query += [("options", options), ("application_name", "mlflow-grader"), ("connect_timeout", str(PG_CONNECT_TIMEOUT))]
-    mlflow_uri = urlunsplit((f"postgresql+{_pg_driver()}", netloc, parts.path, urlencode(query, quote_via=quote, safe="/"), ""))
+    mlflow_uri = urlunsplit(
+        (f"postgresql+{_pg_driver()}", netloc, parts.path, urlencode(query, quote_via=quote, safe="/"), "")
+    )
     return mlflow_uri, password, redact(text)
 
 
@@ -545,15 +604,21 @@ def preflight_postgres(mlflow_uri: str, shown: str, secrets: tuple[str, ...] = (
             with engine.connect() as con:
                 read_only = con.exec_driver_sql("SHOW transaction_read_only").scalar()
                 if str(read_only).lower() != "on":
-                    raise SubmissionError(f"cannot open a read-only session on the PostgreSQL store {shown} "
-                                          "(a connection pooler dropping the options?): refusing to read it")
+                    raise SubmissionError(
+                        f"cannot open a read-only session on the PostgreSQL store {shown} "
+                        "(a connection pooler dropping the options?): refusing to read it"
+                    )
                 tables = set(sqlalchemy.inspect(con).get_table_names())
                 if "experiments" not in tables or "alembic_version" not in tables:
-                    raise SubmissionError(f"the PostgreSQL database {shown} holds no MLflow tracking store "
-                                          "(no experiments/alembic_version tables): check the database name")
+                    raise SubmissionError(
+                        f"the PostgreSQL database {shown} holds no MLflow tracking store "
+                        "(no experiments/alembic_version tables): check the database name"
+                    )
                 revisions = [r[0] for r in con.exec_driver_sql("SELECT version_num FROM alembic_version")]
-                experiments = {str(i): str(loc or "") for i, loc in con.exec_driver_sql(
-                    "SELECT experiment_id, artifact_location FROM experiments")}
+                experiments = {
+                    str(i): str(loc or "")
+                    for i, loc in con.exec_driver_sql("SELECT experiment_id, artifact_location FROM experiments")
+                }
                 names = {str(i): str(n) for i, n in con.exec_driver_sql("SELECT experiment_id, name FROM experiments")}
         except SubmissionError:
             raise
@@ -569,21 +634,28 @@ def preflight_postgres(mlflow_uri: str, shown: str, secrets: tuple[str, ...] = (
                 f"({describe_revision(found)}), but this grader's MLflow {mlflow_version} reads revision {head} only: "
                 "refusing to read it, since MLflow would migrate it in place (a grader never modifies a database); "
                 "grade it with a grader on the MLflow that wrote it, or grade a copy (pg_dump) after "
-                "'mlflow db upgrade' on the copy")
+                "'mlflow db upgrade' on the copy"
+            )
         import mlflow.store.model_registry.sqlalchemy_store  # registers the registry's tables
         import mlflow.store.tracking.sqlalchemy_store  # noqa: F401 - registers the tracking tables
         from mlflow.store.db.utils import _all_tables_exist
 
         if not _all_tables_exist(engine):
-            raise SubmissionError(f"the PostgreSQL store {shown} is at revision {found} but lacks some of MLflow's "
-                                  "tables: MLflow would create them; refusing to read it")
+            raise SubmissionError(
+                f"the PostgreSQL store {shown} is at revision {found} but lacks some of MLflow's "
+                "tables: MLflow would create them; refusing to read it"
+            )
     finally:
         engine.dispose()
     return {"revision": found, "experiments": experiments, "names": names}
 
 
-def open_postgres(text: str, artifacts: str | os.PathLike | None = None, experiment_hint: str | None = None,
-                  workdir: str | os.PathLike | None = None) -> RemoteSource:
+def open_postgres(
+    text: str,
+    artifacts: str | os.PathLike | None = None,
+    experiment_hint: str | None = None,
+    workdir: str | os.PathLike | None = None,
+) -> RemoteSource:
     """Check the database (:func:`preflight_postgres`), copy the graded experiment's artifacts from
     ``artifacts`` into a private folder, and return the :class:`RemoteSource`."""
     from .locate import Located
@@ -598,19 +670,30 @@ def open_postgres(text: str, artifacts: str | os.PathLike | None = None, experim
     try:
         info = preflight_postgres(mlflow_uri, shown, secrets)
         root = Path(tempfile.mkdtemp(prefix="mlflow-grader-remote-", dir=workdir))
-        source = RemoteSource(input=shown, kind="postgresql", tracking_uri=mlflow_uri, root=root, secrets=secrets,
-                              schema_revision=info["revision"], _env=env)
+        source = RemoteSource(
+            input=shown,
+            kind="postgresql",
+            tracking_uri=mlflow_uri,
+            root=root,
+            secrets=secrets,
+            schema_revision=info["revision"],
+            _env=env,
+        )
         env.set("MLFLOW_SQLALCHEMYSTORE_POOLCLASS", "NullPool")  # no connection outlives the grade
         env.set("MLFLOW_TRACKING_URI", None)
-        source.notes.append(f"read from the PostgreSQL store {shown} (schema revision {info['revision']}) "
-                            "through read-only transactions")
+        source.notes.append(
+            f"read from the PostgreSQL store {shown} (schema revision {info['revision']}) "
+            "through read-only transactions"
+        )
         locations: dict[str, str] = info["experiments"]
         for exp_id in locations:
             source.experiment_dirs[exp_id] = root / "artifacts" / exp_id
         source.rebaser = Rebaser(root, source.experiment_dirs)
         if artifacts is None:
-            source.notes.append("no --artifacts DIR given: the models cannot be read (give the folder that holds "
-                                "the experiments' artifact folders)")
+            source.notes.append(
+                "no --artifacts DIR given: the models cannot be read (give the folder that holds "
+                "the experiments' artifact folders)"
+            )
             return source
         base = Path(artifacts).expanduser()
         if not base.is_dir():

@@ -136,8 +136,12 @@ class Snapshot:
                     tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
                     if "logged_models" in tables and con.execute("SELECT 1 FROM logged_models LIMIT 1").fetchone():
                         return "3.x"
-                    if "model_versions" in tables and con.execute(
-                            "SELECT 1 FROM model_versions WHERE source LIKE 'models:/m-%' LIMIT 1").fetchone():
+                    if (
+                        "model_versions" in tables
+                        and con.execute(
+                            "SELECT 1 FROM model_versions WHERE source LIKE 'models:/m-%' LIMIT 1"
+                        ).fetchone()
+                    ):
                         return "3.x"
                 finally:
                     con.close()
@@ -169,14 +173,18 @@ class _Budget:
         self.files += 1
         self.bytes += size
         if size > MAX_FILE_BYTES:
-            raise SubmissionError(f"refused: {where} is {size / 1024**2:.0f} MiB, over the {MAX_FILE_BYTES // 1024**2} MiB limit per file")
+            raise SubmissionError(
+                f"refused: {where} is {size / 1024**2:.0f} MiB, over the {MAX_FILE_BYTES // 1024**2} MiB limit per file"
+            )
         if self.files > MAX_FILES:
             raise SubmissionError(f"refused: the store holds more than {MAX_FILES} files")
         if self.bytes > MAX_BYTES:
             raise SubmissionError(f"refused: the store is larger than {MAX_BYTES // 1024**3} GiB")
 
 
-def _copy_tree(src: Path, dst: Path, budget: _Budget, skip: Iterable[str] = (), files: ModelFiles | None = None) -> None:
+def _copy_tree(
+    src: Path, dst: Path, budget: _Budget, skip: Iterable[str] = (), files: ModelFiles | None = None
+) -> None:
     """Copy regular files and folders only: symlinks, devices and sockets are never followed or copied.
 
     Folders nested deeper than :data:`MAX_COPY_DEPTH` are not copied (counted in ``budget.deep``):
@@ -192,7 +200,9 @@ def _copy_tree(src: Path, dst: Path, budget: _Budget, skip: Iterable[str] = (), 
             entries = list(os.scandir(s))
         except OSError:
             continue
-        model_folder = files is not None and any(e.name == "MLmodel" and e.is_file(follow_symlinks=False) for e in entries)
+        model_folder = files is not None and any(
+            e.name == "MLmodel" and e.is_file(follow_symlinks=False) for e in entries
+        )
         for entry in entries:
             target = d / entry.name
             if entry.is_symlink():
@@ -229,7 +239,20 @@ class Rebaser:
     """
 
     #: Schemes of artifact locations that are MLflow references, not paths (resolved elsewhere).
-    REFERENCES = ("models:", "runs:", "http:", "https:", "s3:", "gs:", "wasbs:", "abfss:", "hdfs:", "dbfs:", "sftp:", "ftp:")
+    REFERENCES = (
+        "models:",
+        "runs:",
+        "http:",
+        "https:",
+        "s3:",
+        "gs:",
+        "wasbs:",
+        "abfss:",
+        "hdfs:",
+        "dbfs:",
+        "sftp:",
+        "ftp:",
+    )
 
     def __init__(self, snapshot_root: Path, experiment_dirs: dict[str, Path], proxy_roots: Iterable[Path] = ()) -> None:
         self.root = snapshot_root
@@ -321,7 +344,11 @@ def _experiment_folders(store: Path) -> list[Path]:
     folders = []
     for parent in (store, store / ".trash"):
         if parent.is_dir():
-            folders += [p for p in sorted(parent.iterdir()) if p.is_dir() and not p.is_symlink() and p.name not in ("models", ".trash")]
+            folders += [
+                p
+                for p in sorted(parent.iterdir())
+                if p.is_dir() and not p.is_symlink() and p.name not in ("models", ".trash")
+            ]
     return folders
 
 
@@ -342,7 +369,9 @@ def _rebase_file_store(snap: Snapshot, proxy_roots: Iterable[Path] = ()) -> None
 
     def relocate_experiment(data: dict, folder: Path, exp_id: str) -> bool:
         # The experiment's folder always exists in the copy: its record wins when it names a proxy copy.
-        return _set(data, "artifact_location", (rebaser.existing(data.get("artifact_location"), exp_id) or folder).as_uri())
+        return _set(
+            data, "artifact_location", (rebaser.existing(data.get("artifact_location"), exp_id) or folder).as_uri()
+        )
 
     for exp in _experiment_folders(store):
         exp_id = exp.name
@@ -353,11 +382,15 @@ def _rebase_file_store(snap: Snapshot, proxy_roots: Iterable[Path] = ()) -> None
             if child.name == "models":  # MLflow 3.x LoggedModels
                 for model in child.iterdir():
                     if model.is_dir() and not model.is_symlink():
-                        _rewrite_meta(model / "meta.yaml",
-                                      partial(relocate, key="artifact_location", derived=model / "artifacts", exp_id=exp_id))
+                        _rewrite_meta(
+                            model / "meta.yaml",
+                            partial(relocate, key="artifact_location", derived=model / "artifacts", exp_id=exp_id),
+                        )
             else:
-                _rewrite_meta(child / "meta.yaml",
-                              partial(relocate, key="artifact_uri", derived=child / "artifacts", exp_id=exp_id))
+                _rewrite_meta(
+                    child / "meta.yaml",
+                    partial(relocate, key="artifact_uri", derived=child / "artifacts", exp_id=exp_id),
+                )
     registry = store / "models"
     if registry.is_dir() and not registry.is_symlink():
         for version_meta in registry.glob("*/version-*/meta.yaml"):
@@ -385,7 +418,10 @@ def _rebase_version(data: dict, rebaser: Rebaser) -> bool:
 def _unresolved_note(rebaser: Rebaser) -> list[str]:
     if not rebaser.unresolved:
         return []
-    return [f"{rebaser.unresolved} artifact path(s) in the store point outside any experiment folder; they are treated as missing"]
+    return [
+        f"{rebaser.unresolved} artifact path(s) in the store point outside any experiment folder; "
+        "they are treated as missing"
+    ]
 
 
 # --------------------------------------------------------------------------- sqlite store
@@ -398,7 +434,12 @@ def _columns(con: sqlite3.Connection, table: str) -> set[str]:
 def _artifact_sources(located: Located, locations: dict[str, str]) -> dict[str, Path]:
     """For each experiment id, the folder of the original submission that holds its artifacts."""
     base = located.base
-    roots = [base / "mlruns", base / "mlartifacts", located.store.parent / "mlruns", located.store.parent / "mlartifacts"]
+    roots = [
+        base / "mlruns",
+        base / "mlartifacts",
+        located.store.parent / "mlruns",
+        located.store.parent / "mlartifacts",
+    ]
     if located.whole_folder:
         roots.append(base)
     found: dict[str, Path] = {}
@@ -413,7 +454,11 @@ def _artifact_sources(located: Located, locations: dict[str, str]) -> dict[str, 
         for candidate in candidates:
             if ".." in candidate.parts:
                 continue
-            if candidate.is_dir() and not candidate.is_symlink() and not any(p.is_symlink() for p in candidate.parents if base in p.parents):
+            if (
+                candidate.is_dir()
+                and not candidate.is_symlink()
+                and not any(p.is_symlink() for p in candidate.parents if base in p.parents)
+            ):
                 found[exp_id] = candidate
                 break
     return found
@@ -452,7 +497,9 @@ def _copy_sqlite(located: Located, snap: Snapshot, budget: _Budget, files: Model
         except sqlite3.DatabaseError as exc:
             raise SubmissionError(f"{db.name} is not a readable SQLite database: {exc}") from None
         if "experiments" not in tables or "runs" not in tables:
-            raise SubmissionError(f"{db.name} is a SQLite database but not an MLflow tracking store (no experiments/runs tables)")
+            raise SubmissionError(
+                f"{db.name} is a SQLite database but not an MLflow tracking store (no experiments/runs tables)"
+            )
         if "alembic_version" in tables:
             row = con.execute("SELECT version_num FROM alembic_version").fetchone()
             snap.schema_revision = str(row[0])[:40] if row else ""
@@ -461,10 +508,15 @@ def _copy_sqlite(located: Located, snap: Snapshot, budget: _Budget, files: Model
         # is never used as a path; its artifacts are treated as missing.
         unsafe = [i for i in locations if not SAFE_ID.fullmatch(i)]
         if unsafe:
-            snap.notes.append(f"{len(unsafe)} experiment id(s) in {db.name} are not plain names; their artifacts are treated as missing")
+            snap.notes.append(
+                f"{len(unsafe)} experiment id(s) in {db.name} are not plain names; "
+                "their artifacts are treated as missing"
+            )
         locations = {i: loc for i, loc in locations.items() if i not in unsafe}
         sources = _artifact_sources(located, locations)
-        runs_by_experiment = dict(con.execute("SELECT experiment_id, COUNT(*) FROM runs GROUP BY experiment_id").fetchall())
+        runs_by_experiment = dict(
+            con.execute("SELECT experiment_id, COUNT(*) FROM runs GROUP BY experiment_id").fetchall()
+        )
         n_runs = sum(runs_by_experiment.values())
         if n_runs and not any(str(e) in sources for e in runs_by_experiment):
             snap.notices.append(("runs_without_artifacts", {"db": db.name, "n": n_runs, "folder": "mlruns"}))
@@ -476,18 +528,31 @@ def _copy_sqlite(located: Located, snap: Snapshot, budget: _Budget, files: Model
         rebaser = Rebaser(snap.root, snap.experiment_dirs)
         with con:
             for exp_id in locations:
-                con.execute("UPDATE experiments SET artifact_location = ? WHERE experiment_id = ?",
-                            ((artifacts / exp_id).as_uri(), int(exp_id) if exp_id.isdigit() else exp_id))
+                con.execute(
+                    "UPDATE experiments SET artifact_location = ? WHERE experiment_id = ?",
+                    ((artifacts / exp_id).as_uri(), int(exp_id) if exp_id.isdigit() else exp_id),
+                )
             for exp_id in unsafe:
-                con.execute("UPDATE experiments SET artifact_location = ? WHERE experiment_id = ?",
-                            ((snap.root / ".unresolved" / "experiment").as_uri(), exp_id))
-            for run_uuid, exp_id, uri in con.execute("SELECT run_uuid, experiment_id, artifact_uri FROM runs").fetchall():
+                con.execute(
+                    "UPDATE experiments SET artifact_location = ? WHERE experiment_id = ?",
+                    ((snap.root / ".unresolved" / "experiment").as_uri(), exp_id),
+                )
+            for run_uuid, exp_id, uri in con.execute(
+                "SELECT run_uuid, experiment_id, artifact_uri FROM runs"
+            ).fetchall():
                 if Rebaser.rebasable(uri):
-                    con.execute("UPDATE runs SET artifact_uri = ? WHERE run_uuid = ?", (rebaser.uri(uri, str(exp_id)), run_uuid))
+                    con.execute(
+                        "UPDATE runs SET artifact_uri = ? WHERE run_uuid = ?", (rebaser.uri(uri, str(exp_id)), run_uuid)
+                    )
             if "logged_models" in tables:
-                for model_id, exp_id, loc in con.execute("SELECT model_id, experiment_id, artifact_location FROM logged_models").fetchall():
+                for model_id, exp_id, loc in con.execute(
+                    "SELECT model_id, experiment_id, artifact_location FROM logged_models"
+                ).fetchall():
                     if Rebaser.rebasable(loc):
-                        con.execute("UPDATE logged_models SET artifact_location = ? WHERE model_id = ?", (rebaser.uri(loc, str(exp_id)), model_id))
+                        con.execute(
+                            "UPDATE logged_models SET artifact_location = ? WHERE model_id = ?",
+                            (rebaser.uri(loc, str(exp_id)), model_id),
+                        )
             if "model_versions" in tables:
                 cols = [c for c in ("source", "storage_location") if c in _columns(con, "model_versions")]
                 select = f"SELECT name, version, {', '.join(cols)} FROM model_versions"  # noqa: S608 - cols: a fixed tuple
@@ -547,7 +612,9 @@ def _copy_notebooks(located: Located, snap: OpenedStore, budget: _Budget) -> Non
     # "class -> ..") is not the submission's. Notebooks four folders deep at most, as before.
     for folder in walk_folders(base, 3):
         try:
-            names = sorted(e.name for e in os.scandir(folder) if e.name.endswith(".ipynb") and e.is_file(follow_symlinks=False))
+            names = sorted(
+                e.name for e in os.scandir(folder) if e.name.endswith(".ipynb") and e.is_file(follow_symlinks=False)
+            )
         except OSError:
             continue
         for name in names:
