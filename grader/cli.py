@@ -190,24 +190,25 @@ def _run_class(
         deadline=deadline,
     )
     if not quiet:
-        from .catalogue import text
-
-        click.echo(
-            text(
-                "class.done",
-                lang,
-                n=len(batch.rows),
-                seconds=f"{batch.duration_s:.1f}",
-                passed=batch.n_passed,
-                failed=batch.n_failed,
-                errors=batch.n_errors,
-                warned=batch.n_warned or None,
-                late=batch.n_late or None,
-            ),
-            err=True,
-        )
-        _say(f"-> {batch.summary}")
+        _say_done("class.done", batch, lang)
     return batch.exit_code
+
+
+def _say_done(key: str, batch, lang: str, **extra) -> None:
+    """The last lines of a class graded (``batch.done``, ``class.done``): the counts, then the summary page."""
+    from .catalogue import text
+
+    counts = {
+        "n": len(batch.rows),
+        "seconds": f"{batch.duration_s:.1f}",
+        "passed": batch.n_passed,
+        "failed": batch.n_failed,
+        "errors": batch.n_errors,
+        "warned": batch.n_warned or None,
+        "late": batch.n_late or None,
+    }
+    click.echo(text(key, lang, **counts, **extra), err=True)
+    _say(f"-> {batch.summary}")
 
 
 def _run_batch(options: dict, *, out_dir, rubric, lang, timeout, trust_pickles, no_probe, quiet, deadline=None) -> int:
@@ -278,25 +279,7 @@ def _run_batch(options: dict, *, out_dir, rubric, lang, timeout, trust_pickles, 
         if state["bar"] is not None:
             state["bar"].__exit__(None, None, None)
     if not quiet:
-        from .catalogue import text
-
-        click.echo(
-            text(
-                "batch.done",
-                lang,
-                n=len(batch.rows),
-                seconds=f"{batch.duration_s:.1f}",
-                jobs=batch.jobs,
-                passed=batch.n_passed,
-                failed=batch.n_failed,
-                errors=batch.n_errors,
-                warned=batch.n_warned or None,
-                late=batch.n_late or None,
-                copies=len(batch.copies.pairs) or None,
-            ),
-            err=True,
-        )
-        _say(f"-> {batch.summary}")
+        _say_done("batch.done", batch, lang, jobs=batch.jobs, copies=len(batch.copies.pairs) or None)
     return batch.exit_code
 
 
