@@ -600,9 +600,8 @@ def probe_model(
                 **base,
             )
         payload = outcome.result
-        if (
-            payload is None or outcome.returncode != 0
-        ):  # the parent decides: a non-zero exit is a crash, whatever was sent
+        # The parent decides: a non-zero exit is a crash, whatever was sent.
+        if payload is None or outcome.returncode != 0:
             return ProbeEv(
                 ok=False,
                 error=_death(outcome.returncode, _tail(errfile), options.memory_mb),
