@@ -27,7 +27,9 @@ What it measures, in the same run and on the same machine:
    models cloned with new ids from a small reference), graded in a warm process with the probe off.
 
 ``--write`` writes the figures to ``benchmarks/RESULTS.md``. The targets of issue 4 (2 cores, class
-of 40): batch >= 5x faster than naive, batch <= 1.5x the floor, single grade <= 1.2x naive.
+of 40): batch >= 5x faster than naive, single grade <= 1.2x naive; issue 11's: batch <= 1.4x the floor.
+``--repeat K`` (default 2) measures the floor and the batch K times, alternately, and keeps the best
+of each (the other measurements run once).
 """
 
 from __future__ import annotations
@@ -410,6 +412,8 @@ def main(argv=None) -> int:
     p.add_argument("--work", type=Path, help="work folder (default: a new temp folder, removed at the end)")
     p.add_argument("--skip-naive", action="store_true", help="do not run the naive loop (for quick checks)")
     p.add_argument("--write", action="store_true", help="write the figures to benchmarks/RESULTS.md")
+    p.add_argument("--repeat", type=int, default=2,
+                   help="measure the floor and the batch this many times, alternately, and keep the best of each")
     args = p.parse_args(argv)
 
     work = args.work or Path(tempfile.mkdtemp(prefix="bench-batch-"))
@@ -426,23 +430,37 @@ def main(argv=None) -> int:
         figures["production_model_mib"] = round(sum(f.stat().st_size for f in production_model_dir(students[0]).iterdir()
                                                     if f.is_file()) / 1024**2, 1)
 
-        # floor first: it reads every Production model once (the page cache is then warm for all three)
-        floor, each, floor_cpu = run_floor(students)
+        # The floor and the batch alternate --repeat times (floor first: it reads every Production model
+        # once, so the page cache is warm for both), and the best of each is kept: work that other
+        # programs run on the machine only ever adds time, to either side.
+        floors, batches = [], []
+        for k in range(args.repeat):
+            floor, each, floor_cpu = run_floor(students)
+            floors.append((floor, floor_cpu))
+            print(f"floor {k + 1}/{args.repeat}: {floor:.1f} s ({statistics.mean(each):.2f} s per model, "
+                  "one warm process)", flush=True)
+            shutil.rmtree(work / "out", ignore_errors=True)
+            batch_s, rows, batch_cpu = run_batch(work / "class", work / "out", args.jobs)
+            batches.append((batch_s, rows, batch_cpu))
+            print(f"batch {k + 1}/{args.repeat}: {batch_s:.1f} s (-j {args.jobs})", flush=True)
+        floor, floor_cpu = min(floors)
+        batch_s, rows, batch_cpu = min(batches, key=lambda b: b[0])
         figures["floor_s"], figures["floor_cpu"] = floor, floor_cpu
-        print(f"floor: {floor:.1f} s ({statistics.mean(each):.2f} s per model, one warm process)", flush=True)
+        figures["floor_runs"] = [round(f[0], 1) for f in floors]
+        figures["batch_runs"] = [round(b[0], 1) for b in batches]
+        figures["pair_ratios"] = [round(b[0] / f[0], 2) for f, b in zip(floors, batches, strict=True)]
         floor_split, each_split, floor_split_cpu = run_floor(students, whole_split=True)
         figures["floor_split_s"], figures["floor_split_cpu"] = floor_split, floor_split_cpu
         print(f"floor predicting the whole test split: {floor_split:.1f} s ({statistics.mean(each_split):.2f} s per model)",
               flush=True)
 
-        batch_s, rows, batch_cpu = run_batch(work / "class", work / "out", args.jobs)
         figures["batch_cpu"] = batch_cpu
         statuses = [r["status"] for r in rows]
         copies = sum(1 for r in rows if r["suspected_copy_of"])
         figures.update(batch_s=batch_s, batch_errors=statuses.count("error"), batch_copies=copies,
                        batch_predict=sum(1 for r in rows if r.get("model.predict_status") == "pass"))
-        print(f"batch: {batch_s:.1f} s (-j {args.jobs}; {statuses.count('error')} error rows, {copies} flagged as copies, "
-              f"model.predict passed for {figures['batch_predict']}/{len(rows)})", flush=True)
+        print(f"batch: best {batch_s:.1f} s (-j {args.jobs}; {statuses.count('error')} error rows, {copies} flagged as "
+              f"copies, model.predict passed for {figures['batch_predict']}/{len(rows)})", flush=True)
         shutil.rmtree(work / "out", ignore_errors=True)
         letter_s, letter_rows, letter_cpu = run_batch(work / "class", work / "out", args.jobs, rubric_without_metrics(work))
         figures.update(letter_s=letter_s, letter_cpu=letter_cpu,
@@ -530,7 +548,12 @@ def render(f: dict) -> str:
                      f"in CPU seconds {f['naive_cpu'] / f['batch_cpu']:.1f}x, so on an idle machine with {jobs} cores "
                      f"about {jobs * f['naive_cpu'] / f['batch_cpu']:.1f}x")
     over_floor = f["batch_s"] / f["floor_s"]
-    lines.append(f"- batch / floor = **{over_floor:.2f}x** wall (target <= 1.5x: {_verdict(over_floor <= 1.5)}); "
+    if len(f.get("batch_runs", [])) > 1:
+        lines.append(f"- the floor and the batch were measured {len(f['batch_runs'])} times, alternately (floor "
+                     f"{', '.join(map(str, f['floor_runs']))} s; batch {', '.join(map(str, f['batch_runs']))} s; each "
+                     f"batch over the floor just before it: {', '.join(f'{r:.2f}x' for r in f['pair_ratios'])}): the "
+                     "table and the ratios below use the best of each")
+    lines.append(f"- batch / floor = **{over_floor:.2f}x** wall (target <= 1.4x: {_verdict(over_floor <= 1.4)}); "
                  f"in CPU seconds {f['batch_cpu'] / f['floor_cpu']:.2f}x, so on an idle machine with {jobs} cores "
                  f"about {f['batch_cpu'] / jobs / f['floor_cpu']:.2f}x")
     if "letter_s" in f:

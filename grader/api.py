@@ -17,7 +17,7 @@ from dataclasses import replace
 from datetime import date, datetime
 
 from . import __version__
-from .checks import evaluate
+from .checks import REGISTRY, check_settings, checks_by_evidence, evaluate
 from .deadline import apply_late_policy, parse_deadline
 from .errors import GraderError, SubmissionError
 from .evidence.model import Evidence
@@ -27,8 +27,8 @@ from .names import with_names
 from .probe import ProbeOptions, probe_model
 from .result import Result, RunRow, SubmissionInfo
 from .rubric import DEFAULT_RUBRIC, LANGS, Rubric, load_rubric
+from .sources import open_source, redact
 from .submission.limits import check_snapshot
-from .submission.remote import open_source, redact
 from .submission.snapshot import Snapshot
 
 
@@ -67,6 +67,12 @@ def grade(
     A folder holding several stores is graded on the one that holds the rubric's experiment (the
     one with most runs in it; else the one with most runs): the report says which, and lists the
     others. ``store`` (a path inside the submission) picks one instead.
+
+    A check whose own settings name another ``experiment``/``model_name`` (or ``metric``/``order``)
+    is evaluated on the evidence of those names, read from the same snapshot (once per distinct
+    names, the model probed only for a key one of its checks needs it for: see
+    :func:`grader.checks.checks_by_evidence`); the runs table, notes and fingerprints are the
+    rubric-wide experiment's.
     """
     if lang not in LANGS:
         raise GraderError(f"unknown language {lang!r} (use one of: {', '.join(LANGS)})")
@@ -86,27 +92,31 @@ def grade(
         limit_notes = check_snapshot(snap)
         if limit_notes:
             snap.notes.extend(limit_notes)
-        evidence = collect_source(
-            snap,
-            experiment,
-            str(settings.get("model_name", "housing-best")),
-            str(settings.get("metric", "rmse_test")),
-            settings=settings,
-            fetch=probe and _wants_probe(rubric),
-            order=str(settings.get("order", "ASC")),
-        )
-        evidence.deadline_ms, evidence.graded_at_ms = deadline_ms, int(time.time() * 1000)
-        if probe and _wants_probe(rubric):
-            # The whole test split only when a check uses its metrics (the 5 rows are a slice of it).
-            whole_split = _needs(rubric, "test_split")
-            options = replace(
-                probe_options or ProbeOptions(),
-                whole_split=whole_split,
-                task=rubric.task,
-                rows=_check_setting(rubric, "model.predict", "rows", rubric.task.rows),
-            )
-            evidence.probe = _probe(evidence, settings, snap, options)
-        checks = evaluate(evidence, rubric, lang)
+        # One Evidence per experiment/model the checks name (checks_by_evidence), read from the one
+        # snapshot; the rubric-wide one (the first) is what the reports, runs table and fingerprints use.
+        graded_at_ms = int(time.time() * 1000)
+        evidences: dict[tuple[str, ...], Evidence] = {}
+        for key, specs in checks_by_evidence(rubric).items():
+            main = not evidences
+            # A check of another key selects its version with its own settings (stage, accept_alias).
+            key_settings = settings if main or not specs else check_settings(rubric, specs[0])
+            # The probe runs for the checks that declare needs=("probe", ...): loading a model costs.
+            probing = probe and any("probe" in REGISTRY[spec.id].needs for spec in specs)
+            ev = collect_source(snap, key[0], key[1], key[2], settings=key_settings, fetch=probing, order=key[3])
+            ev.deadline_ms, ev.graded_at_ms = deadline_ms, graded_at_ms
+            if probing:
+                # The whole test split only when a check uses its metrics (the 5 rows are a slice of it).
+                predict = next((spec for spec in specs if spec.id == "model.predict"), None)
+                options = replace(
+                    probe_options or ProbeOptions(),
+                    whole_split=any("test_split" in REGISTRY[spec.id].needs for spec in specs),
+                    task=rubric.task,
+                    rows=check_settings(rubric, predict).get("rows", rubric.task.rows) if predict else rubric.task.rows,
+                )
+                ev.probe = _probe(ev, key_settings, snap, options)
+            evidences[key] = ev
+        evidence = next(iter(evidences.values()))
+        checks = evaluate(evidence, rubric, lang, others=evidences)
         late, late_notes = apply_late_policy(rubric.late, evidence, checks, deadline_ms, lang)
         # A class sharing one store (grade URI --students) must not fingerprint each other's experiments.
         fingerprints = _fingerprints(evidence, snap, whole_store=not settings.get("hide_experiments"))
@@ -114,9 +124,14 @@ def grade(
             input=redact(os.fspath(submission)),
             store=snap.kind,
             mlflow_layout=evidence.layout,
-            tracking_uri_kind=snap.kind if snap.kind in ("sqlite", "server", "postgresql") else "file",
             notes=list(
-                dict.fromkeys([*_notices(snap, lang, experiment), *_translated(evidence.notes, lang), *late_notes])
+                dict.fromkeys(
+                    [
+                        *_notices(snap, lang, experiment),
+                        *(note for ev in evidences.values() for note in _translated(ev.notes, lang)),
+                        *late_notes,
+                    ]
+                )
             ),
             mlflow_version=_written_by(evidence, settings),
             schema_revision=snap.schema_revision,
@@ -231,18 +246,6 @@ def _fingerprints(evidence: Evidence, snap, whole_store: bool = True) -> dict:
         return collect_fingerprints(evidence, snap.root, snap.files.content, snap=snap if whole_store else None)
     except Exception:  # noqa: BLE001 - a missing fingerprint only weakens copy detection
         return {}
-
-
-def _needs(rubric: Rubric, what: str) -> bool:
-    """Whether a check of ``rubric`` declares it needs ``what`` (``@check(..., needs=(...))``)."""
-    from .checks import REGISTRY
-
-    return any(what in REGISTRY[spec.id].needs for spec in rubric.checks)
-
-
-def _wants_probe(rubric: Rubric) -> bool:
-    """The probe runs for the checks that declare ``needs=("probe", ...)``: loading a model costs."""
-    return _needs(rubric, "probe")
 
 
 def _probe(evidence: Evidence, settings, snap, options: ProbeOptions):

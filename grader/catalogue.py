@@ -240,6 +240,30 @@ MESSAGES: dict[str, dict[str, str]] = {
     "text.passed": {"es": "APROBADO", "en": "PASSED"},
     "text.failed": {"es": "NO APROBADO", "en": "NOT PASSED"},
     # Labels of the Markdown summary (grader.reports.markdown).
+    # Gradescope's results.json (grader/reports/gradescope.py).
+    "gs.score": {"es": "Puntaje", "en": "Score"},
+    "gs.fix": {"es": "Cómo arreglarlo", "en": "How to fix"},
+    "gs.status": {"es": "Estado", "en": "Status"},
+    "gs.notes": {"es": "Notas", "en": "Notes"},
+    "gs.hidden": {
+        "es": "{n} {n:plural:control oculto suma|controles ocultos suman} {points} puntos: "
+        "cuentan en el total, su contenido no se muestra.",
+        "en": "{n} hidden {n:plural:check|checks} worth {points} points count toward the total; "
+        "their content is not shown.",
+    },
+    "gs.error": {"es": "No se pudo corregir la entrega", "en": "The submission could not be graded"},
+    # The legacy GitHub Classroom reporter's rows (grader/reports/classroom.py).
+    "classroom.fix": {"es": "Cómo arreglarlo", "en": "How to fix"},
+    # Classroom 50's release-body.md (grader/reports/classroom50.py).
+    "c50.scaled": {
+        "es": "Classroom 50 cuenta puntos enteros: cada punto de la rúbrica vale {scale} aquí ({score} / {max}).",
+        "en": "Classroom 50 counts whole points: each rubric point is worth {scale} here ({score} / {max}).",
+    },
+    "c50.error": {"es": "No se pudo corregir la entrega", "en": "The submission could not be graded"},
+    "c50.zero": {
+        "es": "La nota es 0 / {max}: corregí lo que se indica y volvé a entregar.",
+        "en": "The grade is 0 / {max}: fix what is said above and submit again.",
+    },
     "md.score": {"es": "Puntaje", "en": "Score"},
     "md.passed": {"es": "aprobado", "en": "passed"},
     "md.failed": {"es": "no aprobado", "en": "not passed"},
@@ -346,7 +370,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "gradebook.csv y summary.html. Correrlo de nuevo reemplaza lo que escribió el anterior en SALIDA. "
         "Códigos de salida de un batch: 0 todos corregidos y aprobados; 1 alguno no aprobó o no se pudo "
         "corregir (una fila de error); 2 el batch no pudo correr (no existe CARPETA, no hay entregas, SALIDA "
-        "rechazada).",
+        "rechazada).\n\n"
+        "Comandos: grade run ENTREGA, grade batch CARPETA, grade class URI, grade explain CONTROL, grade demo, "
+        "grade rubric init (cada uno con su --help y solo sus opciones).",
         "en": "Grade an MLflow homework SUBMISSION: a folder holding mlruns/ and/or mlflow.db, an mlruns/ folder, an "
         "mlflow.db file, or a file:/sqlite: URI; or, read-only, a tracking server (http(s)://HOST:PORT; "
         "credentials from MLFLOW_TRACKING_USERNAME/PASSWORD or TOKEN) or a PostgreSQL backend store "
@@ -357,7 +383,54 @@ MESSAGES: dict[str, dict[str, str]] = {
         "name is the id); OUT gets students/<id>/report.json and report.html, gradebook.csv and summary.html. "
         "A re-run replaces what the previous batch wrote in OUT. Exit codes of a batch: 0 every student graded "
         "and passed; 1 some student failed or could not be graded (an error row); 2 the batch could not run "
-        "(no such DIR, no submissions in it, OUT refused).",
+        "(no such DIR, no submissions in it, OUT refused).\n\n"
+        "Commands: grade run SUBMISSION, grade batch DIR, grade class URI, grade explain CHECK_ID, grade demo, "
+        "grade rubric init (each with its own --help and only its options).",
+    },
+    # grade VERB --help: each verb's usage line and help (its options' help are the help.* above).
+    "help.metavar.run": {"es": "[OPCIONES] ENTREGA", "en": "[OPTIONS] SUBMISSION"},
+    "help.metavar.batch": {"es": "[OPCIONES] CARPETA --out SALIDA", "en": "[OPTIONS] DIR --out OUT"},
+    "help.metavar.class": {
+        "es": "[OPCIONES] URI --students ID,ID,... --out SALIDA",
+        "en": "[OPTIONS] URI --students ID,ID,... --out OUT",
+    },
+    "help.metavar.explain": {"es": "[OPCIONES] CONTROL", "en": "[OPTIONS] CHECK_ID"},
+    "help.metavar.demo": {"es": "[OPCIONES]", "en": "[OPTIONS]"},
+    "help.verb.run": {
+        "es": "Corrige una ENTREGA: una carpeta con mlruns/ y/o mlflow.db, una carpeta mlruns/, un archivo "
+        "mlflow.db, una URI file:/sqlite:, un servidor de tracking (http(s)://) o un store PostgreSQL; "
+        "igual que grade ENTREGA.",
+        "en": "Grade a SUBMISSION: a folder holding mlruns/ and/or mlflow.db, an mlruns/ folder, an mlflow.db "
+        "file, a file:/sqlite: URI, a tracking server (http(s)://) or a PostgreSQL store; the same as "
+        "grade SUBMISSION.",
+    },
+    "help.verb.batch": {
+        "es": "Corrige una clase entera: cada carpeta o archivo comprimido de CARPETA es un estudiante (su nombre "
+        "es el id; o un solo archivo con todos, como la descarga de Moodle o Canvas). SALIDA recibe "
+        "students/<id>/report.json y report.html, gradebook.csv y summary.html. Códigos de salida: 0 todos "
+        "aprobados; 1 alguno no aprobó o no se pudo corregir; 2 el batch no pudo correr.",
+        "en": "Grade a whole class: each folder or archive in DIR is one student (its name is the id; or one "
+        "archive of them all, such as a Moodle or Canvas bulk download). OUT gets students/<id>/report.json and "
+        "report.html, gradebook.csv and summary.html. Exit codes: 0 every student passed; 1 some student "
+        "failed or could not be graded; 2 the batch could not run.",
+    },
+    "help.verb.class": {
+        "es": "Corrige una clase en un servidor de tracking o un store compartido: el experimento de cada "
+        "estudiante (--experiment 'homework-195-{student}', --model-name 'housing-best-{student}') en SALIDA, "
+        "como grade batch.",
+        "en": "Grade a class on one tracking server or shared store: each student's experiment "
+        "(--experiment 'homework-195-{student}', --model-name 'housing-best-{student}') into OUT, as "
+        "grade batch does.",
+    },
+    "help.verb.explain": {
+        "es": "Muestra qué verifica un CONTROL de la rúbrica, sus puntos, cómo aprobarlo y sus ajustes.",
+        "en": "Print what a rubric's CHECK_ID verifies, its points, how to pass it and its settings.",
+    },
+    "help.verb.demo": {
+        "es": "Construye la entrega de referencia (runs, registro, notebook) en una carpeta temporal y la corrige; "
+        "la carpeta se borra al terminar (--keep la conserva). Con --out CARPETA, los informes van allí.",
+        "en": "Build the reference submission (runs, registry, notebook) in a temp folder and grade it; the folder "
+        "is removed afterwards (--keep keeps it). With --out DIR, the reports go to DIR.",
     },
     # The placeholders of option values in grade --help.
     "metavar.FILE": {"es": "ARCHIVO", "en": "FILE"},
@@ -447,8 +520,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "a Moodle or Canvas bulk download) into --out: reports, gradebook.csv, summary.html.",
     },
     "help.jobs": {
-        "es": "Con --batch: estudiantes corregidos a la vez.  [por defecto: la cantidad de núcleos]",
-        "en": "With --batch: students graded at once.  [default: the number of cores]",
+        "es": "Con --batch: estudiantes corregidos a la vez (por defecto, la cantidad de núcleos); con --students: 1 "
+        "por defecto.",
+        "en": "With --batch: students graded at once (the number of cores by default); with --students: 1 by default.",
     },
     "help.student_timeout": {
         "es": "Con --batch: segundos que puede tardar un estudiante en total.  [por defecto: 2 x --timeout + 60]",
@@ -540,6 +614,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "es": "-j/--jobs, --student-timeout, --gradebook-format, --roster, --lms-assignment y --only van con --batch",
         "en": "-j/--jobs, --student-timeout, --gradebook-format, --roster, --lms-assignment and --only go with --batch",
     },
+    "usage.class_students": {
+        "es": "grade class URI corrige el experimento de cada estudiante: indica --students ana,beto o "
+        "--students-file ARCHIVO (y --experiment 'homework-195-{student}')",
+        "en": "grade class URI grades each student's experiment: give --students ana,beto or "
+        "--students-file FILE (and --experiment 'homework-195-{student}')",
+    },
     "usage.students_conflict": {
         "es": "--students escribe sus informes en --out: no indiques --demo, --format, --json, "
         "--html, --junit, --markdown ni --student",
@@ -573,6 +653,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "es": "la opción {name} necesita un valor.",
         "en": "Option {name} requires an argument.",
     },
+    "click.missing_argument": {"es": "falta el argumento {name}.", "en": "Missing argument {name}."},
+    "click.missing_option": {"es": "falta la opción {name}.", "en": "Missing option {name}."},
     "click.extra_argument": {"es": "sobra un argumento ({args})", "en": "Got unexpected extra argument ({args})"},
     "click.extra_arguments": {"es": "sobran argumentos ({args})", "en": "Got unexpected extra arguments ({args})"},
     # Why a submission cannot be graded, as other modules raise them in English (translated by
@@ -623,6 +705,23 @@ MESSAGES: dict[str, dict[str, str]] = {
     "error.timeout": {
         "es": "la corrección tardó más de {seconds} s (--grade-timeout): se detuvo",
         "en": "grading took more than {seconds} s (--grade-timeout): stopped",
+    },
+    # A student of a batch whose grading process did not answer (grader/batch/pool.py).
+    "batch.student_timeout": {
+        "es": "la corrección tardó más de {seconds} s (tiempo límite por estudiante): se detuvo",
+        "en": "grading took more than {seconds} s (timeout): stopped",
+    },
+    "batch.student_died": {
+        "es": "error interno: el proceso que corregía murió con {signal}{why}",
+        "en": "internal error: the grading process died with {signal}{why}",
+    },
+    "batch.student_oom": {
+        "es": " (matado, probablemente por falta de memoria)",
+        "en": " (killed, probably out of memory)",
+    },
+    "batch.student_exited": {
+        "es": "error interno: el proceso que corregía terminó con código {code} sin dar un resultado",
+        "en": "internal error: the grading process exited with code {code} without a result",
     },
     "error.archive_unreadable": {
         "es": "{name} no es un archivo comprimido legible: {error}",

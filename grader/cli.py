@@ -25,9 +25,40 @@ import click
 
 from . import __version__
 from .errors import GraderError, localized
+from .probe.runner import ProbeOptions
+from .rubric import DEFAULT_RUBRIC, LANGS
 
 EXIT_USAGE = 2
-OUTPUT_FORMATS = ("text", "json", "html", "markdown", "classroom", "classroom50", "gradescope", "junit")
+
+
+class _Formats(click.Choice):
+    """``--format``'s choices: the report registry's formats (:data:`grader.reports.FORMATS`),
+    read when click first needs them (``--help``, a value to check), not when the CLI is imported."""
+
+    def __init__(self) -> None:
+        super().__init__(())
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        return _format_names()
+
+    @choices.setter
+    def choices(self, value) -> None:  # click.Choice.__init__ sets it: the registry is the source
+        pass
+
+
+def __getattr__(name: str):
+    """``OUTPUT_FORMATS``: what ``--format`` accepts (the report registry's names)."""
+    if name == "OUTPUT_FORMATS":
+        return _format_names()
+    raise AttributeError(name)
+
+
+def _format_names() -> tuple[str, ...]:
+    """The registry's formats, the default (``text``, the terminal summary) first, then by name."""
+    from .reports import FORMATS
+
+    return tuple(sorted(FORMATS, key=lambda name: (name != "text", name)))
 
 
 def _say(text: str, err: bool = True) -> None:
@@ -66,15 +97,6 @@ def _echo_summary(result, *, err: bool, failures_only: bool) -> None:
         _echo_output(summary, err=err)
 
 
-def _write(text: str, target: str) -> None:
-    if target == "-":
-        _echo_output(text)
-    else:
-        path = Path(target)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-
-
 def _usage(key: str, lang: str, **params) -> click.UsageError:
     """A usage error whose one line comes from the catalogue, in ``lang``."""
     from .catalogue import text
@@ -108,7 +130,9 @@ def _explain(check_id: str, lang: str, rubric_ref: str) -> str:
     from .checks import named_settings, title_of
     from .rubric import render
 
-    title = title_of(rubric, spec, lang) if spec else ""
+    # A check the rubric does not list: its own default texts, filled from its default settings.
+    defaults = {**defn.settings, **rubric.settings}
+    title = title_of(rubric, spec, lang) if spec else render(rubric.text(defn.texts.title, lang), defaults)
     lines = [f"{check_id}: {_plain(title)}" if title else check_id]
     if spec is None:
         lines.append(text("explain.not_in_rubric", lang, rubric=rubric.id))
@@ -124,7 +148,11 @@ def _explain(check_id: str, lang: str, rubric_ref: str) -> str:
             *textwrap.wrap(" ".join(paragraph.split()), width=96, initial_indent="  ", subsequent_indent="  "),
             "",
         ]
-    hint = render(rubric.text(spec.hint, lang), named_settings(rubric, spec)) if spec else ""
+    hint = (
+        render(rubric.text(spec.hint, lang), named_settings(rubric, spec))
+        if spec
+        else render(rubric.text(defn.texts.hint, lang), defaults)
+    )
     if hint:
         lines += [
             text("explain.fix", lang),
@@ -159,7 +187,6 @@ def _run_class(
 ) -> int:
     """``grade URI --experiment 'homework-195-{student}' --students ana,beto --out OUT``."""
     from .batch.server import grade_class, read_students
-    from .probe import ProbeOptions
 
     if not submission:
         raise _usage("usage.students_submission", lang)
@@ -188,6 +215,7 @@ def _run_class(
         artifacts=options.get("artifacts"),
         progress=progress,
         deadline=deadline,
+        jobs=options.get("jobs"),
     )
     if not quiet:
         _say_done("class.done", batch, lang)
@@ -215,7 +243,6 @@ def _run_batch(options: dict, *, out_dir, rubric, lang, timeout, trust_pickles, 
     """``grade --batch DIR --out OUT``: grade a class with a progress bar on stderr."""
     from .batch import grade_batch
     from .catalogue import text
-    from .probe import ProbeOptions
 
     if not out_dir:
         raise _usage("usage.needs_out", lang, option="--batch")
@@ -292,6 +319,9 @@ class _Command(click.Command):
     """``grade`` itself: its ``--help`` speaks the language of ``--lang`` (Spanish by default), from
     the catalogue's ``help.*`` texts (the usage line, the command's help, each option's)."""
 
+    #: The catalogue's keys of the command's help and of its usage line (a verb has its own).
+    help_key, metavar_key = "help.command", "help.metavar"
+
     def _lang(self) -> str:
         return _ARGV_LANG["lang"] or _lang_of(sys.argv[1:])
 
@@ -299,12 +329,12 @@ class _Command(click.Command):
         from .catalogue import text
 
         lang = self._lang()
-        formatter.write_usage(ctx.command_path, text("help.metavar", lang), prefix=text("help.usage", lang))
+        formatter.write_usage(ctx.command_path, text(self.metavar_key, lang), prefix=text("help.usage", lang))
 
     def format_help_text(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         from .catalogue import MESSAGES
 
-        saved, texts = self.help, MESSAGES["help.command"]
+        saved, texts = self.help, MESSAGES[self.help_key]
         self.help = texts.get(self._lang()) or texts["en"]
         try:
             super().format_help_text(ctx, formatter)
@@ -340,11 +370,9 @@ class _Command(click.Command):
 
 @click.command(cls=_Command, context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("submission", required=False)
-@click.option("--rubric", "rubric", default="homework-195", show_default=True, help="Rubric id or YAML file.")
-@click.option("--lang", type=click.Choice(["es", "en"]), default="es", show_default=True, help="Language of messages.")
-@click.option(
-    "--format", "fmt", type=click.Choice(OUTPUT_FORMATS), default="text", show_default=True, help="What goes to stdout."
-)
+@click.option("--rubric", "rubric", default=DEFAULT_RUBRIC, show_default=True, help="Rubric id or YAML file.")
+@click.option("--lang", type=click.Choice(LANGS), default=LANGS[0], show_default=True, help="Language of messages.")
+@click.option("--format", "fmt", type=_Formats(), default="text", show_default=True, help="What goes to stdout.")
 @click.option(
     "--json",
     "json_out",
@@ -366,7 +394,7 @@ class _Command(click.Command):
 @click.option(
     "--timeout",
     type=float,
-    default=60.0,
+    default=ProbeOptions.timeout,
     show_default=True,
     help="Seconds the model probe may take (the whole grade: --grade-timeout).",
 )
@@ -414,7 +442,7 @@ class _Command(click.Command):
     metavar="N",
     expose_value=False,
     callback=_stash_batch_option,
-    help="With --batch: students graded at once.  [default: the number of cores]",
+    help="With --batch: students graded at once (the number of cores by default); with --students: 1 by default.",
 )
 @click.option(
     "--student-timeout",
@@ -568,18 +596,26 @@ def grade_command(
             quiet=quiet,
             deadline=deadline,
         )
+    remote = click.get_current_context().meta.get(REMOTE_META, {})
+    a_class = bool(remote.get("students") or remote.get("students_file"))
     if any(
         batch_options.get(name) is not None
-        for name in ("jobs", "student_timeout", "gradebook_format", "roster", "lms_assignment", "only")
+        for name in (
+            "student_timeout",
+            "gradebook_format",
+            "roster",
+            "lms_assignment",
+            "only",
+            *(() if a_class else ("jobs",)),
+        )
     ):
         raise _usage("usage.batch_only", lang)
-    remote = click.get_current_context().meta.get(REMOTE_META, {})
-    if remote.get("students") or remote.get("students_file"):
+    if a_class:
         if demo or fmt != "text" or any((json_out, html_out, junit_out, markdown_out, student)):
             raise _usage("usage.students_conflict", lang)
         return _run_class(
             submission,
-            remote,
+            {**remote, "jobs": batch_options.get("jobs")},
             out_dir=out_dir,
             rubric=rubric,
             lang=lang,
@@ -603,14 +639,20 @@ def grade_command(
         fmt, json_out = "text", None
 
     from .api import grade
-    from .probe import ProbeOptions
-    from .reports import render
+    from .reports.routing import write_reports
 
     if demo:
         submission = _build_demo(lang, quiet or fmt != "text", keep, rubric)
     from .errors import SubmissionError
     from .watchdog import DEFAULT_GRADE_TIMEOUT, GradeTimeout, time_limit
 
+    files = {
+        "json": json_out,
+        "html": html_out,
+        "junit": junit_out,
+        "markdown": markdown_out,
+        "gradescope": gradescope_file,
+    }
     try:
         try:
             with time_limit(grade_timeout or max(DEFAULT_GRADE_TIMEOUT, timeout + 120)):
@@ -628,38 +670,17 @@ def grade_command(
                 )
         except GradeTimeout as exc:  # a submission that cannot be graded in time: exit 2, one line
             raise SubmissionError(str(exc)) from None
-    except GraderError as exc:
+    except SubmissionError as exc:
+        # A gradebook format still gets a graded 0 (never a missing grade); the others: exit 2, one line.
         exc.lang = lang  # type: ignore[attr-defined]  # main() says it in the user's language
-        _report_ungradable(
-            exc,
-            rubric,
-            lang,
-            "gradescope" if gradescope_file else fmt,
-            gradescope_file or (out_dir or "." if fmt == "classroom50" else None),
-        )
+        _report_ungradable(exc, submission, rubric, lang, _outputs(fmt, files, out_dir, student, grades_only=True))
         raise
+    except GraderError as exc:  # a rubric or usage problem is the instructor's: no grade at all
+        exc.lang = lang  # type: ignore[attr-defined]
+        raise
+    write_reports(result, _outputs(fmt, files, out_dir, student), stdout=_echo_output)
+    summary_to_stderr = fmt not in ("text", "classroom50")
     view = result.for_students() if student else result
-    if fmt == "classroom50":  # Classroom 50 reads two files: ./result.json and ./release-body.md (or in --out)
-        from .reports import classroom50
-
-        classroom50.write_files(result, out_dir or ".")
-        fmt = "text"
-
-    if out_dir:
-        _write(render(view, "json"), str(Path(out_dir) / "report.json"))
-        _write(render(view, "html"), str(Path(out_dir) / "report.html"))
-    for target, name in (
-        (json_out, "json"),
-        (html_out, "html"),
-        (junit_out, "junit"),
-        (markdown_out, "markdown"),
-        (gradescope_file, "gradescope"),
-    ):
-        if target:
-            _write(render(view, name), target)
-    summary_to_stderr = fmt != "text"
-    if fmt != "text":
-        _echo_output(render(view, fmt))
     if not quiet:
         _echo_summary(view, err=summary_to_stderr, failures_only=failures_only)
         if out_dir:
@@ -671,29 +692,108 @@ def grade_command(
     return result.exit_code
 
 
-def _report_ungradable(exc: GraderError, rubric: str, lang: str, fmt: str, target: str | None) -> None:
-    """A gradebook format still gets a result (0 points) when the submission cannot be graded."""
-    if fmt not in ("classroom", "classroom50", "gradescope"):
+# --------------------------------------------------------------------------- the verbs
+# grade run|batch|class|explain|demo|rubric: each verb is the one grade command restricted to the
+# options that make sense for it (the same option objects, so the same help and defaults), its
+# argument named for what it is; grade SUBMISSION [--batch ...] keeps working as before.
+
+
+class _Verb(_Command):
+    """A verb: ``grade VERB ...``, its help and usage line from the catalogue (``help.verb.VERB``,
+    ``help.metavar.VERB``)."""
+
+    def __init__(self, name: str, argument: str | None, options: tuple[str, ...], fixed: dict[str, Any]):
+        by_name = {p.name: p for p in grade_command.params if isinstance(p, click.Option)}
+        params: list[click.Parameter] = [by_name[o] for o in options]
+        if argument:
+            params.insert(0, click.Argument([argument.lower()], required=True, metavar=argument))
+        super().__init__(name, params=params, callback=self._invoke, context_settings=grade_command.context_settings)
+        self.help_key, self.metavar_key = f"help.verb.{name}", f"help.metavar.{name}"
+        self.argument, self.fixed = argument, fixed
+        self.help = f"grade {name}"  # the catalogue says the rest (format_help_text)
+
+    def _invoke(self, **values: Any) -> int:
+        ctx = click.get_current_context()
+        value = values.pop(self.argument.lower(), None) if self.argument else None
+        kwargs = {p.name: _default(p, ctx) for p in grade_command.params if p.expose_value and p.name}
+        kwargs.update(values)
+        kwargs.update(self.fixed)
+        if self.name == "batch":
+            ctx.meta.setdefault(BATCH_META, {})["batch_dir"] = value
+        elif self.name == "explain":
+            kwargs["explain"] = value
+        elif value is not None:
+            kwargs["submission"] = value
+        if self.name in ("batch", "class") and not kwargs.get("out_dir"):
+            raise _usage("usage.needs_out", kwargs["lang"], option=f"grade {self.name}")
+        if self.name == "class":
+            remote = ctx.meta.get(REMOTE_META, {})
+            if not (remote.get("students") or remote.get("students_file")):
+                raise _usage("usage.class_students", kwargs["lang"])
+        return grade_command.callback(**kwargs)  # type: ignore[misc]
+
+
+def _default(param: click.Parameter, ctx: click.Context) -> Any:
+    """The value ``grade`` gives an option the command line leaves out (None when it has no default)."""
+    value = param.get_default(ctx)
+    return None if value is None or type(value).__name__ == "Sentinel" else value
+
+
+_COMMON = ("rubric", "lang", "timeout", "grade_timeout", "trust_pickles", "no_probe", "deadline", "quiet")
+_REPORTS = ("fmt", "json_out", "html_out", "junit_out", "markdown_out", "out_dir", "student", "failures_only")
+_NAMES = ("experiment", "model_name")
+VERBS: dict[str, click.Command] = {
+    "run": _Verb("run", "SUBMISSION", (*_COMMON, *_REPORTS, *_NAMES, "store", "artifacts"), {}),
+    "batch": _Verb(
+        "batch",
+        "DIR",
+        (*_COMMON, "out_dir", "jobs", "student_timeout", "gradebook_format", "roster", "lms_assignment", "only"),
+        {},
+    ),
+    "class": _Verb(
+        "class", "URI", (*_COMMON, "out_dir", "jobs", "students", "students_file", *_NAMES, "artifacts"), {}
+    ),
+    "explain": _Verb("explain", "CHECK_ID", ("rubric", "lang"), {}),
+    "demo": _Verb("demo", None, (*_COMMON, *_REPORTS, "keep"), {"demo": True}),
+}
+
+
+def _outputs(fmt: str, files: dict[str, str | None], out_dir: str | None, student: bool, grades_only: bool = False):
+    """Where ``grade SUBMISSION``'s reports go (:class:`grader.reports.routing.Outputs`): the files
+    asked for, ``--format``'s report on stdout (Classroom 50's two files into ``--out`` or the
+    current folder, the summary staying on stdout), ``report.json``/``report.html`` in ``--out``.
+
+    ``grades_only``: only the outputs a gradebook reads (a submission that could not be graded)."""
+    from .reports import FORMATS
+    from .reports.routing import Outputs
+
+    grades = {name for name, f in FORMATS.items() if f.grades}
+    targets = [(name, target) for name, target in files.items() if target and (not grades_only or name in grades)]
+    if fmt not in ("text", "classroom50") and (not grades_only or fmt in grades):
+        targets.append((fmt, "-"))
+    return Outputs(
+        files=tuple(targets),
+        folder=out_dir if not grades_only else None,
+        classroom50=(out_dir or ".") if fmt == "classroom50" else None,
+        student=student,
+    )
+
+
+def _report_ungradable(exc: GraderError, submission, rubric: str, lang: str, outputs) -> None:
+    """A submission that cannot be graded: :meth:`Result.ungradable` goes to every gradebook output
+    asked for (Classroom, Classroom 50, Gradescope), the reason in the student's language."""
+    if not outputs.files and outputs.classroom50 is None:
         return
-    from .errors import SubmissionError
-    from .reports import classroom, gradescope
+    from .reports.routing import write_reports
+    from .result import Result
     from .rubric import load_rubric
+    from .sources import redact
 
-    if not isinstance(exc, SubmissionError):
-        return  # a rubric or usage problem is the instructor's: no grade at all
-    message = localized(exc, lang)  # the student reads it: in their language
-    if fmt == "classroom50":
-        from .reports import classroom50
-
-        classroom50.write_error_files(message, load_rubric(rubric), target or ".", lang)
-    elif fmt == "classroom":
-        max_score = sum(spec.points for spec in load_rubric(rubric).checks)
-        click.echo(classroom.encode(classroom.error_payload(message, max_score)))
-    else:
-        _write(gradescope.dumps(gradescope.error_payload(message, lang)), target or "-")
+    ungraded = Result.ungradable(localized(exc, lang), load_rubric(rubric), lang, input=redact(str(submission or "")))
+    write_reports(ungraded, outputs, stdout=_echo_output)
 
 
-def _build_demo(lang: str, quiet: bool, keep: bool, rubric: str = "homework-195") -> str:
+def _build_demo(lang: str, quiet: bool, keep: bool, rubric: str = DEFAULT_RUBRIC) -> str:
     """Build the reference submission (runs, registry, notebook) in a new temp folder and return it.
 
     Each step the build announces is said on stderr, in ``lang``, from the catalogue. The folder
@@ -769,6 +869,8 @@ def main(argv: list[str] | None = None) -> int:
             from .cli_rubric import rubric_group
 
             code = rubric_group.main(args=args[1:], prog_name="grade rubric", standalone_mode=False)
+        elif args[:1] and args[0] in VERBS:  # a submission folder named like a verb: grade ./run
+            code = VERBS[args[0]].main(args=args[1:], prog_name=f"grade {args[0]}", standalone_mode=False)
         else:
             code = grade_command.main(args=argv, prog_name="grade", standalone_mode=False)
     except click.exceptions.Exit as exc:

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any, TypeGuard
+from typing import TYPE_CHECKING, Any, TypeGuard
+
+if TYPE_CHECKING:
+    from .rubric import Rubric
 
 SCHEMA_VERSION = 1
 
@@ -27,6 +30,8 @@ def _json_safe(value: Any) -> Any:
 #: Statuses a check can end in. ``pass`` and ``warn`` earn the check's points.
 STATUSES = ("pass", "warn", "fail", "skip", "error")
 PASSING = frozenset({"pass", "warn"})
+#: Stores whose JSON ``tracking_uri_kind`` is their own kind (every other one says "file").
+REMOTE_OR_DB = ("sqlite", "server", "postgresql")
 
 
 def hidden_texts(lang: str, number: int, points: float) -> tuple[str, str]:
@@ -111,7 +116,6 @@ class SubmissionInfo:
     #: The artifact layout: "2.x" (models in each run's artifacts: MLflow 1.x and 2.x write it),
     #: "3.x" (LoggedModels) or "unknown". Not the version that wrote the store: see ``mlflow_version``.
     mlflow_layout: str
-    tracking_uri_kind: str = ""
     notes: list[str] = field(default_factory=list)
     #: The MLflow version that wrote the store, as its models' ``MLmodel`` say (the Production
     #: model's first); "" when no model says.
@@ -168,6 +172,44 @@ class Result:
     #: checks masked, and their evidence gone wherever it appeared). Every report says which; two
     #: results that differ only in it compare equal.
     view: str = field(default="instructor", compare=False)
+    #: Why the submission could not be graded at all ("" when it was): :meth:`ungradable` made it,
+    #: every check is in ``error`` with 0 points, and the gradebook formats (Classroom, Classroom
+    #: 50, Gradescope) render their "graded 0" form with this reason.
+    error: str = ""
+
+    @classmethod
+    def ungradable(cls, reason: str, rubric: Rubric, lang: str = "es", *, input: str = "") -> Result:
+        """The result of a submission that could not be graded (no store, a broken archive, a
+        timeout): every rubric check in ``error`` with ``reason`` as its message and 0 of its
+        points, so every format shows a graded 0 over the rubric's total rather than no grade."""
+        from . import __version__
+        from .checks import title_of
+
+        checks = [
+            CheckResult(
+                id=spec.id,
+                title=title_of(rubric, spec, lang),
+                status="error",
+                points=0.0,
+                max_points=spec.points,
+                message=reason,
+                visibility=spec.visibility,
+                required=spec.required,
+            )
+            for spec in rubric.checks
+        ]
+        return cls(
+            grader_version=__version__,
+            rubric_id=rubric.id,
+            rubric_title=rubric.text(rubric.title, lang),
+            lang=lang,
+            submission=SubmissionInfo(input=input, store="none", mlflow_layout="unknown", notes=[reason]),
+            checks=checks,
+            experiment=str(rubric.settings.get("experiment", "")),
+            metric=str(rubric.settings.get("metric", "rmse_test")),
+            order=str(rubric.settings.get("order", "ASC")).upper(),
+            error=reason,
+        )
 
     @property
     def checks_score(self) -> float:
@@ -255,7 +297,11 @@ class Result:
                 "grader": {"version": self.grader_version},
                 "rubric": {"id": self.rubric_id, "title": self.rubric_title},
                 "lang": self.lang,
-                "submission": asdict(self.submission),
+                # tracking_uri_kind: kept for readers of schema 1 (derived from "store").
+                "submission": {
+                    **asdict(self.submission),
+                    "tracking_uri_kind": store if (store := self.submission.store) in REMOTE_OR_DB else "file",
+                },
                 "experiment": self.experiment,
                 "ranking": {"metric": self.metric, "order": self.order},
                 "score": self.score,
@@ -267,6 +313,7 @@ class Result:
                 # {} or the late policy's verdict: days late, penalty (already off "score"), score_before...
                 "late": dict(self.late),
                 "view": self.view,
+                **({"error": self.error} if self.error else {}),
             }
         )
 
@@ -278,7 +325,9 @@ class Result:
             rubric_id=data["rubric"]["id"],
             rubric_title=data["rubric"]["title"],
             lang=data.get("lang", "es"),
-            submission=SubmissionInfo(**data["submission"]),
+            submission=SubmissionInfo(
+                **{k: v for k, v in data["submission"].items() if k in SubmissionInfo.__dataclass_fields__}
+            ),
             checks=[CheckResult(**c) for c in data["checks"]],
             runs=[RunRow(**r) for r in data.get("runs", [])],
             experiment=data.get("experiment", ""),
@@ -288,4 +337,5 @@ class Result:
             order=(data.get("ranking") or {}).get("order", "ASC"),
             late=dict(data.get("late") or {}),
             view=data.get("view", "instructor"),
+            error=str(data.get("error") or ""),
         )

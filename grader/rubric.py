@@ -2,6 +2,13 @@
 
 A rubric is a YAML file; ``rubrics/homework-195.yaml`` is the default. Instructors edit points,
 settings, titles, messages and hints there without touching code. See that file for the format.
+
+Every check carries default texts beside its code (:class:`grader.checks.base.Texts`); a rubric
+gives only the texts it wants different, per key and per language, and the rest comes from the
+check: ``checks: [{id: runs.count, points: 2}]`` with ``settings: {experiment: hw1}`` reads
+"At least 10 finished runs in experiment hw1". Per language, the later wins: the check's default,
+the rubric's top-level ``messages`` (for any check that emits that key), the check's own
+``title``/``hint``/``messages`` in the rubric.
 """
 
 from __future__ import annotations
@@ -122,9 +129,23 @@ def _texts(value: Any, where: str) -> dict[str, str]:
     raise RubricError(f"{where}: expected a text or a mapping {{es: ..., en: ...}}")
 
 
+def _message_texts(raw: Any, keys: tuple[str, ...], where: str) -> dict[str, dict[str, str]]:
+    """A rubric's ``messages:`` mapping, each key one of ``keys`` (a typo is refused with the closest)."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, Mapping):
+        raise RubricError(f"{where}: messages must be a mapping of message keys to texts")
+    for key in raw:
+        if key not in keys:
+            close = difflib.get_close_matches(str(key), keys, n=1)
+            hint = f"did you mean {close[0]!r}?" if close else f"its keys: {', '.join(keys)}"
+            raise RubricError(f"{where}: no message {key!r} ({hint})")
+    return {str(k): _texts(v, f"{where}: messages.{k}") for k, v in raw.items()}
+
+
 def parse_rubric(data: Any, source: str = "<dict>") -> Rubric:
     """Validate a rubric's data against the check registry."""
-    from .checks import REGISTRY
+    from .checks.base import COMMON_MESSAGES, COMMON_TEXTS, REGISTRY
 
     if not isinstance(data, Mapping) or not isinstance(data.get("checks"), list):
         raise RubricError(f"rubric {source}: needs an 'id' and a list of 'checks'")
@@ -137,6 +158,11 @@ def parse_rubric(data: Any, source: str = "<dict>") -> Rubric:
                 "a setting such as experiment goes under settings:)"
             )
     rubric_id = str(data.get("id") or Path(source).stem)
+    # The top-level messages: the common keys (their defaults: COMMON_TEXTS), or a key any check emits.
+    emitted = tuple(dict.fromkeys([*COMMON_MESSAGES, *(k for defn in REGISTRY.values() for k in defn.messages)]))
+    shared = _message_texts(data.get("messages"), emitted, f"rubric {source}: messages")
+    common = {key: {**COMMON_TEXTS[key], **shared.get(key, {})} for key in COMMON_MESSAGES}
+    common.update({key: texts for key, texts in shared.items() if key not in common})
     checks = []
     seen = set()
     for i, raw in enumerate(data["checks"]):
@@ -149,18 +175,28 @@ def parse_rubric(data: Any, source: str = "<dict>") -> Rubric:
             raise RubricError(f"rubric {source}: check {cid!r} appears twice")
         seen.add(cid)
         settings = dict(raw.get("settings") or {})
-        unknown = set(settings) - set(REGISTRY[cid].settings)
+        # A rubric-wide name (experiment, model_name, metric, order, stage...) set for one check: that
+        # check is graded on that experiment or model (grader.checks.evidence_key, docs/rubrics.md).
+        names_own = {k: v for k, v in settings.items() if k in RUBRIC_SETTINGS and k not in REGISTRY[cid].settings}
+        unknown = set(settings) - set(REGISTRY[cid].settings) - set(names_own)
         if unknown:
             names = ", ".join(sorted(unknown))
-            close = [
-                c for u in sorted(unknown) for c in difflib.get_close_matches(u, list(REGISTRY[cid].settings), n=1)
-            ]
+            valid = [*REGISTRY[cid].settings, *RUBRIC_SETTINGS]
+            close = [c for u in sorted(unknown) for c in difflib.get_close_matches(u, valid, n=1)]
             hint = (
                 f" (did you mean {', '.join(map(repr, close))}?)"
                 if close
                 else f" (its settings: {', '.join(REGISTRY[cid].settings) or 'none'})"
             )
             raise RubricError(f"rubric {source}: check {cid!r} has no setting(s) {names}{hint}")
+        if names_own:
+            checked = _rubric_settings(names_own, f"{source}: check {cid!r}", REGISTRY)
+            settings.update({k: checked[k] for k in names_own})
+            if settings.get("order", "ASC") not in ORDERS:
+                raise RubricError(
+                    f"rubric {source}: check {cid!r}: order must be ASC (lower is better) or DESC (higher is better), "
+                    f"not {settings['order']!r}"
+                )
         _check_choices(settings, f"rubric {source}: check {cid!r}")
         try:
             points = float(raw.get("points", 1))
@@ -172,20 +208,24 @@ def parse_rubric(data: Any, source: str = "<dict>") -> Rubric:
         required = raw.get("required", True)
         if not isinstance(required, bool):
             raise RubricError(f"rubric {source}: check {cid!r}: required must be true or false, not {required!r}")
-        messages = {str(k): _texts(v, f"{cid}.messages.{k}") for k, v in (raw.get("messages") or {}).items()}
+        defaults = REGISTRY[cid].texts
+        own = _message_texts(raw.get("messages"), REGISTRY[cid].messages, f"rubric {source}: check {cid!r}")
+        messages = {
+            key: {**defaults.messages.get(key, {}), **shared.get(key, {}), **own.get(key, {})}
+            for key in REGISTRY[cid].messages
+        }
         checks.append(
             CheckSpec(
                 id=cid,
                 points=points,
                 settings=settings,
-                title=_texts(raw.get("title") or cid, f"{cid}.title"),
-                hint=_texts(raw.get("hint"), f"{cid}.hint"),
+                title={**defaults.title, **_texts(raw.get("title"), f"{cid}.title")},
+                hint={**defaults.hint, **_texts(raw.get("hint"), f"{cid}.hint")},
                 messages=messages,
                 visibility=visibility,
                 required=required,
             )
         )
-    messages = {str(k): _texts(v, f"messages.{k}") for k, v in (data.get("messages") or {}).items()}
     settings = _rubric_settings(data.get("settings"), source, REGISTRY)
     order = settings["order"]
     if order not in ORDERS:
@@ -203,7 +243,7 @@ def parse_rubric(data: Any, source: str = "<dict>") -> Rubric:
         title=_texts(data.get("title") or rubric_id, "title"),
         settings=settings,
         checks=tuple(checks),
-        messages=messages,
+        messages=common,
         source=source,
         late=late,
         task=parse_task(data.get("task"), base=_folder_of(source), where=f"rubric {source}"),

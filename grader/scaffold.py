@@ -14,9 +14,10 @@ becomes a rubric to edit (never executed, read through the same private snapshot
   regressor) and the measure of each metric. When the data is not one of those, the ``task:``
   section is written with ``data: REPLACE-ME.csv``: loading the rubric then says to fill it in.
 
-The texts come from the shipped rubric of the same kind (``homework-195`` for a regression,
-``cancer-classification`` for a classification) with the names replaced, so the scaffold grades
-at once; edit titles, hints, points and checks from there (``docs/rubrics.md``).
+The checks are those of the shipped rubric of the same kind (``homework-195`` for a regression,
+``cancer-classification`` for a classification, their exercises left out), without texts: each
+check's default texts name the settings, so the scaffold grades at once and says the course's own
+names; edit points, checks and any text from there (``docs/rubrics.md``).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from typing import Any
 
 from . import yamlio
 from .errors import SubmissionError
+from .evidence.selections import DEFAULT_ALIASES
 
 #: Words in a metric's name that mean higher is better (else lower is: rmse, mae, loss, error...).
 HIGHER_IS_BETTER = ("r2", "acc", "f1", "auc", "precision", "recall", "score", "balanced")
@@ -93,6 +95,14 @@ def _known_data(columns: list[str]) -> tuple[str, str]:
     return "", ""
 
 
+def _alias_rank(item: tuple[str, int]) -> tuple[int, str]:
+    """How an alias ranks as "the graded one": ``production``, ``champion`` (in the order of
+    :data:`~grader.evidence.selections.DEFAULT_ALIASES`) before any other, then by name."""
+    name = item[0]
+    order = [a.lower() for a in DEFAULT_ALIASES]
+    return (order.index(name.lower()) if name.lower() in order else len(order), name)
+
+
 def _signature_columns(mlmodel: Path) -> list[str]:
     try:
         data = yamlio.load(mlmodel.read_text(encoding="utf-8"))
@@ -108,7 +118,7 @@ def read_reference(reference: str | os.PathLike, data: str | None = None, target
     ``data`` (``california_housing``, ``sklearn:NAME`` or a CSV path) and ``target`` name the
     homework's data set when the registered model's signature does not tell it."""
     from .evidence.remote import collect_source
-    from .submission.remote import open_source
+    from .sources import open_source
 
     found = Found()
     with open_source(reference) as snap:
@@ -137,11 +147,11 @@ def read_reference(reference: str | os.PathLike, data: str | None = None, target
             model = registered[0]
             found.model_name = model.name
             staged = [v for v in model.versions if v.current_stage not in ("", "None", None)]
-            if staged:
-                graded = max(staged, key=lambda v: v.version)
+            if staged:  # Production first, then the newest version in another stage
+                graded = max(staged, key=lambda v: (v.current_stage == "Production", v.version))
                 found.stage = graded.current_stage
-            elif model.aliases:
-                found.alias, number = sorted(model.aliases.items())[0]
+            elif model.aliases:  # the aliases MLflow's docs use for "the one in use" first
+                found.alias, number = min(model.aliases.items(), key=_alias_rank)
                 graded = next((v for v in model.versions if v.version == number), None)
         else:
             found.notes.append("no registered model comes from this experiment's runs")
@@ -245,38 +255,19 @@ def _ranking(runs, metrics: list[str], graded_run: str | None) -> tuple[str, str
 
 
 def scaffold(found: Found) -> str:
-    """The rubric YAML for ``found``: the shipped rubric of its kind, renamed and re-set."""
+    """The rubric YAML for ``found``: the checks of the shipped rubric of its kind (ids, points,
+    required), re-set for ``found``, without texts: every check's default texts name the settings
+    (experiment, model, stage or alias, metric), so they follow what is written here."""
     from .rubric import shipped_folder
 
     base_id = "cancer-classification" if found.kind == "classification" else "homework-195"
     base = yamlio.load((shipped_folder() / f"{base_id}.yaml").read_text(encoding="utf-8"))
-    old = base["settings"]
-    old_metrics = {"homework-195": ["rmse_test", "r2_test"], "cancer-classification": ["accuracy_test", "f1_test"]}[
-        base_id
-    ]
     metrics = [m for m in found.metrics if _measure_of(m)] or found.metrics[:2]
-    replacements = [(old["experiment"], found.experiment), (old["model_name"], found.model_name or old["model_name"])]
-    replacements += [(a, b) for a, b in zip(old_metrics, metrics, strict=False) if a != b]
-    replacements.append(
-        ("@champion", f"@{found.alias}") if found.alias else ("@champion", f"/{found.stage or 'Production'}")
-    )
-
-    def rename(value: Any) -> Any:
-        if isinstance(value, str):
-            for a, b in replacements:
-                value = value.replace(a, b)
-            return value
-        if isinstance(value, list):
-            return [rename(v) for v in value]
-        if isinstance(value, dict):
-            return {k: rename(v) for k, v in value.items()}
-        return value
-
     checks = []
     for check in base["checks"]:
         if check["id"].startswith("exercise."):  # a course's own exercises: write yours
             continue
-        check = rename(check)
+        check = {k: v for k, v in check.items() if k not in ("title", "hint", "messages")}
         if check["id"] == "runs.count":
             check["settings"] = {"min_runs": found.finished_runs}
         if check["id"] == "runs.fields":
@@ -298,11 +289,12 @@ def scaffold(found: Found) -> str:
     task = _task(found, metrics)
     if task is not None:
         rubric["task"] = task
-    rubric |= {"settings": settings, "messages": base.get("messages", {}), "checks": checks}
+    rubric |= {"settings": settings, "checks": checks}
     header = [
         f"# Rubric scaffold written by `grade rubric init` from the store of experiment {found.experiment!r}.",
-        "# Edit it: titles, hints, points, which checks count (required: true|false). See docs/rubrics.md.",
-        f"# Texts were taken from the shipped rubric {base_id!r} with the names replaced: read them once.",
+        "# Edit it: points, which checks count (required: true|false), titles, hints and messages. Each check",
+        "# has default texts naming these settings (grade explain CHECK_ID shows them); give only those you",
+        f"# want different, per language. The checks are those of the shipped rubric {base_id!r}. See docs/rubrics.md.",
         *(f"# Note: {n}" for n in found.notes),
         "",
     ]

@@ -91,9 +91,12 @@ _BINARY_ONLY = ("f1", "precision", "recall")
 
 TASK_KEYS = ("data", "target", "features", "kind", "split", "test_file", "metrics", "rows", "flavors")
 #: MLflow model flavours the probe can load without running the model's own code (see grader.probe.scan).
-FLAVORS = ("sklearn", "xgboost")
-#: Flavours a course may name that the probe cannot load safely (yet): refused when the rubric loads.
-UNSUPPORTED_FLAVORS = ("lightgbm", "catboost", "pytorch", "tensorflow", "keras", "onnx", "python_function", "pyfunc")
+#: ``xgboost`` and ``lightgbm`` need their library where the grader runs (the extras
+#: ``mlflow-grader[xgboost]``, ``mlflow-grader[lightgbm]``); without it the probe says how to install it.
+FLAVORS = ("sklearn", "xgboost", "lightgbm")
+#: Flavours a course may name that the probe cannot load safely: refused when the rubric loads.
+#: ``pyfunc``/``python_function`` alone is a custom ``PythonModel``, the student's own code.
+UNSUPPORTED_FLAVORS = ("catboost", "pytorch", "tensorflow", "keras", "onnx", "python_function", "pyfunc")
 SPLIT_KEYS = ("test_size", "random_state", "stratify", "shuffle")
 
 
@@ -113,8 +116,8 @@ class Task:
     #: Logged metric name -> measure (:data:`REGRESSION` or :data:`CLASSIFICATION`), in order.
     metrics: tuple[tuple[str, str], ...] = (("rmse_test", "rmse"), ("r2_test", "r2"))
     rows: int = 5
-    #: The MLflow flavours the graded model may have (``sklearn``, ``xgboost``): a model of another is
-    #: refused before it is loaded, with the rubric's rule in the message.
+    #: The MLflow flavours the graded model may have (``sklearn``, ``xgboost``, ``lightgbm``): a model
+    #: of another is refused before it is loaded, with the rubric's rule in the message.
     flavors: tuple[str, ...] = FLAVORS
     #: The test rows are the whole data set, no split (``grade rubric init`` predicts them all once to
     #: find which split reproduces a reference's logged metrics; never set by a rubric).

@@ -1,6 +1,10 @@
 """Session fixtures: reference submissions (MLflow 3.x, built once), committed MLflow 2.22 stores,
 and broken variants of them on fresh copies.
 
+Tests live in folders that mirror ``grader/``'s packages (``batch/``, ``checks/`` with the YAML
+cases, ``probe/``, ``reports/``, ``sources/``, ``submission/``); the rest, about the API, the command
+line and the whole pipeline, here.
+
 Fixtures
 --------
 ``reference_builds``         session; {"file": summary, "sqlite": summary} of the 3.x reference
@@ -18,7 +22,8 @@ Fixtures
                              ``"reference"``: a plain copy); ``make_variant_store.info(path)`` gives
                              what was changed (see ``fixtures.variants.make_variant``).
 ``allow_file_store``         function; sets ``MLFLOW_ALLOW_FILE_STORE=true`` (monkeypatch).
-``core_rubric_file``         session; YAML path of the shipped rubric reduced to its six core checks.
+``core_rubric_file``         session; YAML path of the six core checks' test rubric (14 points:
+                             ``tests/rubrics/core.yaml``, independent of the shipped rubric).
 ``v2_rubric_file``           session; YAML path of the shipped rubric with the 2.22 stores' sweep grid.
 
 The session stores are shared: never write into them nor open them with MLflow (it writes);
@@ -36,7 +41,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+# tests/ and its folders (they mirror grader/'s packages: batch, checks, probe, reports, sources,
+# submission) are importable, so that a test anywhere may reuse another's helpers
+# (``from test_server import MlflowServer``) whichever file pytest is asked to run.
+_TESTS = Path(__file__).resolve().parent
+sys.path[:0] = [str(_TESTS), *sorted(str(d) for d in _TESTS.iterdir() if d.is_dir() and any(d.glob("test_*.py")))]
 
 from helpers import (  # noqa: E402
     BACKENDS,
@@ -124,12 +133,12 @@ def _rubric_file(tmp_path_factory, name: str, change) -> Path:
 
 
 @pytest.fixture(scope="session")
-def core_rubric_file(tmp_path_factory) -> Path:
-    """The shipped rubric reduced to :data:`CORE_CHECKS` (14 points): for tests about report formats
-    and the CLI, whose numbers must not move each time the shipped rubric gains a check."""
-    def keep_core(data):
-        data["checks"] = [c for c in data["checks"] if c["id"] in CORE_CHECKS]
-    return _rubric_file(tmp_path_factory, "core", keep_core)
+def core_rubric_file() -> Path:
+    """The test rubric of :data:`CORE_CHECKS` (``tests/rubrics/core.yaml``, 14 points): for tests about
+    report formats and the CLI, whose numbers must not move when the shipped rubric changes."""
+    path = Path(__file__).resolve().parent / "rubrics" / "core.yaml"
+    assert tuple(c["id"] for c in yaml.safe_load(path.read_text(encoding="utf-8"))["checks"]) == CORE_CHECKS
+    return path
 
 
 @pytest.fixture(scope="session")

@@ -16,10 +16,6 @@ from grader.api import grade
 from grader.rubric import load_rubric
 from helpers import tree_digest
 
-CHECKS = ("runs.count", "runs.fields", "runs.model", "registry.production", "registry.best_run", "model.predict",
-          "exercise.manual", "exercise.autolog", "exercise.sweep", "integrity.metrics", "integrity.timeline",
-          "notebook.final_cell", "registry.alias")
-
 # variant -> {check id: expected status}; checks not named must pass, except those of DEFAULTS.
 EXPECTED = {
     "reference": {},
@@ -44,6 +40,8 @@ DEFAULTS = {"notebook.final_cell": "warn"}
 # (ProbeEv.details["test_metrics"]): it passes for every variant that keeps a loadable Production model.
 METRICS_CHECK = "integrity.metrics"
 SHIPPED = load_rubric("homework-195")
+#: The shipped rubric's checks, in its order (its ids and total are asserted once, in tests/test_rubric.py).
+CHECKS = tuple(c.id for c in SHIPPED.checks)
 # The committed 2.22 stores were built with n_estimators {4, 8} (tiny forests; fixtures/stores/README.md):
 # they are graded with that grid, as an instructor who changed the grid would set it.
 RUBRICS = {
@@ -52,6 +50,11 @@ RUBRICS = {
         replace(c, settings={**c.settings, "n_estimators": [4, 8]}) if c.id == "exercise.sweep" else c
         for c in SHIPPED.checks)),
 }
+
+
+def test_expectations_name_checks_of_the_rubric():
+    named = {cid for expected in EXPECTED.values() for cid in expected} | set(DEFAULTS)
+    assert named <= set(CHECKS), named - set(CHECKS)
 
 
 def expected_statuses(variant: str) -> dict:
@@ -117,7 +120,7 @@ def test_variant_grades_as_specified(graded, variant, backend, layout):
 
 def test_reference_scores_full_marks_with_runs_table(graded):
     result, *_ = graded("reference", "file", "3.x")
-    assert result.score == result.max_score == 21
+    assert result.score == result.max_score == sum(c.points for c in SHIPPED.checks)
     assert result.exit_code == 0
     metrics = next(c for c in result.checks if c.id == METRICS_CHECK)
     assert metrics.evidence["n_rows"] == 4128  # recomputed on the whole canonical test split

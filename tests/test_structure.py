@@ -78,3 +78,16 @@ def test_no_import_of_another_modules_private_name():
              for name, target, names, _ in _imports(mods) if target.startswith("grader")
              for n in names if n.startswith("_") and not n.startswith("__") and f"{target}.{n}" not in mods]
     assert not found, found
+
+
+def test_every_package_of_grader_is_installed():
+    """``pip install .`` installs the packages pyproject.toml lists, no others: a new package of
+    ``grader/`` (a folder with an ``__init__.py``) missing there would be absent from an install."""
+    import re
+
+    text = (REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8")  # no tomllib before Python 3.11
+    block = re.search(r"^packages = \[(.*?)\]", text, re.S | re.M)
+    assert block, "pyproject.toml: no [tool.setuptools] packages list"
+    listed = set(re.findall(r'"([\w.]+)"', block.group(1)))
+    found = {".".join(p.parent.relative_to(REPO_ROOT).parts) for p in ROOT.rglob("__init__.py")}
+    assert found <= listed, sorted(found - listed)

@@ -129,8 +129,10 @@ def test_rubric_wide_settings_win_over_built_in_defaults(reference_store_file):
 
 
 def test_texts_of_the_second_rubric_name_its_own_things():
+    from grader.checks import title_of
+
     rubric = load_rubric(RUBRIC)
-    titles = " ".join(rubric.text(c.title, "en") for c in rubric.checks)
+    titles = " ".join(title_of(rubric, c, "en") for c in rubric.checks)  # {experiment}... filled in
     assert "cancer-classification" in titles and "@champion" in titles and "accuracy_test" in titles
     assert "housing" not in titles.lower() and "rmse" not in titles
     assert rubric.task.kind == "classification" and rubric.settings["order"] == "DESC"
@@ -272,11 +274,39 @@ def test_setting_typos_are_refused_with_the_closest(change, says):
     from grader import yamlio
 
     data = yamlio.load((REPO_ROOT / "rubrics" / "homework-195.yaml").read_text(encoding="utf-8"))
-    assert data["checks"][9]["id"] == "integrity.metrics"
+    metrics = next(i for i, c in enumerate(data["checks"]) if c["id"] == "integrity.metrics")
+    data["checks"].insert(9, data["checks"].pop(metrics))  # where the cases above look for it
+    data["checks"][9].setdefault("settings", {})
     change(data)
     with pytest.raises(RubricError) as info:
         parse_rubric(data)
     assert says in str(info.value)
+
+
+def test_a_rubric_without_texts_names_the_second_course_s_things(classification_refs):
+    """The second course's task, settings, ids and points, and not one text: the checks' defaults
+    read complete in both languages and name its experiment, model and metric."""
+    from grader import yamlio
+
+    data = yamlio.load((REPO_ROOT / "rubrics" / "cancer-classification.yaml").read_text(encoding="utf-8"))
+    keep = ("id", "points", "settings", "required")
+    minimal = {"id": "cancer-minimal", "task": data["task"], "settings": data["settings"],
+               "checks": [{k: c[k] for k in keep if k in c} for c in data["checks"]]}
+    shown = {}
+    for lang in ("es", "en"):
+        result = grade(classification_refs("sqlite"), parse_rubric(minimal), lang=lang)
+        assert result.passed and result.score == result.max_score, [(c.id, c.message) for c in result.checks]
+        by_id = {c.id: c for c in result.checks}
+        assert "cancer-classification" in by_id["runs.count"].title and "8" in by_id["runs.count"].title
+        assert "cancer-best" in by_id["registry.production"].title
+        assert "accuracy_test" in by_id["registry.best_run"].title and "DESC" in by_id["registry.best_run"].message
+        assert "accuracy_test" in by_id["integrity.metrics"].message
+        for c in result.checks:
+            words = f"{c.title} {c.message}"
+            assert "{" not in words and not c.message.startswith("["), (c.id, words)
+            assert "housing" not in words and "homework-195" not in words and "rmse" not in words, (c.id, words)
+        shown[lang] = [c.title for c in result.checks]
+    assert all(es != en for es, en in zip(shown["es"], shown["en"], strict=True)), shown
 
 
 def test_task_flavors_refuse_a_model_of_another_kind(classification_refs):
@@ -287,7 +317,7 @@ def test_task_flavors_refuse_a_model_of_another_kind(classification_refs):
     result = grade(classification_refs("sqlite"), parse_rubric(data), lang="en")
     predict = next(c for c in result.checks if c.id == "model.predict")
     assert predict.status == "fail" and "accepts xgboost models" in predict.message and "sklearn" in predict.message
-    for raw, says in (({"flavors": ["lightgbm"]}, "cannot be loaded safely"), ({"flavors": ["sklern"]}, "did you mean 'sklearn'"),
+    for raw, says in (({"flavors": ["pyfunc"]}, "cannot be loaded safely"), ({"flavors": ["sklern"]}, "did you mean 'sklearn'"),
                       ({"flavors": "sklearn"}, "expected a list")):
         with pytest.raises(RubricError, match=says):
             parse_task(raw)

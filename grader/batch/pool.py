@@ -14,6 +14,8 @@ from multiprocessing.connection import wait as wait_any
 from pathlib import Path
 from typing import Any
 
+from ..catalogue import text
+
 
 def _child(conn, task: dict[str, Any]) -> None:
     """Grade one student (runs in a process forked from the warm fork server)."""
@@ -37,7 +39,7 @@ def _child(conn, task: dict[str, Any]) -> None:
 
 def _grade_one(task: dict[str, Any]) -> dict[str, Any]:
     from ..api import grade
-    from ..errors import SubmissionError
+    from ..errors import SubmissionError, localized
     from ..reports import render
 
     started = time.perf_counter()
@@ -52,8 +54,8 @@ def _grade_one(task: dict[str, Any]) -> dict[str, Any]:
             workdir=task["workdir"],
             **extra,
         )
-    except SubmissionError as exc:
-        return {"ok": False, "error": str(exc), "duration_s": time.perf_counter() - started}
+    except SubmissionError as exc:  # the row says why in the class's language (the gradebook, summary.html)
+        return {"ok": False, "error": localized(exc, task["lang"]), "duration_s": time.perf_counter() - started}
     folder = Path(task["report_dir"])
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "report.json").write_text(render(result, "json"), encoding="utf-8")
@@ -139,10 +141,11 @@ def run_pool(
                 if message is None:
                     if proc.is_alive():
                         _kill_group(proc)
-                        message = {"ok": False, "error": f"grading took more than {timeout:g} s (timeout): stopped"}
+                        why = text("batch.student_timeout", task.get("lang", "en"), seconds=f"{timeout:g}")
+                        message = {"ok": False, "error": why}
                     else:
                         proc.join()
-                        message = {"ok": False, "error": _death(proc.exitcode)}
+                        message = {"ok": False, "error": _death(proc.exitcode, task.get("lang", "en"))}
                 elif proc.is_alive():
                     _kill_group(proc)
                 message.setdefault("duration_s", time.monotonic() - started.pop(conn))
@@ -169,12 +172,13 @@ def _kill_group(proc) -> None:
     proc.join(5)
 
 
-def _death(exitcode: int | None) -> str:
+def _death(exitcode: int | None, lang: str = "en") -> str:
+    """Why a student's grading process ended without a result, in ``lang``."""
     if exitcode is not None and exitcode < 0:
         try:
             name = signal.Signals(-exitcode).name
         except ValueError:
             name = str(-exitcode)
-        why = " (killed, probably out of memory)" if name == "SIGKILL" else ""
-        return f"internal error: the grading process died with {name}{why}"
-    return f"internal error: the grading process exited with code {exitcode} without a result"
+        why = text("batch.student_oom", lang) if name == "SIGKILL" else ""
+        return text("batch.student_died", lang, signal=name, why=why)
+    return text("batch.student_exited", lang, code=exitcode)

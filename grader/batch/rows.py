@@ -7,10 +7,9 @@ import io
 import math
 from typing import Any
 
-from .. import __version__, lms
-from ..checks import title_of as _title_of
+from .. import lms
 from ..reports.safe import terminal
-from ..result import PASSING, CheckResult, Result, SubmissionInfo
+from ..result import PASSING, Result
 from ..rubric import Rubric
 from .model import Entry, StudentRow
 
@@ -65,29 +64,8 @@ def graded_row(entry: Entry, data: dict[str, Any], duration: float, fingerprints
 
 
 def error_result(entry: Entry, reason: str, rubric: Rubric, lang: str) -> Result:
-    """The report of a student that could not be graded: every check in error, 0 points."""
-    checks = [
-        CheckResult(
-            id=spec.id,
-            title=_title_of(rubric, spec, lang),
-            status="error",
-            points=0.0,
-            max_points=spec.points,
-            message=reason,
-            visibility=spec.visibility,
-        )
-        for spec in rubric.checks
-    ]
-    info = SubmissionInfo(input=str(entry.path), store="none", mlflow_layout="unknown", notes=[reason])
-    return Result(
-        grader_version=__version__,
-        rubric_id=rubric.id,
-        rubric_title=rubric.text(rubric.title, lang),
-        lang=lang,
-        submission=info,
-        checks=checks,
-        experiment=str(rubric.settings.get("experiment", "")),
-    )
+    """The report of a student that could not be graded: :meth:`Result.ungradable`."""
+    return Result.ungradable(reason, rubric, lang, input=str(entry.path))
 
 
 def _csv_text(value: str) -> str:

@@ -12,17 +12,40 @@ skipped shows no hint either.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from ..evidence.model import Evidence
 from ..result import CheckResult
-from ..rubric import Rubric, render
+from ..rubric import RUBRIC_SETTINGS, CheckSpec, Rubric, render
 
 # Importing a family module registers its checks.
 from . import exercise, integrity, model, notebook, registry, runs  # noqa: F401
 from .base import COMMON_MESSAGES, REGISTRY, CheckDef, Outcome, check  # noqa: F401
 
-__all__ = ["AFTER", "REGISTRY", "CheckDef", "Outcome", "check", "check_settings", "evaluate"]
+__all__ = [
+    "AFTER",
+    "EVIDENCE_KEYS",
+    "REGISTRY",
+    "CheckDef",
+    "Outcome",
+    "check",
+    "check_settings",
+    "checks_by_evidence",
+    "evaluate",
+    "evidence_key",
+]
+
+#: The settings that say which evidence a check reads: the experiment whose runs it sees (in the
+#: order of ``metric``/``order``, as ``search_runs(order_by=...)`` gives them) and the registered
+#: model it judges. A check whose own settings name another experiment or model (a homework with
+#: ``homework-195`` and ``homework-195-tuning``, or two registered models) is evaluated on the
+#: evidence of those names; every other check on the rubric-wide one.
+EVIDENCE_KEYS = ("experiment", "model_name", "metric", "order")
+
+#: One value per :data:`EVIDENCE_KEYS` name, in that order: ``("homework-195", "housing-best",
+#: "rmse_test", "ASC")``.
+EvidenceKey = tuple[str, ...]
 
 #: For each key a check may be skipped with, the checks that verify what is missing, in the order
 #: to fix them: a skipped check names the first of these that is in the rubric and did not pass.
@@ -63,6 +86,21 @@ def check_settings(rubric: Rubric, spec) -> dict[str, Any]:
     return {**REGISTRY[spec.id].settings, **task, **rubric.settings, **spec.settings}
 
 
+def evidence_key(settings: Mapping[str, Any]) -> EvidenceKey:
+    """Which evidence settings select (:data:`EVIDENCE_KEYS`): the rubric-wide settings give the
+    graded one; a check's (:func:`check_settings`) give the one it is evaluated on."""
+    return tuple(str(settings.get(name, RUBRIC_SETTINGS[name][0])) for name in EVIDENCE_KEYS)
+
+
+def checks_by_evidence(rubric: Rubric) -> dict[EvidenceKey, list[CheckSpec]]:
+    """The rubric's checks grouped by the evidence each reads (:func:`evidence_key` of its settings),
+    the rubric-wide key first (even when no check reads it: reports and fingerprints do)."""
+    groups: dict[EvidenceKey, list[CheckSpec]] = {evidence_key(rubric.settings): []}
+    for spec in rubric.checks:
+        groups.setdefault(evidence_key(check_settings(rubric, spec)), []).append(spec)
+    return groups
+
+
 def named_settings(rubric: Rubric, spec) -> dict[str, Any]:
     """The settings a check's texts may name (``{experiment}``, ``{min_runs}``...): its plain values."""
     return {k: v for k, v in check_settings(rubric, spec).items() if isinstance(v, (str, int, float, list))}
@@ -73,8 +111,18 @@ def title_of(rubric: Rubric, spec, lang: str) -> str:
     return render(rubric.text(spec.title, lang), named_settings(rubric, spec))
 
 
-def evaluate(evidence: Evidence, rubric: Rubric, lang: str = "es") -> list[CheckResult]:
+def evaluate(
+    evidence: Evidence,
+    rubric: Rubric,
+    lang: str = "es",
+    *,
+    others: Mapping[EvidenceKey, Evidence] | None = None,
+) -> list[CheckResult]:
     """Run every check of ``rubric`` on ``evidence`` and render its texts in ``lang``.
+
+    ``others`` holds the evidence of the other experiments and models the rubric's checks name
+    (keyed by :func:`evidence_key`, see :func:`checks_by_evidence`): a check whose settings name
+    one is evaluated on it, every other check on ``evidence``.
 
     Every check runs first; then the texts are rendered, so that a skipped check can name the
     check it waits for wherever that one sits in the rubric.
@@ -85,10 +133,13 @@ def evaluate(evidence: Evidence, rubric: Rubric, lang: str = "es") -> list[Check
     for spec in rubric.checks:
         defn = REGISTRY[spec.id]
         settings = check_settings(rubric, spec)
+        seen = others.get(evidence_key(settings), evidence) if others else evidence
         started = time.perf_counter()
-        outcome = _run_one(defn, evidence, settings)
+        outcome = _run_one(defn, seen, settings)
         ran.append((spec, outcome, (time.perf_counter() - started) * 1000))
     statuses = {spec.id: outcome.status for spec, outcome, _ in ran}
+    # A skipped check names a check to fix first only among those that read the same evidence.
+    keys = {spec.id: evidence_key(check_settings(rubric, spec)) for spec in rubric.checks}
 
     results = []
     for spec, outcome, elapsed in ran:
@@ -101,7 +152,7 @@ def evaluate(evidence: Evidence, rubric: Rubric, lang: str = "es") -> list[Check
             template = f"[{outcome.key}] " + ", ".join(f"{k}={{{k}}}" for k in outcome.params)
         message = render(template, params)
         evidence_out = {"key": outcome.key, **outcome.evidence}
-        after = _fix_first(outcome, statuses)
+        after = _fix_first(outcome, {cid: st for cid, st in statuses.items() if keys[cid] == keys[spec.id]})
         if after:
             message = f"{message} {text('skip.after', lang, check=after)}"
             evidence_out["fix_first"] = after

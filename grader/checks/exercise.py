@@ -8,7 +8,7 @@ import re
 from typing import Any
 
 from ..evidence.model import Evidence, RunEv
-from .base import Outcome, Settings, check, failed, passed, skipped
+from .base import Outcome, Settings, Texts, check, failed, passed, skipped
 from .runs import counted_runs
 
 #: Normalised spellings of model kinds a student may log as ``model_type`` (besides the class name
@@ -31,6 +31,8 @@ KINDS = {
     "GradientBoostingClassifier": ("gradientboostingclassifier", "gradientboosting", "gbc", "gbm"),
     "XGBRegressor": ("xgbregressor", "xgboost", "xgb"),
     "XGBClassifier": ("xgbclassifier", "xgboost", "xgb"),
+    "LGBMRegressor": ("lgbmregressor", "lightgbm", "lgbm", "lgb"),
+    "LGBMClassifier": ("lgbmclassifier", "lightgbm", "lgbm", "lgb"),
 }
 
 
@@ -69,6 +71,45 @@ def model_class(run: RunEv, param: str = "model_type") -> tuple[str | None, str]
     return None, "-"
 
 
+#: exercise.manual's default texts: a rubric overrides any of them, per key and language.
+EXERCISE_MANUAL_TEXTS = Texts(
+    title={
+        "es": "Hay runs de cada tipo de modelo pedido: {kinds}",
+        "en": "There are runs of each model kind asked for: {kinds}",
+    },
+    messages={
+        "ok": {
+            "es": "{n:plural:En el único run hay|Entre los {n} runs hay}: {kinds}.",
+            "en": "{n:plural:The only run is|Among the {n} runs there are}: {kinds}.",
+        },
+        "missing": {
+            "es": (
+                "No encontré ningún run de {missing} {n:plural:en el único run|entre los {n} runs}.[[ Tipos de "
+                "modelo encontrados (model_type, tag estimator_class o archivo del modelo): {found}.]]"
+            ),
+            "en": (
+                "No run of {missing} {n:plural:in the only run|among the {n} runs}.[[ Model kinds found (model_type, "
+                "estimator_class tag or model file): {found}.]]"
+            ),
+        },
+        "no_runs": {
+            "es": "No hay runs terminados en «{experiment}» para revisar.",
+            "en": "There are no finished runs in '{experiment}' to look at.",
+        },
+    },
+    hint={
+        "es": (
+            "Entrená cada tipo de modelo pedido ({kinds}), cada uno en su propio `with mlflow.start_run():`, y "
+            'logueá su nombre de clase con mlflow.log_param("{param}", ...).'
+        ),
+        "en": (
+            "Train each model kind asked for ({kinds}), each in its own `with mlflow.start_run():`, and log its "
+            'class name with mlflow.log_param("{param}", ...).'
+        ),
+    },
+)
+
+
 @check(
     "exercise.manual",
     settings={
@@ -78,6 +119,7 @@ def model_class(run: RunEv, param: str = "model_type") -> tuple[str | None, str]
         "count_statuses": ["FINISHED"],
     },
     messages=("ok", "missing", "no_runs"),
+    texts=EXERCISE_MANUAL_TEXTS,
     needs=("runs", "models"),
 )
 def exercise_manual(ev: Evidence, s: Settings) -> Outcome:
@@ -136,10 +178,64 @@ def is_autolog(run: RunEv) -> bool:
     )
 
 
+#: exercise.autolog's default texts: a rubric overrides any of them, per key and language.
+EXERCISE_AUTOLOG_TEXTS = Texts(
+    title={
+        "es": "Un run hecho con mlflow.sklearn.autolog(), con su modelo",
+        "en": "A run made with mlflow.sklearn.autolog(), with its model",
+    },
+    messages={
+        "ok": {
+            "es": (
+                "El run {run} se hizo con autolog ({estimator}[[; métricas {metrics}]]) y tiene el modelo logueado "
+                "({n_auto} {n_auto:plural:run|runs} con autolog en total)."
+            ),
+            "en": (
+                "Run {run} was made with autolog ({estimator}[[; metrics {metrics}]]) and has its model logged "
+                "({n_auto} autolog {n_auto:plural:run|runs} in all)."
+            ),
+        },
+        "none": {
+            "es": (
+                "{n:plural:El único run de «{experiment}» no fue hecho con autolog: no tiene|Ninguno de los {n} runs "
+                "de «{experiment}» fue hecho con autolog: ninguno tiene} los tags estimator_class/estimator_name ni "
+                "métricas training_* que autolog registra."
+            ),
+            "en": (
+                "{n:plural:The only run in '{experiment}' was not made with autolog: it has none of|None of the {n} "
+                "runs in '{experiment}' was made with autolog: none has} the estimator_class/estimator_name tags or "
+                "the training_* metrics autolog records."
+            ),
+        },
+        "no_model": {
+            "es": "Hay runs con autolog ({runs}) pero ninguno tiene el modelo logueado.",
+            "en": "There are autolog runs ({runs}) but none has its model logged.",
+        },
+        "no_runs": {
+            "es": "No hay runs terminados en «{experiment}» para revisar.",
+            "en": "There are no finished runs in '{experiment}' to look at.",
+        },
+    },
+    hint={
+        "es": (
+            "Llamá mlflow.sklearn.autolog() ANTES de entrenar y hacé el model.fit(...) DENTRO de `with "
+            "mlflow.start_run():`. Autolog loguea el modelo solo si ve el .fit() (y no con log_models=False); un "
+            ".fit() fuera de tu run termina en otro run que autolog abre solo."
+        ),
+        "en": (
+            "Call mlflow.sklearn.autolog() BEFORE training and run model.fit(...) INSIDE `with mlflow.start_run():`. "
+            "Autolog logs the model only for a .fit() it sees (and not with log_models=False); a .fit() outside your "
+            "run ends up in another run autolog opens by itself."
+        ),
+    },
+)
+
+
 @check(
     "exercise.autolog",
     settings={"count_statuses": ["FINISHED"]},
     messages=("ok", "none", "no_model", "no_runs"),
+    texts=EXERCISE_AUTOLOG_TEXTS,
     needs=("runs", "models"),
 )
 def exercise_autolog(ev: Evidence, s: Settings) -> Outcome:
@@ -173,10 +269,62 @@ def exercise_autolog(ev: Evidence, s: Settings) -> Outcome:
     )
 
 
+#: exercise.sweep's default texts: a rubric overrides any of them, per key and language.
+EXERCISE_SWEEP_TEXTS = Texts(
+    title={
+        "es": "Los runs cubren cada combinación de la grilla del sweep",
+        "en": "The runs cover every combination of the sweep's grid",
+    },
+    messages={
+        "ok": {
+            "es": "{total:plural:Está la única combinación|Están las {total} combinaciones} de {grid}.",
+            "en": "{total:plural:The only combination|All {total} combinations} of {grid} {total:plural:is|are} there.",
+        },
+        "missing": {
+            "es": (
+                "Hay {done} de {total} {total:plural:combinación|combinaciones} del sweep. Faltan ({n_missing}): "
+                "{missing}.[[ Combinaciones fuera de la grilla: {outside}.]]"
+            ),
+            "en": (
+                "{done} of {total} sweep {total:plural:combination is|combinations are} there. Missing "
+                "({n_missing}): {missing}.[[ Combinations outside the grid: {outside}.]]"
+            ),
+        },
+        "no_params": {
+            "es": (
+                "{n:plural:El único run no tiene|Ninguno de los {n} runs tiene} todos los params de la grilla "
+                "({grid_params}).[[ Params encontrados: {params}.]]"
+            ),
+            "en": (
+                "{n:plural:The only run does not have|None of the {n} runs has} all the grid's params "
+                "({grid_params}).[[ Params found: {params}.]]"
+            ),
+        },
+        "no_runs": {
+            "es": "No hay runs terminados en «{experiment}» para revisar.",
+            "en": "There are no finished runs in '{experiment}' to look at.",
+        },
+    },
+    hint={
+        "es": (
+            "Un run por combinación de la grilla: un for por cada param de la grilla y, dentro de cada `with "
+            "mlflow.start_run():`, mlflow.log_params(...) con esos valores. Los nombres de los params tienen que ser "
+            "exactamente los de la grilla."
+        ),
+        "en": (
+            "One run per combination of the grid: one for loop per param of the grid and, inside each `with "
+            "mlflow.start_run():`, mlflow.log_params(...) with those values. The params must be named exactly as in "
+            "the grid."
+        ),
+    },
+)
+
+
 @check(
     "exercise.sweep",
     settings={"max_depth": [3, 5, 10, 15, 20], "n_estimators": [50, 200], "grid": {}, "count_statuses": ["FINISHED"]},
     messages=("ok", "missing", "no_params", "no_runs"),
+    texts=EXERCISE_SWEEP_TEXTS,
     needs=("runs",),
 )
 def exercise_sweep(ev: Evidence, s: Settings) -> Outcome:

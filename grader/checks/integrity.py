@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from ..evidence.model import Evidence
-from .base import Outcome, Settings, check, failed, passed, skipped, warned
+from .base import Outcome, Settings, Texts, check, failed, passed, skipped, warned
 from .registry import production_version
 
 #: Times before this are not plausible for an MLflow run (ms since the epoch, 2015-01-01 UTC).
@@ -37,6 +37,102 @@ def _by(fail_or_warn: str, key: str, **kwargs) -> Outcome:
     return warned(key, **kwargs) if fail_or_warn == "warn" else failed(key, **kwargs)
 
 
+#: integrity.metrics's default texts: a rubric overrides any of them, per key and language.
+INTEGRITY_METRICS_TEXTS = Texts(
+    title={
+        "es": "Las métricas logueadas del modelo en {stage} coinciden con las recalculadas",
+        "en": "The {stage} model's logged metrics match the recomputed ones",
+    },
+    messages={
+        "ok": {
+            "es": (
+                "Recalculadas por el corrector sobre el split de test ({n_rows} filas), las métricas del run {run} "
+                "coinciden (tolerancia relativa {rel_tol}), logueado vs recalculado: {compared}."
+            ),
+            "en": (
+                "Recomputed by the grader on the test split ({n_rows} rows), the metrics of run {run} match "
+                "(relative tolerance {rel_tol}), logged vs recomputed: {compared}."
+            ),
+        },
+        "mismatch": {
+            "es": (
+                "Las métricas logueadas en el run {run} no coinciden con lo que da su modelo sobre el split de test "
+                "de la tarea ({n_rows} filas), logueado vs recalculado: {compared}. La diferencia no se explica por "
+                "otro split: ¿se loguearon métricas de otro modelo o de otro entrenamiento, o se editaron a mano?"
+            ),
+            "en": (
+                "The metrics logged in run {run} do not match what its model gives on the task's test split "
+                "({n_rows} rows), logged vs recomputed: {compared}. Another split does not explain the difference: "
+                "were metrics of another model or another fit logged, or edited by hand?"
+            ),
+        },
+        "other_split": {
+            "es": (
+                "Las métricas del run {run} difieren de las recalculadas sobre el split de la tarea ({compared}), "
+                "pero son coherentes entre sí: parecen calculadas sobre otro split de test. No es un error grave."
+            ),
+            "en": (
+                "The metrics of run {run} differ from those recomputed on the task's split ({compared}), but are "
+                "consistent with each other: they look computed on another test split. Not a serious problem."
+            ),
+        },
+        "logged_mse": {
+            "es": (
+                "El RMSE logueado en el run {run} ({rmse_logged}) es el cuadrado del recalculado "
+                "({rmse_recomputed}): se logueó el MSE, no el RMSE."
+            ),
+            "en": (
+                "The RMSE logged in run {run} ({rmse_logged}) is the square of the recomputed one "
+                "({rmse_recomputed}): the MSE was logged, not the RMSE."
+            ),
+        },
+        "not_logged": {
+            "es": "No se puede comparar: el run {run} no tiene {metrics} como número.",
+            "en": "Cannot compare: run {run} has no numeric {metrics}.",
+        },
+        "no_test_metrics": {
+            "es": (
+                "No se comparó: el corrector no recalculó las métricas del modelo en esta corrida (el probe no "
+                "devolvió test_metrics)."
+            ),
+            "en": (
+                "Not compared: the grader did not recompute the model's metrics in this run (the probe returned no "
+                "test_metrics)."
+            ),
+        },
+        "not_probed": {
+            "es": "No se comparó: el modelo no se probó en esta corrida (probe desactivado).",
+            "en": "Not compared: the model was not probed in this run (probe disabled).",
+        },
+        "probe_failed": {
+            "es": (
+                "No se comparó: el modelo en {stage} no pudo cargarse o predecir ({error}); ver el control "
+                "model.predict."
+            ),
+            "en": "Not compared: the {stage} model could not be loaded or predict ({error}); see check model.predict.",
+        },
+        "no_production": {
+            "es": "No se comparó: «{model_name}» no tiene versión en {stage}.",
+            "en": "Not compared: '{model_name}' has no version in {stage}.",
+        },
+        "no_run": {
+            "es": "No se comparó: la versión {version} apunta al run {run_id}, que no está en el experimento.",
+            "en": "Not compared: version {version} points at run {run_id}, which is not in the experiment.",
+        },
+    },
+    hint={
+        "es": (
+            "Calculá las métricas con el mismo modelo que logueás y sobre el split de test de la tarea, y logueálas "
+            "tal como salen (un RMSE es la raíz del MSE). Nunca edites valores logueados a mano."
+        ),
+        "en": (
+            "Compute the metrics with the same model you log and on the task's test split, and log them as they come "
+            "(an RMSE is the root of the MSE). Never edit logged values by hand."
+        ),
+    },
+)
+
+
 @check(
     "integrity.metrics",
     settings={"rel_tol": 0.001, "abs_tol": 1e-6, "split_variance_tol": 0.08, "severity": "fail"},
@@ -52,6 +148,7 @@ def _by(fail_or_warn: str, key: str, **kwargs) -> Outcome:
         "no_production",
         "no_run",
     ),
+    texts=INTEGRITY_METRICS_TEXTS,
     needs=("runs", "registry", "probe", "test_split"),
 )
 def integrity_metrics(ev: Evidence, s: Settings) -> Outcome:
@@ -170,10 +267,76 @@ def _when(ms: int | None) -> str:
         return str(ms)
 
 
+#: integrity.timeline's default texts: a rubric overrides any of them, per key and language.
+INTEGRITY_TIMELINE_TEXTS = Texts(
+    title={
+        "es": "Fechas de los runs plausibles (y antes de la fecha límite, si hay)",
+        "en": "Plausible run times (and before the deadline, if any)",
+    },
+    messages={
+        "ok": {
+            "es": (
+                "{n:plural:La única fecha (de un run o una versión) es plausible|Las {n} fechas de runs y versiones "
+                "son plausibles}; la última es {latest}."
+            ),
+            "en": (
+                "{n:plural:The only run or version time is|All {n} run and version times are} plausible; the latest "
+                "is {latest}."
+            ),
+        },
+        "ok_deadline": {
+            "es": (
+                "{n:plural:La única fecha (de un run o una versión) es plausible y anterior|Las {n} fechas de runs y "
+                "versiones son plausibles y anteriores} a la fecha límite ({deadline}); la última es {latest}."
+            ),
+            "en": (
+                "{n:plural:The only run or version time is|All {n} run and version times are} plausible and before "
+                "the deadline ({deadline}); the latest is {latest}."
+            ),
+        },
+        "implausible": {
+            "es": (
+                "{n} {n:plural:fecha no plausible|fechas no plausibles}: {problems}. ¿El reloj de la computadora "
+                "estaba mal, o se editaron a mano?"
+            ),
+            "en": (
+                "{n} implausible {n:plural:time|times}: {problems}. Was the computer's clock wrong, or were they "
+                "edited by hand?"
+            ),
+        },
+        "late": {
+            "es": "{n} {n:plural:cambio|cambios} después de la fecha límite ({deadline}): {problems}.",
+            "en": "{n} {n:plural:change|changes} after the deadline ({deadline}): {problems}.",
+        },
+        "no_runs": {
+            "es": "No hay runs en «{experiment}» para revisar.",
+            "en": "There are no runs in '{experiment}' to look at.",
+        },
+        "bad_deadline": {
+            "es": "La fecha límite de la rúbrica ({deadline}) no se entiende: {error}. Avisá al docente.",
+            "en": "The rubric's deadline ({deadline}) cannot be read: {error}. Tell the instructor.",
+        },
+    },
+    hint={
+        "es": (
+            "Hacé los runs y el registro antes de la fecha límite y entregá el store como quedó; no edites "
+            "start_time/end_time a mano. Si el reloj de tu computadora está mal, corregilo y volvé a correr el "
+            "notebook, o avisá al docente."
+        ),
+        "en": (
+            "Make the runs and the registry changes before the deadline and hand in the store as it was; do not edit "
+            "start_time/end_time by hand. If your computer's clock is wrong, fix it and rerun the notebook, or tell "
+            "the instructor."
+        ),
+    },
+)
+
+
 @check(
     "integrity.timeline",
     settings={"severity": "warn", "clock_skew_minutes": 10, "deadline": None},
     messages=("ok", "ok_deadline", "implausible", "late", "no_runs", "bad_deadline"),
+    texts=INTEGRITY_TIMELINE_TEXTS,
     needs=("runs", "registry"),
 )
 def integrity_timeline(ev: Evidence, s: Settings) -> Outcome:

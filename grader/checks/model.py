@@ -6,11 +6,92 @@ import math
 from typing import Any
 
 from ..evidence.model import Evidence
-from .base import Outcome, Settings, check, errored, failed, passed, skipped
+from .base import Outcome, Settings, Texts, check, errored, failed, passed, skipped
 from .registry import production_version
 
 #: Probe failures that are the grader's or the machine's, not the student's.
 _GRADER_SIDE = {"timeout", "crash", "internal"}
+
+
+#: model.predict's default texts: a rubric overrides any of them, per key and language.
+MODEL_PREDICT_TEXTS = Texts(
+    title={
+        "es": "El modelo en {stage} carga y predice {rows} filas de test",
+        "en": "The {stage} model loads and predicts {rows} test rows",
+    },
+    messages={
+        "ok": {
+            "es": (
+                "El modelo en {stage} cargó desde la entrega y predijo {rows} {rows:plural:fila|filas} de test: "
+                "{predictions}. Hecho con {made_with}; corregido con {graded_with}."
+            ),
+            "en": (
+                "The {stage} model loaded from the submission and predicted {rows} test {rows:plural:row|rows}: "
+                "{predictions}. Made with {made_with}; graded with {graded_with}."
+            ),
+        },
+        "bad_output": {
+            "es": "El modelo cargó pero devolvió {n} valores ({predictions}); se esperaban {rows} números finitos.",
+            "en": "The model loaded but returned {n} values ({predictions}); {rows} finite numbers were expected.",
+        },
+        "missing_model": {
+            "es": "No encontré en la entrega los archivos del modelo en {stage}: {error}",
+            "en": "The {stage} model's files are not in the submission: {error}",
+        },
+        "load_failed": {
+            "es": (
+                "El modelo en {stage} no se pudo cargar o no predijo: {error}. Hecho con {made_with}; corregido con "
+                "{graded_with}."
+            ),
+            "en": (
+                "The {stage} model could not be loaded or did not predict: {error}. Made with {made_with}; graded "
+                "with {graded_with}."
+            ),
+        },
+        "refused": {
+            "es": "El modelo no se cargó por seguridad: {error}",
+            "en": "The model was not loaded, for safety: {error}",
+        },
+        "probe_error": {
+            "es": "No se pudo probar el modelo: {error}",
+            "en": "The model could not be probed: {error}",
+        },
+        "unsupported": {
+            "es": "El corrector no puede cargar este modelo donde corre ({error}). No es culpa tuya: avisale al "
+            "docente.",
+            "en": "The grader cannot load this model where it runs ({error}). Not your fault: tell the instructor.",
+        },
+        "sandbox": {
+            "es": (
+                "El entorno aislado del corrector no dejó al modelo hacer algo que necesita ({error}). No es culpa "
+                "tuya: avisá al docente."
+            ),
+            "en": (
+                "The grader's sandbox refused something the model needs ({error}). Not your fault: tell the instructor."
+            ),
+        },
+        "no_production": {
+            "es": "No se puede probar: «{model_name}» no tiene versión en {stage}.",
+            "en": "Cannot probe: '{model_name}' has no version in {stage}.",
+        },
+        "not_probed": {
+            "es": "El modelo no se probó en esta corrida (probe desactivado).",
+            "en": "The model was not probed in this run (probe disabled).",
+        },
+    },
+    hint={
+        "es": (
+            'En una celda nueva: model = mlflow.pyfunc.load_model("models:/{model_name}/{stage}"); '
+            "model.predict(X_test.head({rows})). Logueá el modelo con mlflow.sklearn.log_model y entregá mlruns/ "
+            "completo (con artefactos)."
+        ),
+        "en": (
+            'In a new cell: model = mlflow.pyfunc.load_model("models:/{model_name}/{stage}"); '
+            "model.predict(X_test.head({rows})). Log the model with mlflow.sklearn.log_model and hand in the whole "
+            "mlruns/ folder (with artifacts)."
+        ),
+    },
+)
 
 
 @check(
@@ -23,10 +104,12 @@ _GRADER_SIDE = {"timeout", "crash", "internal"}
         "load_failed",
         "refused",
         "probe_error",
+        "unsupported",
         "sandbox",
         "no_production",
         "not_probed",
     ),
+    texts=MODEL_PREDICT_TEXTS,
     needs=("registry", "probe"),
 )
 def model_predict(ev: Evidence, s: Settings) -> Outcome:
@@ -60,6 +143,8 @@ def model_predict(ev: Evidence, s: Settings) -> Outcome:
             return failed("missing_model", evidence=evidence, error=error, **common)
         if probe.error_kind == "refused":
             return failed("refused", evidence=evidence, error=error, **common)
+        if probe.error_kind == "unsupported":  # a flavour whose library the grader lacks: the instructor's to fix
+            return errored("unsupported", evidence=evidence, error=error, **common)
         if probe.error_kind == "sandbox":  # the probe's sandbox refused something: the grader's problem
             return errored("sandbox", evidence=evidence, error=error, **common)
         if probe.error_kind in _GRADER_SIDE:

@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from ..evidence.model import CellEv, Evidence, NotebookEv
-from .base import Outcome, Settings, check, failed, passed, warned
+from .base import Outcome, Settings, Texts, check, failed, passed, warned
 from .registry import DEFAULT_ALIASES
 
 _LOAD = re.compile(r"\bload_model\s*\(\s*(?:model_uri\s*=\s*)?([^\s,\)]+)?")
@@ -96,6 +96,91 @@ def _by(severity: str, key: str, **kwargs) -> Outcome:
     return warned(key, **kwargs) if severity == "warn" else failed(key, **kwargs)
 
 
+#: notebook.final_cell's default texts: a rubric overrides any of them, per key and language.
+NOTEBOOK_FINAL_CELL_TEXTS = Texts(
+    title={
+        "es": "El notebook tiene la celda final que carga models:/{model_name}/{stage} y predice {rows} filas",
+        "en": "The notebook has the final cell that loads models:/{model_name}/{stage} and predicts {rows} rows",
+    },
+    messages={
+        "ok": {
+            "es": (
+                "En {notebook}, la celda {cell} carga {uri} y predice {rows} {rows:plural:fila|filas}, con su salida "
+                "guardada: {output}"
+            ),
+            "en": (
+                "In {notebook}, cell {cell} loads {uri} and predicts {rows} {rows:plural:row|rows}, with its output "
+                "saved: {output}"
+            ),
+        },
+        "no_notebook": {
+            "es": (
+                "La entrega no trae ningún notebook (.ipynb): la tarea pide el notebook junto con mlruns/, así que "
+                "no se pudo revisar la celda final."
+            ),
+            "en": (
+                "The submission has no notebook (.ipynb): the homework asks for the notebook along with mlruns/, so "
+                "the final cell could not be checked."
+            ),
+        },
+        "unreadable": {
+            "es": "No se pudo leer ningún notebook: {problems}.",
+            "en": "No notebook could be read: {problems}.",
+        },
+        "no_cell": {
+            "es": "Ninguna celda de {notebooks} carga {uri} con load_model.",
+            "en": "No cell of {notebooks} loads {uri} with load_model.",
+        },
+        "wrong_uri": {
+            "es": "Hay celdas que cargan un modelo, pero no {uri}: {found}.",
+            "en": "Some cells load a model, but not {uri}: {found}.",
+        },
+        "no_predict": {
+            "es": (
+                "En {notebook}, la celda {cell} carga {uri} pero ni ella ni las dos siguientes llaman a .predict(...)."
+            ),
+            "en": "In {notebook}, cell {cell} loads {uri} but neither it nor the next two call .predict(...).",
+        },
+        "no_outputs": {
+            "es": (
+                "En {notebook}, la celda {cell} carga {uri} y predice, pero no tiene salidas guardadas, así que no "
+                "se ve la predicción: ejecutala y guardá el notebook sin borrar las salidas."
+            ),
+            "en": (
+                "In {notebook}, cell {cell} loads {uri} and predicts, but has no saved outputs, so the prediction "
+                "cannot be seen: run it and save the notebook without clearing outputs."
+            ),
+        },
+        "error_output": {
+            "es": "En {notebook}, la celda {cell} terminó con un error: {error}",
+            "en": "In {notebook}, cell {cell} ended with an error: {error}",
+        },
+        "no_rows": {
+            "es": (
+                "En {notebook}, la celda {cell} predice, pero no se ve que sea sobre {rows} {rows:plural:fila|filas} "
+                "(por ejemplo X_test.head({rows}))."
+            ),
+            "en": (
+                "In {notebook}, cell {cell} predicts, but not visibly on {rows} {rows:plural:row|rows} (for example "
+                "X_test.head({rows}))."
+            ),
+        },
+    },
+    hint={
+        "es": (
+            "Agregá al final del notebook una celda: model = "
+            'mlflow.pyfunc.load_model("models:/{model_name}/{stage}"); model.predict(X_test.head({rows})). '
+            "Ejecutala, guardá el notebook con las salidas (no las borres) y entregalo junto a mlruns/."
+        ),
+        "en": (
+            'Add a last cell to the notebook: model = mlflow.pyfunc.load_model("models:/{model_name}/{stage}"); '
+            "model.predict(X_test.head({rows})). Run it, save the notebook with its outputs (do not clear them) and "
+            "hand it in next to mlruns/."
+        ),
+    },
+)
+
+
 @check(
     "notebook.final_cell",
     settings={"rows": 5, "if_missing": "warn", "severity": "fail"},
@@ -110,6 +195,7 @@ def _by(severity: str, key: str, **kwargs) -> Outcome:
         "error_output",
         "no_rows",
     ),
+    texts=NOTEBOOK_FINAL_CELL_TEXTS,
     needs=("notebooks",),
 )
 def notebook_final_cell(ev: Evidence, s: Settings) -> Outcome:

@@ -91,6 +91,12 @@ def describe_model(folder: Path, root: Path, kind: str, model_id: str | None = N
     xgb = _flavor(data, "xgboost")
     if xgb and not sk:  # XGBoost's own formats: nothing is unpickled
         ev.serialization_format = f"xgboost-{xgb.get('model_format') or 'xgb'}"
+    lgb = _flavor(data, "lightgbm")
+    if lgb and not sk:  # a Booster is LightGBM's text model (model.lgb); its scikit-learn API, a pickle or skops
+        if str(lgb.get("model_class") or "lightgbm.basic.Booster") == "lightgbm.basic.Booster":
+            ev.serialization_format = "lightgbm-text"
+        else:  # mlflow.lightgbm reads a flavor without serialization_format as cloudpickle
+            ev.serialization_format = str(lgb.get("serialization_format") or "cloudpickle")
     candidates = model_file_candidates(data)
     for name in candidates:
         path = folder / name

@@ -104,7 +104,7 @@ class ProbeEv:
     predictions: list[Any] = field(default_factory=list)
     n_rows: int = 0
     error: str | None = None
-    error_kind: str | None = None  # "timeout" | "crash" | "refused" | "load" | "predict" | "missing"
+    error_kind: str | None = None  # "timeout" | "crash" | "refused" | "unsupported" | "load" | "predict" | "missing"
     model_path: str | None = None
     made_with: dict[str, str] = field(default_factory=dict)
     graded_with: dict[str, str] = field(default_factory=dict)

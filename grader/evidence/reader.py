@@ -309,9 +309,39 @@ class Reader:
         run_ref = re.fullmatch(r"runs:/([0-9a-zA-Z]+)/(.+)", source)
         if run_ref:
             found = self._run_model_at(run_ref.group(1), run_ref.group(2))
+            if found is None:
+                found = self._run_logged_model(run_ref.group(1), run_ref.group(2).strip("/"))
             if found is not None:
                 return found
         return self._stored_model_at(self._storage_location(mv), source)
+
+    def _run_logged_model(self, run_id: str, name: str) -> ModelArtifactEv | None:
+        """The run's LoggedModel called ``name``, as MLflow 3 resolves ``runs:/RUN/NAME`` when the run's
+        own artifacts hold no such folder (a 3.x model registered with ``create_model_version(name,
+        "runs:/RUN/model")`` keeps that source and no ``model_id``); None when there is none."""
+        if not name or "/" in name or not hasattr(self.client, "search_logged_models"):
+            return None
+        experiment_ids = {self.ev.experiment.experiment_id} if self.ev.experiment is not None else set()
+        if self.ev.run(run_id) is None:
+            try:
+                experiment_ids = {self.client.get_run(run_id).info.experiment_id}
+            except Exception:  # noqa: BLE001 - a run that is gone names no model
+                return None
+        escaped = name.replace("'", "\\'")
+        try:
+            logged = paged(
+                self.client.search_logged_models,
+                experiment_ids=sorted(experiment_ids),
+                filter_string=f"name = '{escaped}'",
+            )
+        except Exception:  # noqa: BLE001 - a store without LoggedModels (MLflow 2.x)
+            return None
+        match = next((lm for lm in logged if lm.source_run_id == run_id), None)
+        if match is None:
+            return None
+        if match.model_id in self.logged:
+            return self.logged[match.model_id]
+        return self._logged_model_at(match.artifact_location, match.model_id)
 
     def _logged_model_at(self, location: str | None, model_id: str) -> ModelArtifactEv | None:
         """The LoggedModel whose artifacts are at ``location``, or None when it is not there."""

@@ -1,4 +1,4 @@
-"""Read a :class:`~grader.submission.remote.RemoteSource` (a tracking server or a PostgreSQL store).
+"""Read a :class:`~grader.sources.opened.RemoteSource` (a tracking server or a PostgreSQL store).
 
 Everything goes through MLflow's client exactly as for a folder (:class:`~grader.evidence.reader.Reader`:
 ``search_runs`` order, registry stages and aliases); only where the models are differs:
@@ -13,6 +13,10 @@ Everything goes through MLflow's client exactly as for a folder (:class:`~grader
   ``s3://...`` is reported as not served, never looked up on the grading machine.
 * :class:`PostgresReader` reads the store like a folder submission's, with each stored artifact
   location mapped into the private copy of ``--artifacts DIR`` by the snapshot's Rebaser.
+
+Both read through the source's own client (:meth:`RemoteSource.client`: MLflow's stores built with
+this source's credentials) and its artifact repositories, never credentials from ``os.environ``:
+several sources, each with its own credentials, can be read at once (threads).
 """
 
 from __future__ import annotations
@@ -24,8 +28,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from ..sources.opened import RemoteSource
 from ..submission.paths import inside
-from ..submission.remote import RemoteSource
 from ..submission.snapshot import Rebaser
 from .artifacts import MAX_MLMODEL_BYTES, describe_model, missing_model_file, model_file_candidates, read_mlmodel
 from .estimators import annotate as annotate_estimators
@@ -58,10 +62,17 @@ class _SharedStore:
     """A server or a course database holds the whole class: of its registered models, read only the
     graded one and those registered from the graded experiment's runs (a misnamed model of the
     student's own), never every student's (their names would reach this student's report, and
-    reading them all costs a request or more per model and per student)."""
+    reading them all costs a request or more per model and per student).
+
+    Its client is the source's own (:meth:`RemoteSource.client`), with the source's credentials."""
 
     ev: Evidence  # set by Reader.__init__ (this mixin comes before Reader)
     client: Any
+
+    def __init__(self, snap: RemoteSource, experiment_name: str, model_name: str, metric: str) -> None:
+        super().__init__(snap, experiment_name, model_name, metric)  # type: ignore[call-arg]  # Reader's
+        if snap.connect is not None:  # else MLflow's default client of the URI is the source's own
+            self.client = snap.client()
 
     def _registered_models(self) -> list[Any]:
         run_ids = {r.run_id for r in (*self.ev.runs, *self.ev.deleted_runs)}
@@ -112,9 +123,7 @@ class ServerReader(_SharedStore, Reader):
 
     def repo(self, uri: str):
         if uri not in self._repos:
-            from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
-
-            self._repos[uri] = get_artifact_repository(uri, tracking_uri=self.source.tracking_uri)
+            self._repos[uri] = self.source.artifact_repository(uri)
         return self._repos[uri]
 
     def listing(self, uri: str, rel: str) -> list[Any]:
@@ -284,9 +293,7 @@ class PostgresReader(_SharedStore, Reader):
 
 def _download_model(reader_source: RemoteSource, where: _Remote, dst: Path) -> tuple[Path, int]:
     """Download the whole model folder (bounded in files and bytes) below ``dst``; returns its folder."""
-    from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
-
-    repo = get_artifact_repository(where.uri, tracking_uri=reader_source.tracking_uri)
+    repo = reader_source.artifact_repository(where.uri)
     files, queue, total = [], [(where.rel, 0)], 0
     while queue:
         rel, depth = queue.pop(0)
@@ -369,9 +376,12 @@ def collect_source(
     if not isinstance(snap, RemoteSource):
         return collect(snap, experiment_name, model_name, metric, order=order)
     reader_class = ServerReader if snap.kind == "server" else PostgresReader
-    ev = collect(snap, experiment_name, model_name, metric, reader_class=reader_class, order=order)
-    if snap.kind == "server" and fetch:
-        fetch_production(snap, ev, settings or {})
+    try:
+        ev = collect(snap, experiment_name, model_name, metric, reader_class=reader_class, order=order)
+        if snap.kind == "server" and fetch:
+            fetch_production(snap, ev, settings or {})
+    finally:
+        snap.release_threads()  # so that the probe can be forked (one thread) rather than spawned
     _scrub(ev, snap)
     return ev
 

@@ -551,7 +551,10 @@ def probe_model(
     )
     scan_ms = round((time.perf_counter() - started) * 1000, 1)
     if refusal:
-        return ProbeEv(ok=False, error=refusal, error_kind="refused", details={"scan_ms": scan_ms}, **base)
+        # "not loaded: ... install it with pip install 'mlflow-grader[xgboost]'": the grader lacks a
+        # library (an error the instructor fixes), not a model refused for safety (the student's).
+        kind = "unsupported" if refusal.startswith("not loaded:") else "refused"
+        return ProbeEv(ok=False, error=refusal, error_kind=kind, details={"scan_ms": scan_ms}, **base)
 
     x_test, y_test = options.task.split()
     started = time.perf_counter()

@@ -2,11 +2,13 @@
 
 Nothing here imports, unpickles or executes anything from the submission. What is checked:
 
-1. ``MLmodel`` (here, in the grader): the pyfunc loader must be ``mlflow.sklearn``
-   (``pyfunc.load_model`` *imports* the ``loader_module`` it names, so ``loader_module: antigravity``
-   would run code without any pickle); no ``code``/``code_paths``/``model_code_path`` entry (that code
-   would be put on ``sys.path`` or executed); every path it names (``pickled_model``, ``data``,
-   ``model_path``) is relative, free of ``..`` and a regular file inside the folder.
+1. ``MLmodel`` (here, in the grader): the pyfunc loader must be ``mlflow.sklearn``, ``mlflow.xgboost``
+   or ``mlflow.lightgbm`` (``pyfunc.load_model`` *imports* the ``loader_module`` it names, so
+   ``loader_module: antigravity`` would run code without any pickle); XGBoost's and LightGBM's
+   flavors must name their library's own model classes and formats; no ``code``/``code_paths``/
+   ``model_code_path`` entry (that code would be put on ``sys.path`` or executed); every path it
+   names (``pickled_model``, ``data``, ``model_path``) is relative, free of ``..`` and a regular
+   file inside the folder.
 2. ``.skops`` files (here): ``skops.io.get_untrusted_types`` lists the types skops would not trust by
    default; each must be :func:`allowed`. The ``skops_trusted_types`` list an ``MLmodel`` may carry
    is ignored: it is written by the student.
@@ -19,8 +21,9 @@ Nothing here imports, unpickles or executes anything from the submission. What i
 What the allowlist holds: exact ``(module, qualname)`` pairs, nothing by pattern. The estimators
 and their parts (:data:`SKLEARN_CLASSES`: linear models, trees and forests, gradient boosting,
 neighbours, SVMs, ``Pipeline``, ``ColumnTransformer``, the scalers and encoders, searches, XGBoost's
-scikit-learn wrapper...), exactly the pairs that the pickles of the reference solution's models,
-of the committed stores and of 60 common regressors and pipelines import (scikit-learn 1.4 to 1.9,
+scikit-learn wrapper, LightGBM's ``LGBMRegressor``/``LGBMClassifier``...), exactly the pairs that
+the pickles of the reference solution's models, of the committed stores and of 60 common
+regressors and pipelines import (scikit-learn 1.4 to 1.9,
 protocols 2, 4, 5 and cloudpickle, fitted on arrays and DataFrames: no pandas object is ever
 pickled in a model, so no pandas name is allowed); the few functions a model stores as a value
 (:data:`FUNCTIONS`: ``f_regression``...); NumPy's array, dtype, scalar and random-state
@@ -47,7 +50,7 @@ from .. import yamlio
 from ..evidence.model import ModelArtifactEv
 
 #: pyfunc loader modules that may be imported.
-LOADER_MODULES = {"mlflow.sklearn", "mlflow.xgboost"}
+LOADER_MODULES = {"mlflow.sklearn", "mlflow.xgboost", "mlflow.lightgbm"}
 SERIALIZATION_FORMATS = {"pickle", "cloudpickle", "skops"}
 #: What ``mlflow.xgboost`` may be asked to build: it imports the flavor's ``model_class`` by name,
 #: so only XGBoost's own model classes pass, and its files are XGBoost's formats (no pickle).
@@ -86,6 +89,55 @@ def _check_xgboost(flavor: object) -> str | None:
     return None
 
 
+#: What ``mlflow.lightgbm`` may load: LightGBM's own classes. A ``Booster`` is LightGBM's text model
+#: (``model.lgb``, parsed by LightGBM, nothing unpickled); the scikit-learn API models are written
+#: with ``serialization_format`` (``model.pkl`` or ``model.skops``, checked as any other pickle or
+#: skops file; a flavor without one means cloudpickle, as ``mlflow.lightgbm`` reads it).
+LIGHTGBM_BOOSTER = "lightgbm.basic.Booster"
+LIGHTGBM_CLASSES = {LIGHTGBM_BOOSTER} | {
+    f"lightgbm.sklearn.{name}" for name in ("LGBMRegressor", "LGBMClassifier", "LGBMRanker")
+}
+LIGHTGBM_TEXT_FORMAT = "lightgbm-text"
+
+
+def lightgbm_installed() -> bool:
+    """Whether the grader can load LightGBM models (the optional extra ``mlflow-grader[lightgbm]``).
+    Only asked when a model is a LightGBM one."""
+    try:
+        import lightgbm  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def lightgbm_format(flavor: dict) -> str:
+    """How ``mlflow.lightgbm`` reads the flavor's ``data`` file: :data:`LIGHTGBM_TEXT_FORMAT` for a
+    ``Booster``, else its ``serialization_format`` (cloudpickle when absent, MLflow's own default)."""
+    if str(flavor.get("model_class") or LIGHTGBM_BOOSTER) == LIGHTGBM_BOOSTER:
+        return LIGHTGBM_TEXT_FORMAT
+    return str(flavor.get("serialization_format") or "cloudpickle")
+
+
+def _check_lightgbm(flavor: object) -> str | None:
+    """A refusal for a ``lightgbm`` flavor that names anything but LightGBM's model classes and the
+    formats MLflow writes them in, or that the grader cannot load (LightGBM not installed: says how
+    to install it)."""
+    if not isinstance(flavor, dict):
+        return "refused: the MLmodel's python_function flavor loads mlflow.lightgbm but has no lightgbm flavor"
+    model_class = str(flavor.get("model_class") or LIGHTGBM_BOOSTER)
+    if model_class not in LIGHTGBM_CLASSES:
+        return f"refused: the lightgbm flavor asks for class {model_class[:80]!r}, not one of LightGBM's models"
+    fmt = lightgbm_format(flavor)
+    if fmt != LIGHTGBM_TEXT_FORMAT and fmt not in SERIALIZATION_FORMATS:
+        return f"refused: unknown lightgbm serialization_format {fmt[:40]!r}"
+    if not lightgbm_installed():
+        return (
+            "not loaded: the model is a LightGBM model and LightGBM is not installed where the grader runs; "
+            "install it with pip install 'mlflow-grader[lightgbm]' and grade again"
+        )
+    return None
+
+
 MAX_MLMODEL_BYTES = 1024**2
 MAX_SKOPS_SCHEMA_BYTES = 64 * 1024**2
 
@@ -119,7 +171,7 @@ def _pairs(module: str, *names: str) -> set[tuple[str, str]]:
 #: pickles of the reference solution's models (every habit), of the committed stores (MLflow 2.10 to
 #: 3.17, scikit-learn 1.4 to 1.9) and of 60 common regressors, pipelines, transformers and searches
 #: (protocols 2, 4, 5 and cloudpickle, fitted on arrays and on DataFrames) import; recorded by
-#: ``tests/test_probe_allowlist.py`` (which fails when a real model needs a pair that is not here).
+#: ``tests/probe/test_probe_allowlist.py`` (which fails when a real model needs a pair that is not here).
 SKLEARN_CLASSES: set[tuple[str, str]] = (
     _pairs("sklearn.linear_model._base", "LinearRegression")
     | _pairs("sklearn.linear_model._ridge", "Ridge", "RidgeCV")
@@ -268,6 +320,10 @@ SKLEARN_CLASSES: set[tuple[str, str]] = (
     | _pairs("sklearn.calibration", "CalibratedClassifierCV", "_CalibratedClassifier", "_SigmoidCalibration")
     | _pairs("xgboost.sklearn", "XGBRegressor")
     | _pairs("xgboost.core", "Booster")
+    # LightGBM's scikit-learn API pickled (mlflow.lightgbm, serialization_format pickle or cloudpickle);
+    # the Booster's state is its text model, parsed by LightGBM
+    | _pairs("lightgbm.sklearn", "LGBMRegressor", "LGBMClassifier")
+    | _pairs("lightgbm.basic", "Booster")
 )
 
 #: Functions a real model stores as a value (called with the model's data only; refused anywhere
@@ -287,6 +343,7 @@ ALLOWLIST: set[tuple[str, str]] = (
         ("copy_reg", "_reconstructor"),
         ("collections", "OrderedDict"),
         ("_collections", "OrderedDict"),
+        ("collections", "defaultdict"),  # a LightGBM model's best_score_ (its factory: OrderedDict)
         ("numpy", "dtype"),
         ("numpy", "ndarray"),
         ("numpy", "matrix"),
@@ -429,6 +486,10 @@ def _check_mlmodel(folder: Path, data: dict) -> tuple[str | None, list[tuple[Pat
         refusal = _check_xgboost(flavors.get("xgboost"))
         if refusal:
             return refusal, []
+    if loader == "mlflow.lightgbm":
+        refusal = _check_lightgbm(flavors.get("lightgbm"))
+        if refusal:
+            return refusal, []
     for name, conf in flavors.items():
         if isinstance(conf, dict):
             for key in ("code", "code_paths", "model_code_path", "code_path"):
@@ -438,9 +499,15 @@ def _check_mlmodel(folder: Path, data: dict) -> tuple[str | None, list[tuple[Pat
     fmt = sk.get("serialization_format") or "pickle"
     if fmt not in SERIALIZATION_FORMATS:
         return f"refused: unknown serialization_format {str(fmt)[:40]!r}", []
+    # The flavor mlflow.xgboost / mlflow.lightgbm reads its file from (``data``, as pyfunc's).
+    own = flavors.get(str(loader).rpartition(".")[2]) if loader != "mlflow.sklearn" else None
+    own = own if isinstance(own, dict) else {}
+    if loader == "mlflow.lightgbm":
+        fmt = lightgbm_format(own)
     loaded: list[tuple[Path, str]] = []
     for value, what in (
         (sk.get("pickled_model"), "sklearn pickled_model"),
+        (own.get("data"), f"{str(loader).rpartition('.')[2]} data"),
         (pyfunc.get("data"), "python_function data"),
         (pyfunc.get("model_path"), "python_function model_path"),
     ):

@@ -106,6 +106,10 @@ _REBUILT_PARTS = {("scipy.interpolate._interpolate", "interp1d")}
 MAX_OBJECTS = 1_000_000
 
 
+#: What a ``defaultdict`` in a model may make for a missing key (see :func:`check_loaded`).
+DEFAULT_FACTORIES = {("collections", "OrderedDict"), ("builtins", "dict"), ("builtins", "list")}
+
+
 def check_loaded(model, label: str = "the model file") -> None:
     """Refuse (raise :class:`Refused`) a loaded model that stores a callable or a method name that
     is not one real models store: the allowlist admits classes, and some of them call what they
@@ -117,6 +121,7 @@ def check_loaded(model, label: str = "the model file") -> None:
     ``functools.partial`` of those; every attribute of every estimator, container and partial is
     visited, and strings in ``*method*`` attributes must name a prediction method.
     """
+    import collections
     import functools
     import types
 
@@ -161,6 +166,12 @@ def check_loaded(model, label: str = "the model file") -> None:
             continue  # a rebuilt part holds what its owner made from plain data
         if callable(value) and not callable_ok(value):
             refuse(where, f"the callable {'.'.join(name_of(value))[:100]}")
+        if isinstance(value, collections.defaultdict) and value.default_factory is not None:
+            # Called for every missing key: only a plain container of the allowlist may be one
+            # (a LightGBM model's best_score_ makes OrderedDicts), never a partial or a function.
+            factory = value.default_factory
+            if not (isinstance(factory, type) and (factory.__module__, factory.__qualname__) in DEFAULT_FACTORIES):
+                refuse(where, f"the default factory {'.'.join(name_of(factory))[:100]}")
         if isinstance(value, dict):
             stack.extend((item, f"{where}[{str(key)[:40]!r}]") for key, item in value.items())
             stack.extend((key, where) for key in value if not isinstance(key, str))

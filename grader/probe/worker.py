@@ -170,9 +170,20 @@ def _parallelism() -> str:
     return "joblib sequential (no private /dev/shm)"
 
 
+def _standard_streams() -> None:
+    """``sys.stdout``/``sys.stderr`` on this process's own descriptors 1 and 2 (``/dev/null`` and the
+    probe's stderr file). A forked worker inherits the grader's stream objects, which may write to a
+    descriptor closed here (pytest's capture, a notebook's): a model whose library prints while it
+    loads or predicts (LightGBM's log callback calls ``print``) would fail with ``EBADF``."""
+    sys.stdout = open(1, "w", encoding="utf-8", errors="replace", closefd=False)  # noqa: SIM115 - for the process's life
+    sys.stderr = open(2, "w", encoding="utf-8", errors="replace", buffering=1, closefd=False)  # noqa: SIM115
+
+
 def main() -> int:
     """``worker REQUEST RESULT_FD GO_FD``: wait for the grader's go, run, send the result frame."""
     from . import channel
+
+    _standard_streams()
 
     out_fd, go_fd = int(sys.argv[2]), int(sys.argv[3])
     with open(sys.argv[1], encoding="utf-8") as fh:

@@ -19,13 +19,14 @@ import base64
 import json
 from typing import Any
 
+from ..catalogue import labels
 from ..result import Result
 from . import safe
 from .registry import report
 
 #: Our check statuses -> the reporter's (``warn`` earns the points, so it is a pass; ``skip`` earns none).
 STATUS = {"pass": "pass", "warn": "pass", "fail": "fail", "skip": "fail", "error": "error"}
-HOW_TO_FIX = {"es": "Cómo arreglarlo", "en": "How to fix"}
+HOW_TO_FIX = {lang: words["fix"] for lang, words in labels("classroom").items()}  # the catalogue's classroom.fix
 
 
 def number(value: float) -> int | float:
@@ -74,27 +75,6 @@ def classroom_payload(result: Result) -> dict[str, Any]:
     return {"version": 1, "status": runner_status(view), "max_score": number(view.max_score), "tests": tests}
 
 
-def error_payload(message: str, max_score: float) -> dict[str, Any]:
-    """What the step reports when the submission could not be graded at all: 0 of ``max_score``."""
-    return {
-        "version": 1,
-        "status": "error",
-        "max_score": number(max_score),
-        "tests": [
-            {
-                "name": "mlflow-grader",
-                "status": "error",
-                "score": 0,
-                "message": message,
-                "test_code": "",
-                "filename": "",
-                "line_no": 0,
-                "duration": 0,
-            }
-        ],
-    }
-
-
 def encode(payload: dict[str, Any]) -> str:
     """base64 of the JSON text: one line, safe for ``$GITHUB_OUTPUT``."""
     text = safe.unicode(json.dumps(payload, ensure_ascii=False, allow_nan=False))  # no lone surrogate
@@ -106,6 +86,6 @@ def decode(value: str) -> dict[str, Any]:
     return json.loads(base64.b64decode(value.strip()).decode("utf-8"))
 
 
-@report("classroom", ".b64", "GitHub Classroom reporter result (base64 JSON, student view)")
+@report("classroom", ".b64", "GitHub Classroom reporter result (base64 JSON, student view)", grades=True)
 def render_classroom(result: Result) -> str:
     return encode(classroom_payload(result)) + "\n"

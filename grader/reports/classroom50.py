@@ -42,8 +42,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..checks import title_of as _title_of
-from ..result import CheckResult, Result, hidden_texts
+from ..catalogue import labels
+from ..result import CheckResult, Result
 from .markdown import render_markdown
 from .registry import report
 
@@ -54,18 +54,7 @@ RELEASE_BODY_FILENAME = "release-body.md"
 SCALES = (1, 2, 4, 5, 10, 20, 25, 50, 100, 1000)
 _EPS = 1e-6
 
-WORDS = {
-    "es": {
-        "scaled": "Classroom 50 cuenta puntos enteros: cada punto de la rúbrica vale {scale} aquí ({score} / {max}).",
-        "error": "No se pudo corregir la entrega",
-        "zero": "La nota es 0 / {max}: corregí lo que se indica y volvé a entregar.",
-    },
-    "en": {
-        "scaled": "Classroom 50 counts whole points: each rubric point is worth {scale} here ({score} / {max}).",
-        "error": "The submission could not be graded",
-        "zero": "The grade is 0 / {max}: fix what is said above and submit again.",
-    },
-}
+WORDS = labels("c50")  # the catalogue's c50.* texts
 
 
 @dataclass(frozen=True)
@@ -190,6 +179,9 @@ def classroom50_payload(result: Result, context: Context | None = None, scale: i
 def release_body(result: Result, payload: dict[str, Any] | None = None) -> str:
     """The Release's Markdown: the Markdown report, plus a line on the scale when it is not 1."""
     view = result.for_students()
+    if view.error:  # could not be graded (Result.ungradable): the reason and the graded 0
+        payload = payload or classroom50_payload(result)
+        return error_body(view.error, payload["max-score"], view.lang)
     body = render_markdown(view)
     scale = points_scale([c.max_points for c in view.checks])
     if scale != 1:
@@ -214,45 +206,6 @@ def write_files(result: Result, folder: str | os.PathLike, context: Context | No
     return paths
 
 
-def error_payload(reason: str, checks: list[tuple[str, str, float]], context: Context | None = None) -> dict[str, Any]:
-    """``result.json`` of a submission that could not be graded: a graded 0 over the rubric's total.
-
-    ``checks``: ``(id, title, max_points)`` of every rubric check; each becomes a failed row with
-    ``reason`` as its message, so the gradebook shows ``0 / total`` rather than a missing grade.
-    """
-    ctx = context if context is not None else context_from_env()
-    scale = points_scale([p for _, _, p in checks])
-    tests = [
-        {
-            "test-name": title or cid,
-            "passed": False,
-            "score": 0,
-            "max-score": max(0, round(p * scale)),
-            "id": cid,
-            "status": "error",
-            "message": reason,
-        }
-        for cid, title, p in checks
-    ]
-    now = _utc_now()
-    return {
-        "schema": SCHEMA_ID,
-        "classroom": ctx.classroom,
-        "assignment": ctx.assignment,
-        "assignment_type": ctx.assignment_type,
-        "owner": ctx.owner,
-        "submission": ctx.submission,
-        "commit": ctx.commit,
-        "release": ctx.release,
-        "review": ctx.review or ctx.commit,
-        "datetime": ctx.datetime or now,
-        "graded_at": now,
-        "score": 0,
-        "max-score": sum(t["max-score"] for t in tests),
-        "tests": tests,
-    }
-
-
 def error_body(reason: str, max_score: int, lang: str = "es") -> str:
     """The Release's Markdown for a submission that could not be graded."""
     words = WORDS.get(lang, WORDS["en"])
@@ -260,27 +213,6 @@ def error_body(reason: str, max_score: int, lang: str = "es") -> str:
     return f"## ❌ {words['error']}\n\n{reason}\n\n{words['zero'].format(max=max_score)}\n"
 
 
-def write_error_files(
-    reason: str, rubric, folder: str | os.PathLike, lang: str = "es", context: Context | None = None
-) -> tuple[Path, Path]:
-    """Write the graded-0 ``result.json`` and its ``release-body.md`` for an ungradable submission."""
-    checks, hidden = [], 0
-    for spec in rubric.checks:
-        if spec.visibility == "hidden":  # the student view: a hidden check's title is not shown
-            hidden += 1
-            title = hidden_texts(lang, hidden, spec.points)[0]
-            checks.append((f"hidden-{hidden}", title, spec.points))
-        else:
-            checks.append((spec.id, _title_of(rubric, spec, lang), spec.points))
-    payload = error_payload(reason, checks, context)
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = folder / RESULT_FILENAME, folder / RELEASE_BODY_FILENAME
-    paths[0].write_text(dumps(payload), encoding="utf-8")
-    paths[1].write_text(error_body(reason, payload["max-score"], lang), encoding="utf-8")
-    return paths
-
-
-@report("classroom50", ".json", "Classroom 50 result.json (classroom50/result/v1, student view)")
+@report("classroom50", ".json", "Classroom 50 result.json (classroom50/result/v1, student view)", grades=True)
 def render_classroom50(result: Result) -> str:
     return dumps(classroom50_payload(result))

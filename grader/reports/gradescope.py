@@ -17,31 +17,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ..catalogue import labels
 from ..result import Result
 from ..rubric import render
 from . import safe
 from .registry import report
 
-LABELS = {
-    "es": {
-        "score": "Puntaje",
-        "fix": "Cómo arreglarlo",
-        "status": "Estado",
-        "notes": "Notas",
-        "hidden": "{n} {n:plural:control oculto suma|controles ocultos suman} {points} puntos: "
-        "cuentan en el total, su contenido no se muestra.",
-        "error": "No se pudo corregir la entrega",
-    },
-    "en": {
-        "score": "Score",
-        "fix": "How to fix",
-        "status": "Status",
-        "notes": "Notes",
-        "hidden": "{n} hidden {n:plural:check|checks} worth {points} points count toward the total; "
-        "their content is not shown.",
-        "error": "The submission could not be graded",
-    },
-}
+LABELS = labels("gs")  # the catalogue's gs.* texts
 
 
 def _number(value: float) -> int | float:
@@ -86,14 +68,17 @@ def gradescope_payload(result: Result) -> dict[str, Any]:
         "",
         f"**{words['score']}: {_points(view.score)} / {_points(view.max_score)}**",
     ]
+    if view.error:  # could not be graded (Result.ungradable): the reason first
+        summary[:0] = [f"**{words['error']}:** {safe.markdown(view.error)}", ""]
     hidden = view.hidden_checks
     if hidden:
         summary += [
             "",
             render(words["hidden"], {"n": len(hidden), "points": _points(sum(c.max_points for c in hidden))}),
         ]
-    if view.submission.notes:
-        summary += ["", f"**{words['notes']}:**"] + [f"- {safe.markdown(n)}" for n in view.submission.notes]
+    notes = [n for n in view.submission.notes if n != view.error]
+    if notes:
+        summary += ["", f"**{words['notes']}:**"] + [f"- {safe.markdown(n)}" for n in notes]
     return {
         "score": _number(view.score),
         "execution_time": max(1, round(view.duration_ms / 1000)),
@@ -107,22 +92,9 @@ def gradescope_payload(result: Result) -> dict[str, Any]:
             "max_score": _number(view.max_score),
             "passed": view.passed,
             "hidden_checks": len(hidden),
+            **({"error": view.error} if view.error else {}),
         },
         "tests": tests,
-    }
-
-
-def error_payload(message: str, lang: str = "en") -> dict[str, Any]:
-    """results.json for a submission that cannot be graded at all: score 0, the reason as output."""
-    words = LABELS.get(lang, LABELS["en"])
-    return {
-        "score": 0,
-        "output": f"**{words['error']}:** {safe.markdown(message)}",
-        "output_format": "md",
-        "visibility": "visible",
-        "stdout_visibility": "hidden",
-        "extra_data": {"error": message},
-        "tests": [],
     }
 
 
@@ -130,6 +102,6 @@ def dumps(payload: dict[str, Any]) -> str:
     return json.dumps(payload, ensure_ascii=False, indent=2, allow_nan=False) + "\n"
 
 
-@report("gradescope", ".json", "Gradescope results.json (hidden checks masked, total visible)")
+@report("gradescope", ".json", "Gradescope results.json (hidden checks masked, total visible)", grades=True)
 def render_gradescope(result: Result) -> str:
     return dumps(gradescope_payload(result))

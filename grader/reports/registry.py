@@ -19,16 +19,21 @@ class ReportFormat:
     render: Callable[[Result], str]
     extension: str
     description: str
+    #: A gradebook's input (Classroom, Classroom 50, Gradescope): a submission that could not be
+    #: graded still gets one, a graded 0 (:meth:`~grader.result.Result.ungradable`).
+    grades: bool = False
 
 
 FORMATS: dict[str, ReportFormat] = {}
 
 
-def report(name: str, extension: str, description: str) -> Callable[[Callable[[Result], str]], Callable[[Result], str]]:
-    """Register ``func(result) -> str`` as the report format ``name``."""
+def report(
+    name: str, extension: str, description: str, *, grades: bool = False
+) -> Callable[[Callable[[Result], str]], Callable[[Result], str]]:
+    """Register ``func(result) -> str`` as the report format ``name`` (``grades``: see :class:`ReportFormat`)."""
 
     def register(func: Callable[[Result], str]) -> Callable[[Result], str]:
-        FORMATS[name] = ReportFormat(name, func, extension, description)
+        FORMATS[name] = ReportFormat(name, func, extension, description, grades)
         return func
 
     return register
