@@ -258,17 +258,27 @@ def _probe(evidence: Evidence, settings, snap, options: ProbeOptions):
         return None
     model = version.model
     accepted = options.task.flavors
-    if model is not None and model.ok and model.flavors and not set(model.flavors) & set(accepted):
+    if model is not None and model.ok and model.flavors:
         from .evidence.model import ProbeEv
 
-        flavours = ", ".join(f for f in model.flavors if f != "python_function") or ", ".join(model.flavors)
-        return ProbeEv(
-            ok=False,
-            error_kind="refused",
-            model_path=model.path,
-            error=f"refused: this homework accepts {' or '.join(accepted)} models (the rubric's task.flavors); "
-            f"the graded model is a {flavours} model",
-        )
+        # A model whose only flavour is python_function is a custom PythonModel: "pyfunc" in task.flavors.
+        own = [f for f in model.flavors if f != "python_function"] or ["pyfunc"]
+        if not set(own) & set(accepted):
+            return ProbeEv(
+                ok=False,
+                error_kind="refused",
+                model_path=model.path,
+                error=f"refused: this homework accepts {' or '.join(accepted)} models (the rubric's task.flavors); "
+                f"the graded model is a {', '.join(own)} model",
+            )
+        if own == ["pyfunc"] and not options.trust_pickles:  # its loader runs the student's own code
+            return ProbeEv(
+                ok=False,
+                error_kind="unsupported",
+                model_path=model.path,
+                error="not loaded: the model is a custom PythonModel (pyfunc), whose loading runs its own code; "
+                "the instructor grades such models with --trust-pickles, which runs it in the sandbox",
+            )
     return probe_model(model, snap.root, options, files=snap.files)
 
 

@@ -94,9 +94,15 @@ TASK_KEYS = ("data", "target", "features", "kind", "split", "test_file", "metric
 #: ``xgboost`` and ``lightgbm`` need their library where the grader runs (the extras
 #: ``mlflow-grader[xgboost]``, ``mlflow-grader[lightgbm]``); without it the probe says how to install it.
 FLAVORS = ("sklearn", "xgboost", "lightgbm")
-#: Flavours a course may name that the probe cannot load safely: refused when the rubric loads.
-#: ``pyfunc``/``python_function`` alone is a custom ``PythonModel``, the student's own code.
-UNSUPPORTED_FLAVORS = ("catboost", "pytorch", "tensorflow", "keras", "onnx", "python_function", "pyfunc")
+#: ``pyfunc``: a custom ``mlflow.pyfunc.PythonModel`` (a model whose only flavour is
+#: ``python_function``). Loading one runs the student's own code, so a rubric must name it (it is
+#: not accepted by default) and the probe loads it only when grading with ``--trust-pickles``: in the
+#: same sandbox, which holds whatever the model's code does. Without it the model is the grader's
+#: error ("grade with --trust-pickles"), not the student's fail.
+OPT_IN_FLAVORS = ("pyfunc",)
+KNOWN_FLAVORS = FLAVORS + OPT_IN_FLAVORS
+#: Flavours a course may name that the probe cannot load at all: refused when the rubric loads.
+UNSUPPORTED_FLAVORS = ("catboost", "pytorch", "tensorflow", "keras", "onnx", "python_function")
 SPLIT_KEYS = ("test_size", "random_state", "stratify", "shuffle")
 
 
@@ -116,8 +122,9 @@ class Task:
     #: Logged metric name -> measure (:data:`REGRESSION` or :data:`CLASSIFICATION`), in order.
     metrics: tuple[tuple[str, str], ...] = (("rmse_test", "rmse"), ("r2_test", "r2"))
     rows: int = 5
-    #: The MLflow flavours the graded model may have (``sklearn``, ``xgboost``, ``lightgbm``): a model
-    #: of another is refused before it is loaded, with the rubric's rule in the message.
+    #: The MLflow flavours the graded model may have (``sklearn``, ``xgboost``, ``lightgbm``, and
+    #: ``pyfunc`` when a rubric names it, see :data:`OPT_IN_FLAVORS`): a model of another is refused
+    #: before it is loaded, with the rubric's rule in the message.
     flavors: tuple[str, ...] = FLAVORS
     #: The test rows are the whole data set, no split (``grade rubric init`` predicts them all once to
     #: find which split reproduces a reference's logged metrics; never set by a rubric).
@@ -310,19 +317,20 @@ def parse_task(raw: Any, base: str = "", where: str = "rubric") -> Task:
             )
     flavors = raw.get("flavors", list(FLAVORS))
     if not isinstance(flavors, list) or not flavors or not all(isinstance(f, str) for f in flavors):
-        raise RubricError(f"{where}.flavors: expected a list of MLflow flavours ({', '.join(FLAVORS)})")
+        raise RubricError(f"{where}.flavors: expected a list of MLflow flavours ({', '.join(KNOWN_FLAVORS)})")
     for flavor in flavors:
         if flavor in UNSUPPORTED_FLAVORS:
+            hint = " (a custom PythonModel: say pyfunc)" if flavor == "python_function" else ""
             raise RubricError(
-                f"{where}.flavors: {flavor} models cannot be loaded safely by the grader (their loader "
-                f"runs the model's own code); accepted: {', '.join(FLAVORS)}"
+                f"{where}.flavors: {flavor} models cannot be loaded by the grader{hint}; "
+                f"accepted: {', '.join(KNOWN_FLAVORS)}"
             )
-        if flavor not in FLAVORS:
-            close = difflib.get_close_matches(flavor, FLAVORS, n=1)
+        if flavor not in KNOWN_FLAVORS:
+            close = difflib.get_close_matches(flavor, KNOWN_FLAVORS, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             raise RubricError(
                 f"{where}.flavors: {flavor!r} is not an MLflow flavour the grader knows{hint}; "
-                f"accepted: {', '.join(FLAVORS)}"
+                f"accepted: {', '.join(KNOWN_FLAVORS)}"
             )
     rows = raw.get("rows", 5)
     if isinstance(rows, bool) or not isinstance(rows, int) or not 1 <= rows <= 1000:

@@ -317,7 +317,7 @@ def test_task_flavors_refuse_a_model_of_another_kind(classification_refs):
     result = grade(classification_refs("sqlite"), parse_rubric(data), lang="en")
     predict = next(c for c in result.checks if c.id == "model.predict")
     assert predict.status == "fail" and "accepts xgboost models" in predict.message and "sklearn" in predict.message
-    for raw, says in (({"flavors": ["pyfunc"]}, "cannot be loaded safely"), ({"flavors": ["sklern"]}, "did you mean 'sklearn'"),
+    for raw, says in (({"flavors": ["python_function"]}, "say pyfunc"), ({"flavors": ["pytorch"]}, "cannot be loaded by the grader"), ({"flavors": ["sklern"]}, "did you mean 'sklearn'"),
                       ({"flavors": "sklearn"}, "expected a list")):
         with pytest.raises(RubricError, match=says):
             parse_task(raw)

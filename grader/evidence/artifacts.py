@@ -59,10 +59,10 @@ def _flavor(data: dict, name: str) -> dict:
 
 
 def model_file_candidates(data: dict) -> list[str]:
-    """The model file an ``MLmodel`` names (sklearn ``pickled_model``, pyfunc ``model_path``/``data``),
-    or the usual names when it names none."""
+    """The model file an ``MLmodel`` names (sklearn ``pickled_model``, pyfunc ``model_path``/``data``,
+    a custom PythonModel's ``python_model``), or the usual names when it names none."""
     sk, pyfunc = _flavor(data, "sklearn"), _flavor(data, "python_function")
-    named = sk.get("pickled_model") or pyfunc.get("model_path") or pyfunc.get("data")
+    named = sk.get("pickled_model") or pyfunc.get("model_path") or pyfunc.get("data") or pyfunc.get("python_model")
     return [str(named)] if isinstance(named, str) and named else list(MODEL_FILES)
 
 
