@@ -102,7 +102,6 @@ class ProbeEv:
 
     ok: bool
     predictions: list[Any] = field(default_factory=list)
-    n_rows: int = 0
     error: str | None = None
     error_kind: str | None = None  # "timeout" | "crash" | "refused" | "unsupported" | "load" | "predict" | "missing"
     model_path: str | None = None

@@ -647,9 +647,7 @@ def probe_model(
         if options.task.whole_data:  # grade rubric init: every row's prediction (grader.scaffold)
             details["all_predictions"] = predictions
         predictions = predictions[: options.rows]
-    return ProbeEv(
-        ok=True, predictions=predictions[:1000], n_rows=options.rows, duration_ms=elapsed, details=details, **base
-    )
+    return ProbeEv(ok=True, predictions=predictions[:1000], duration_ms=elapsed, details=details, **base)
 
 
 def _model_view(folder: Path, originals: dict[Path, Path], view: Path) -> Path:

@@ -163,7 +163,7 @@ def _fake_probe(test_metrics):
     def probe_model(model, snapshot_root, options, files=None):
         assert model is not None and model.ok, "the probe must get the graded version's model folder"
         details = {"test_metrics": test_metrics} if test_metrics else {}
-        return ProbeEv(ok=True, predictions=[0.7, 1.3, 3.1, 2.4, 2.4], n_rows=5, model_path=model.path,
+        return ProbeEv(ok=True, predictions=[0.7, 1.3, 3.1, 2.4, 2.4], model_path=model.path,
                        details=details)
     return probe_model
 
