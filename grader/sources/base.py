@@ -62,6 +62,28 @@ class Source(Protocol):
         ...
 
 
+class OneStore:
+    """What every kind of source shares (a base for them): its request, the store :meth:`open`
+    made, the redacted input as :meth:`describe`, and :meth:`close` of that store. A kind sets
+    ``kind``, refuses the options it does not take in ``__init__``, and defines ``open()``."""
+
+    kind = ""
+
+    def __init__(self, request: SourceRequest) -> None:
+        self.request = request
+        self.opened: Opened | None = None
+
+    def describe(self) -> str:
+        from .secrets import redact
+
+        return redact(self.request.text)
+
+    def close(self) -> None:
+        if self.opened is not None:
+            self.opened.close()
+            self.opened = None
+
+
 @dataclass(frozen=True)
 class SourceKind:
     """A registered kind of source."""

@@ -4,17 +4,16 @@ readers read. The fallback kind: whatever no other kind claims is looked for as 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ..errors import SubmissionError
-from .base import Source, SourceKind, SourceRequest, register
-from .secrets import redact
+from .base import OneStore, Source, SourceKind, SourceRequest, register
 
 if TYPE_CHECKING:
     from ..submission.snapshot import Snapshot
 
 
-class SnapshotSource:
+class SnapshotSource(OneStore):
     """A store on disk (a folder, an archive, a database file), read through its private copy."""
 
     kind = "folder"
@@ -22,23 +21,15 @@ class SnapshotSource:
     def __init__(self, request: SourceRequest) -> None:
         if request.artifacts is not None:
             raise SubmissionError("--artifacts goes with a postgresql:// backend store, not with a folder or a file")
-        self.request = request
-        self.opened: Any = None
-
-    def describe(self) -> str:
-        return redact(self.request.text)
+        super().__init__(request)
 
     def open(self) -> Snapshot:
         from ..submission import open_submission  # here: grader.submission imports this package
 
         r = self.request
-        self.opened = open_submission(r.text, experiment_hint=r.experiment_hint, workdir=r.workdir, store=r.store)
-        return self.opened
-
-    def close(self) -> None:
-        if self.opened is not None:
-            self.opened.close()
-            self.opened = None
+        opened = open_submission(r.text, experiment_hint=r.experiment_hint, workdir=r.workdir, store=r.store)
+        self.opened = opened
+        return opened
 
 
 def _build(request: SourceRequest) -> Source:

@@ -25,7 +25,7 @@ from typing import Any, ClassVar
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
 from ..errors import SubmissionError
-from .base import Source, SourceKind, SourceRequest, register
+from .base import OneStore, Source, SourceKind, SourceRequest, register
 from .opened import RemoteSource
 from .secrets import redact, scrub, secret_forms
 
@@ -294,7 +294,7 @@ def open_postgres(
         raise
 
 
-class PostgresSource:
+class PostgresSource(OneStore):
     """``postgresql://USER[:PASSWORD]@HOST[:PORT]/DB``: a backend store, read in place, read-only;
     its artifacts from ``--artifacts DIR``."""
 
@@ -305,21 +305,13 @@ class PostgresSource:
             raise SubmissionError(
                 "--store picks one store inside a folder: a tracking server or a database URI is one store"
             )
-        self.request = request
-        self.opened: RemoteSource | None = None
-
-    def describe(self) -> str:
-        return redact(self.request.text)
+        super().__init__(request)
 
     def open(self) -> RemoteSource:
         r = self.request
-        self.opened = open_postgres(r.text, artifacts=r.artifacts, experiment_hint=r.experiment_hint, workdir=r.workdir)
-        return self.opened
-
-    def close(self) -> None:
-        if self.opened is not None:
-            self.opened.close()
-            self.opened = None
+        opened = open_postgres(r.text, artifacts=r.artifacts, experiment_hint=r.experiment_hint, workdir=r.workdir)
+        self.opened = opened
+        return opened
 
 
 def _build(request: SourceRequest) -> Source:

@@ -38,7 +38,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from ..errors import SubmissionError
-from .base import Source, SourceKind, SourceRequest, register
+from .base import OneStore, Source, SourceKind, SourceRequest, register
 from .opened import RemoteSource, SharedSettings
 from .secrets import ServerCredentials, redact, scrub
 
@@ -454,7 +454,7 @@ def _repository(uri: str, *, base: str, creds: ServerCredentials) -> Any:
     return artifact_repository(uri, base, creds)
 
 
-class ServerSource:
+class ServerSource(OneStore):
     """``http(s)://HOST[:PORT][/PREFIX]``: a tracking server, read in place over its REST API."""
 
     kind = "server"
@@ -468,20 +468,12 @@ class ServerSource:
             raise SubmissionError(
                 "--artifacts goes with a postgresql:// backend store: a tracking server serves its own artifacts"
             )
-        self.request = request
-        self.opened: RemoteSource | None = None
-
-    def describe(self) -> str:
-        return redact(self.request.text)
+        super().__init__(request)
 
     def open(self) -> RemoteSource:
-        self.opened = open_server(self.request.text, self.request.workdir, self.request.credentials)
-        return self.opened
-
-    def close(self) -> None:
-        if self.opened is not None:
-            self.opened.close()
-            self.opened = None
+        opened = open_server(self.request.text, self.request.workdir, self.request.credentials)
+        self.opened = opened
+        return opened
 
 
 def _build(request: SourceRequest) -> Source:
