@@ -525,8 +525,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "With --batch: students graded at once (the number of cores by default); with --students: 1 by default.",
     },
     "help.student_timeout": {
-        "es": "Con --batch: segundos que puede tardar un estudiante en total.  [por defecto: 2 x --timeout + 60]",
-        "en": "With --batch: seconds one student may take in all.  [default: 2 x --timeout + 60]",
+        "es": "Con --batch (y --students -j N): segundos que puede tardar un estudiante en total.  "
+        "[por defecto: 2 x --timeout + 60]",
+        "en": "With --batch (and --students -j N): seconds one student may take in all.  [default: 2 x --timeout + 60]",
     },
     "help.gradebook_format": {
         "es": "Con --batch: gradebook.csv en el formato de importación de Moodle (planilla de calificación) o de "
@@ -611,8 +612,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "--experiment, --model-name, --artifacts and --students do not go with --batch",
     },
     "usage.batch_only": {
-        "es": "-j/--jobs, --student-timeout, --gradebook-format, --roster, --lms-assignment y --only van con --batch",
-        "en": "-j/--jobs, --student-timeout, --gradebook-format, --roster, --lms-assignment and --only go with --batch",
+        "es": "-j/--jobs, --student-timeout, --gradebook-format, --roster, --lms-assignment y --only van con --batch "
+        "(-j y --student-timeout también con --students)",
+        "en": "-j/--jobs, --student-timeout, --gradebook-format, --roster, --lms-assignment and --only go with --batch "
+        "(-j and --student-timeout with --students too)",
     },
     "usage.class_students": {
         "es": "grade class URI corrige el experimento de cada estudiante: indica --students ana,beto o "

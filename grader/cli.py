@@ -186,6 +186,7 @@ def _run_class(
     submission, options: dict, *, out_dir, rubric, lang, timeout, trust_pickles, no_probe, quiet, deadline=None
 ) -> int:
     """``grade URI --experiment 'homework-195-{student}' --students ana,beto --out OUT``."""
+    from .batch.options import BatchOptions
     from .batch.server import grade_class, read_students
 
     if not submission:
@@ -208,14 +209,17 @@ def _run_class(
         students,
         experiment=options.get("experiment"),
         model_name=options.get("model_name"),
-        rubric=rubric,
-        lang=lang,
-        probe=not no_probe,
-        probe_options=ProbeOptions(timeout=timeout, trust_pickles=trust_pickles),
         artifacts=options.get("artifacts"),
-        progress=progress,
-        deadline=deadline,
-        jobs=options.get("jobs"),
+        options=BatchOptions(
+            rubric=rubric,
+            lang=lang,
+            jobs=options.get("jobs"),
+            probe=not no_probe,
+            probe_options=ProbeOptions(timeout=timeout, trust_pickles=trust_pickles),
+            deadline=deadline,
+            progress=progress,
+            student_timeout=options.get("student_timeout"),
+        ),
     )
     if not quiet:
         _say_done("class.done", batch, lang)
@@ -241,7 +245,7 @@ def _say_done(key: str, batch, lang: str, **extra) -> None:
 
 def _run_batch(options: dict, *, out_dir, rubric, lang, timeout, trust_pickles, no_probe, quiet, deadline=None) -> int:
     """``grade --batch DIR --out OUT``: grade a class with a progress bar on stderr."""
-    from .batch import grade_batch
+    from .batch import BatchOptions, grade_batch
     from .catalogue import text
 
     if not out_dir:
@@ -291,15 +295,17 @@ def _run_batch(options: dict, *, out_dir, rubric, lang, timeout, trust_pickles, 
         batch = grade_batch(
             options["batch_dir"],
             out_dir,
-            rubric,
-            jobs=options.get("jobs"),
-            lang=lang,
-            probe_options=ProbeOptions(timeout=timeout, trust_pickles=trust_pickles),
-            probe=not no_probe,
-            progress=progress,
-            student_timeout=options.get("student_timeout"),
-            deadline=deadline,
-            gradebook=gradebook,
+            options=BatchOptions(
+                rubric=rubric,
+                lang=lang,
+                jobs=options.get("jobs"),
+                probe=not no_probe,
+                probe_options=ProbeOptions(timeout=timeout, trust_pickles=trust_pickles),
+                deadline=deadline,
+                progress=progress,
+                student_timeout=options.get("student_timeout"),
+                gradebook=gradebook,
+            ),
             only=options.get("only"),
         )
     finally:
@@ -450,7 +456,7 @@ class _Command(click.Command):
     metavar="SECONDS",
     expose_value=False,
     callback=_stash_batch_option,
-    help="With --batch: seconds one student may take in all.  [default: 2 x --timeout + 60]",
+    help="With --batch (and --students -j N): seconds one student may take in all.  [default: 2 x --timeout + 60]",
 )
 @click.option(
     "--gradebook-format",
@@ -601,7 +607,7 @@ def grade_command(
     if any(
         batch_options.get(name) is not None
         for name in (
-            "student_timeout",
+            *(() if a_class else ("student_timeout",)),
             "gradebook_format",
             "roster",
             "lms_assignment",
@@ -615,7 +621,11 @@ def grade_command(
             raise _usage("usage.students_conflict", lang)
         return _run_class(
             submission,
-            {**remote, "jobs": batch_options.get("jobs")},
+            {
+                **remote,
+                "jobs": batch_options.get("jobs"),
+                "student_timeout": batch_options.get("student_timeout") or grade_timeout,
+            },
             out_dir=out_dir,
             rubric=rubric,
             lang=lang,
@@ -751,7 +761,10 @@ VERBS: dict[str, click.Command] = {
         {},
     ),
     "class": _Verb(
-        "class", "URI", (*_COMMON, "out_dir", "jobs", "students", "students_file", *_NAMES, "artifacts"), {}
+        "class",
+        "URI",
+        (*_COMMON, "out_dir", "jobs", "student_timeout", "students", "students_file", *_NAMES, "artifacts"),
+        {},
     ),
     "explain": _Verb("explain", "CHECK_ID", ("rubric", "lang"), {}),
     "demo": _Verb("demo", None, (*_COMMON, *_REPORTS, "keep"), {"demo": True}),

@@ -25,15 +25,16 @@ says the folder is ours; a folder holding a ``gradebook.csv``, ``summary.html`` 
 without the marker is refused). The new results are written to a staging folder inside ``out/`` and
 moved into place at the end, so an interrupted batch leaves the previous results intact.
 
-Speed: each student is graded in its own process, forked from a fork server that imported MLflow
-and scikit-learn once (:mod:`grader.batch.warm`), so no student pays the 3 to 5 s of imports;
+Speed: each student is graded in a process of their own, forked from a fork server that imported
+MLflow and scikit-learn once (:mod:`grader.batch.warm`), so no student pays the 3 to 5 s of imports;
 at most ``jobs`` run at once (default: the usable cores). MLflow's SQL stores are preloaded too when
 a submission may hold a database (:func:`may_use_database`). The model probe is forked from the
-warm student process in turn (:mod:`grader.probe.fork`: same sandbox, none of the imports).
-Private snapshots go to ``/dev/shm`` when it has room
-(:func:`~grader.submission.snapshot.scratch_root`). A student that takes longer than
-``student_timeout`` is killed (with everything it started) and gets an error row. Figures:
-``benchmarks/RESULTS.md``.
+warm student process in turn (:mod:`grader.probe.fork`: same sandbox, none of the imports), which
+is why no process grades two students (see :func:`grader.batch.pool.run_pool`). Private snapshots
+go to ``/dev/shm`` when it has room (:func:`~grader.submission.snapshot.scratch_root`). A student
+that takes longer than ``student_timeout`` is killed (with everything it started) and gets an
+error row. A class on one shared store or server (:mod:`.server`) is graded with the same pool
+and the same :class:`~grader.batch.options.BatchOptions`. Figures: ``benchmarks/RESULTS.md``.
 
 Copy detection (see :func:`detect_copies`, over every experiment and registered model of each store,
 :mod:`grader.fingerprints`): students whose stores share run ids (random UUIDs) are
@@ -41,9 +42,10 @@ listed in each other's ``suspected_copy_of``; students who only hold identical m
 ``same_models_as`` (weaker evidence: a seeded training gives byte-identical files, see there); the
 ``copy_evidence`` column and the summary say what is shared.
 
-The package, stage by stage: :mod:`.discovery` (which children are students), :mod:`.output` (the
-output folder, staged and moved into place), :mod:`.pool` (one warm process per student, its fork
-server preloading :mod:`.warm`), :mod:`.rows` (a gradebook row per report, the CSV),
+The package, stage by stage: :mod:`.discovery` (which children are students), :mod:`.options`
+(:class:`BatchOptions`, shared by both kinds of class), :mod:`.output` (the output folder, staged
+and moved into place), :mod:`.pool` (one warm process per student, its fork server preloading
+:mod:`.warm`), :mod:`.rows` (a gradebook row per report, the CSV),
 :mod:`.copies` (copy detection), :mod:`.run` (:func:`grade_batch`), :mod:`.server` (a class of
 experiments on one tracking server); the summary page is :mod:`grader.reports.summary_page`.
 """
@@ -67,6 +69,7 @@ from .model import (
     Entry,
     StudentRow,
 )
+from .options import BatchOptions
 from .output import prepare_out, remove_tree
 from .pool import default_jobs, may_use_database
 from .rows import best_metric, error_result, gradebook_csv, graded_row
@@ -80,6 +83,7 @@ __all__ = [
     "MARKER",
     "STAGING_PREFIX",
     "BatchError",
+    "BatchOptions",
     "BatchResult",
     "CopyPair",
     "CopyReport",

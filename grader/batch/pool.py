@@ -1,4 +1,5 @@
-"""The pool: one process per student, forked from a warm fork server, at most ``jobs`` at once."""
+"""The pool: one process per student, forked from a warm fork server, at most ``jobs`` at once; a
+student past their timeout, or whose process died, costs only their own row."""
 
 from __future__ import annotations
 
@@ -17,10 +18,10 @@ from typing import Any
 from ..catalogue import text
 
 
-def _child(conn, task: dict[str, Any]) -> None:
-    """Grade one student (runs in a process forked from the warm fork server)."""
+def _child(conn, task: dict[str, Any], work: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
+    """Grade one student (runs in a process forked from the warm fork server) and send the answer."""
     try:
-        os.setpgrp()  # a timeout kills the whole group
+        os.setpgrp()  # a timeout kills the whole group: this process and its model probe
     except OSError:
         pass
     null = os.open(os.devnull, os.O_RDWR)
@@ -28,7 +29,7 @@ def _child(conn, task: dict[str, Any]) -> None:
         os.dup2(null, fd)
     os.close(null)
     try:
-        message = _grade_one(task)
+        message = work(task)
     except BaseException as exc:  # noqa: BLE001 - becomes this student's error row
         message = {"ok": False, "error": f"internal error: {_one_line(exc)}", "detail": traceback.format_exc()[-4000:]}
     try:
@@ -37,7 +38,8 @@ def _child(conn, task: dict[str, Any]) -> None:
         conn.close()
 
 
-def _grade_one(task: dict[str, Any]) -> dict[str, Any]:
+def grade_one(task: dict[str, Any]) -> dict[str, Any]:
+    """The folder batch's work (in a worker): grade one student's submission, write their two reports."""
     from ..api import grade
     from ..errors import SubmissionError, localized
     from ..reports import render
@@ -104,10 +106,27 @@ def may_use_database(path: Path) -> bool:
 
 
 def run_pool(
-    tasks: list[dict[str, Any]], jobs: int, timeout: float, on_done: Callable[[dict, dict], None], sql: bool = True
+    tasks: list[dict[str, Any]],
+    jobs: int,
+    timeout: float,
+    on_done: Callable[[dict, dict], None],
+    sql: bool = True,
+    work: Callable[[dict[str, Any]], dict[str, Any]] = grade_one,
 ) -> None:
-    """Run each task in its own process, ``jobs`` at a time; ``on_done(task, message)`` in order of
-    completion. ``sql``: preload MLflow's SQL stores in the fork server."""
+    """``work(task)`` for each task in a process of its own forked from the warm fork server, ``jobs``
+    at a time; ``on_done(task, message)`` here, in order of completion. ``sql``: preload MLflow's
+    SQL stores in the fork server. ``work`` must be importable by name (it is sent to the fork
+    server); each task needs ``slug``, ``lang`` and ``workdir`` (removed after the student).
+
+    A student still running after ``timeout`` seconds has their process killed with everything it
+    started (the model probe) and gets an error message; so does a student whose process died (a
+    crash, the kernel's out-of-memory killer).
+
+    One process per student, not a worker reused from one student to the next: the model probe is
+    forked from it, so a model's code (sandboxed, but able to read the memory it was forked with)
+    must not find the classmates graded before in that memory. Reusing workers was measured on the
+    reference class: about 0.05 CPU s per student saved (3,900 page copies and MLflow's first
+    calls), not worth that."""
     ctx = _context(sql)
     pending = deque(tasks)
     running: dict[Any, tuple[dict, Any, float]] = {}  # conn -> (task, process, deadline)
@@ -117,7 +136,7 @@ def run_pool(
             while pending and len(running) < jobs:
                 task = pending.popleft()
                 recv, send = ctx.Pipe(duplex=False)
-                proc = ctx.Process(target=_child, args=(send, task), name=f"grade-{task['slug']}", daemon=True)
+                proc = ctx.Process(target=_child, args=(send, task, work), name=f"grade-{task['slug']}", daemon=True)
                 proc.start()
                 send.close()
                 running[recv] = (task, proc, time.monotonic() + timeout)

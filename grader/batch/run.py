@@ -14,11 +14,12 @@ from .. import __version__, lms
 from ..errors import GraderError
 from ..reports.safe import unicode
 from ..reports.summary_page import render_summary
-from ..rubric import DEFAULT_RUBRIC, Rubric, load_rubric
+from ..rubric import Rubric
 from ..submission.snapshot import scratch_root
 from .copies import detect_copies
 from .discovery import discover
 from .model import MARKER, STAGING_PREFIX, BatchError, BatchResult, Entry, ProgressCallback, StudentRow
+from .options import BatchOptions, batch_options
 from .output import prepare_out, publish, remove_tree
 from .pool import default_jobs, may_use_database, run_pool
 from .rows import error_result, gradebook_csv, row_from_message
@@ -27,12 +28,13 @@ from .rows import error_result, gradebook_csv, row_from_message
 def grade_batch(
     submissions_dir: str | os.PathLike,
     out_dir: str | os.PathLike,
-    rubric: str | os.PathLike | Rubric = DEFAULT_RUBRIC,
+    rubric: str | os.PathLike | Rubric | None = None,
     jobs: int | None = None,
-    lang: str = "es",
+    lang: str | None = None,
     probe_options=None,
     *,
-    probe: bool = True,
+    options: BatchOptions | None = None,
+    probe: bool | None = None,
     progress: ProgressCallback | None = None,
     student_timeout: float | None = None,
     scratch_dir: str | os.PathLike | None = None,
@@ -43,23 +45,33 @@ def grade_batch(
     """Grade every submission in ``submissions_dir`` and write reports, ``gradebook.csv`` and
     ``summary.html`` into ``out_dir`` (see the module docstring for the layout).
 
-    ``jobs``: students graded at once (default: the usable cores). ``student_timeout``: seconds one
-    student may take in all (default: twice the probe timeout plus 60 s). Raises
-    :class:`BatchError` when the batch cannot run at all; a student that cannot be graded only gets
-    an ``error`` row. ``progress(done, total, not_passed, row)`` is called after each student.
-    ``scratch_dir``: where the private snapshots go (default:
-    :func:`~grader.submission.snapshot.scratch_root`). ``deadline``:
-    the class's deadline, as :func:`grader.api.grade` takes it (checked once here, before any student).
+    ``options``: a :class:`~grader.batch.options.BatchOptions` (what :func:`grader.batch.server.grade_class`
+    takes too); each keyword argument given (not None) overrides its field of the same name: the
+    rubric, ``jobs`` (default: the usable cores), ``lang``, the probe, ``progress(done, total,
+    not_passed, row)`` called after each student, ``student_timeout``, ``scratch_dir``, ``deadline``
+    (checked once here, before any student) and the ``gradebook`` format (native, Moodle's or
+    Canvas's import format, with a roster). Raises :class:`BatchError` when the batch cannot run at
+    all; a student that cannot be graded only gets an ``error`` row.
     ``submissions_dir`` may be one archive holding every student (an LMS's bulk download).
-    ``gradebook``: the format of ``gradebook.csv`` (:class:`grader.lms.GradebookOptions`: native,
-    Moodle's or Canvas's import format, with a roster). ``only``: regrade that one student (their id
+    ``only``: regrade that one student (their id
     or folder name) into the previous batch's ``out_dir``: only their reports and gradebook row change.
 
     Students are graded in processes started by :mod:`multiprocessing` (fork server): as with any
     use of it, a script that calls this function must do so under ``if __name__ == "__main__":``.
     """
-    from ..probe import ProbeOptions
-
+    opts = batch_options(
+        options,
+        rubric=rubric,
+        jobs=jobs,
+        lang=lang,
+        probe_options=probe_options,
+        probe=probe,
+        progress=progress,
+        student_timeout=student_timeout,
+        scratch_dir=scratch_dir,
+        deadline=deadline,
+        gradebook=gradebook,
+    )
     started = time.perf_counter()
     submissions = Path(submissions_dir).expanduser()
     out = Path(out_dir).expanduser().absolute()
@@ -72,19 +84,11 @@ def grade_batch(
     submissions = submissions.absolute()
     if out == submissions or out in submissions.parents:  # a re-run replaces out/students/...
         raise BatchError("--out must not be the submissions folder nor one of its parents")
-    rubric = rubric if isinstance(rubric, Rubric) else load_rubric(os.fspath(rubric))
-    if deadline is not None:  # a bad deadline is the instructor's error: say it once, not in every row
-        from ..deadline import parse_deadline
-
-        try:
-            parse_deadline(deadline)
-        except ValueError as exc:
-            raise BatchError(f"bad deadline: {exc}") from None
-    probe_options = probe_options or ProbeOptions()
-    jobs = max(1, int(jobs or default_jobs()))
-    timeout = float(student_timeout) if student_timeout else 2 * float(probe_options.timeout) + 60.0
-    gradebook = gradebook or lms.GradebookOptions()
-    scratch = Path(tempfile.mkdtemp(prefix="mlflow-grader-batch-", dir=scratch_dir or scratch_root(jobs)))
+    opts = opts.resolved()
+    rubric, lang, progress = opts.loaded_rubric, opts.lang, opts.progress
+    jobs = max(1, int(opts.jobs or default_jobs()))
+    gradebook = opts.gradebook or lms.GradebookOptions()
+    scratch = Path(tempfile.mkdtemp(prefix="mlflow-grader-batch-", dir=opts.scratch_dir or scratch_root(jobs)))
     staging = None
     try:
         entries, ignored = discover(_class_folder(submissions, scratch), out, scratch / "lms")
@@ -106,9 +110,9 @@ def grade_batch(
                     "path": str(entry.path),
                     "rubric": rubric,
                     "lang": lang,
-                    "probe": probe,
-                    "deadline": deadline,
-                    "probe_options": probe_options,
+                    "probe": opts.probe,
+                    "deadline": opts.deadline,
+                    "probe_options": opts.probe_options,
                     "workdir": str(workdir),
                     "report_dir": str(staging / "students" / entry.slug),
                 }
@@ -128,7 +132,7 @@ def grade_batch(
             if progress is not None:
                 progress(len(rows), len(entries), failures, row)
 
-        run_pool(tasks, min(jobs, len(tasks)), timeout, done, sql=any(may_use_database(e.path) for e in entries))
+        run_pool(tasks, min(jobs, len(tasks)), opts.timeout, done, sql=any(may_use_database(e.path) for e in entries))
         ordered = [rows[e.slug] for e in entries]
         if only is None:
             copies = detect_copies(ordered)

@@ -28,18 +28,20 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .. import lms
 from ..errors import SubmissionError
 from ..names import STUDENT_FIELD, for_student, hiding_classmates, with_names
-from ..rubric import DEFAULT_RUBRIC, Rubric, load_rubric
+from ..rubric import Rubric
 from .copies import detect_copies
 from .discovery import safe_slug
-from .model import STAGING_PREFIX, BatchError, BatchResult, Entry, StudentRow
+from .model import STAGING_PREFIX, BatchError, BatchResult, Entry, ProgressCallback, StudentRow
+from .options import BatchOptions, batch_options
 from .output import prepare_out, remove_tree
+from .pool import run_pool
 from .rows import graded_row
 from .run import finish_batch, write_error_reports
 
@@ -91,19 +93,37 @@ def grade_class(
     *,
     experiment: str | None,
     model_name: str | None = None,
-    rubric: str | os.PathLike | Rubric = DEFAULT_RUBRIC,
-    lang: str = "es",
-    probe: bool = True,
-    probe_options=None,
     artifacts: str | os.PathLike | None = None,
-    progress: Callable[[int, int, int, StudentRow], None] | None = None,
+    options: BatchOptions | None = None,
+    rubric: str | os.PathLike | Rubric | None = None,
+    lang: str | None = None,
+    probe: bool | None = None,
+    probe_options=None,
+    progress: ProgressCallback | None = None,
     deadline=None,
     jobs: int | None = None,
+    student_timeout: float | None = None,
+    gradebook: lms.GradebookOptions | None = None,
 ) -> BatchResult:
     """Grade each student's experiment (``experiment`` and ``model_name`` with ``{student}``) in ``source``,
-    ``jobs`` students at once (each in its own warm process when more than one)."""
+    ``jobs`` students at once (each in its own warm process when more than one; default 1).
+
+    ``options``: the :class:`~grader.batch.options.BatchOptions` a folder batch takes too; each
+    keyword argument given (not None) overrides its field of the same name."""
     from ..sources import kind_of, open_source, redact
 
+    opts = batch_options(
+        options,
+        rubric=rubric,
+        lang=lang,
+        probe=probe,
+        probe_options=probe_options,
+        progress=progress,
+        deadline=deadline,
+        jobs=jobs,
+        student_timeout=student_timeout,
+        gradebook=gradebook,
+    )
     patterns = [p for p in (experiment, model_name) if p]
     if not any(STUDENT_FIELD in p for p in patterns):
         raise BatchError(
@@ -111,7 +131,8 @@ def grade_class(
             "e.g. --experiment 'homework-195-{student}'"
         )
     started = time.perf_counter()
-    rubric = rubric if isinstance(rubric, Rubric) else load_rubric(os.fspath(rubric))
+    opts = opts.resolved()
+    rubric_ = opts.loaded_rubric
     shown = redact(os.fspath(source))
     out = Path(out_dir).expanduser().absolute()
     try:  # the source once, before any student: a server that is down stops the batch
@@ -119,41 +140,44 @@ def grade_class(
     except SubmissionError as exc:
         raise BatchError(str(exc)) from None
     entries = _entries(students, shown)
-    jobs = max(1, min(int(jobs or 1), len(entries)))
+    jobs = max(1, min(int(opts.jobs or 1), len(entries)))
     previous = prepare_out(out)
     staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=out))
-    scratch = Path(tempfile.mkdtemp(prefix="mlflow-grader-class-"))
-    tasks = [
-        _Task(
-            entry,
-            source,
-            hiding_classmates(
-                with_names(
-                    rubric,
-                    experiment=for_student(experiment, entry.student),
-                    model_name=for_student(model_name, entry.student),
+    scratch = Path(tempfile.mkdtemp(prefix="mlflow-grader-class-", dir=opts.scratch_dir))
+    tasks = []
+    for i, entry in enumerate(entries):
+        workdir = scratch / f"{i:05d}"
+        workdir.mkdir()
+        tasks.append(
+            _Task(
+                entry,
+                source,
+                hiding_classmates(
+                    with_names(
+                        rubric_,
+                        experiment=for_student(experiment, entry.student),
+                        model_name=for_student(model_name, entry.student),
+                    ),
+                    experiment,
                 ),
-                experiment,
-            ),
-            round(sum(s.points for s in rubric.checks), 4),
-            [s.id for s in rubric.checks],
-            staging / "students" / entry.slug,
-            scratch,
-            lang,
-            probe,
-            probe_options,
-            artifacts,
-            deadline,
+                round(sum(s.points for s in rubric_.checks), 4),
+                [s.id for s in rubric_.checks],
+                staging / "students" / entry.slug,
+                workdir,
+                opts.lang,
+                opts.probe,
+                opts.probe_options,
+                artifacts,
+                opts.deadline,
+            )
         )
-        for entry in entries
-    ]
     try:
         done: list[StudentRow] = []
 
         def finished(row: StudentRow) -> None:
             done.append(row)
-            if progress is not None:
-                progress(len(done), len(entries), sum(r.status != "pass" for r in done), row)
+            if opts.progress is not None:
+                opts.progress(len(done), len(entries), sum(r.status != "pass" for r in done), row)
 
         if jobs == 1:
             rows = []
@@ -161,22 +185,22 @@ def grade_class(
                 rows.append(grade_student(task))
                 finished(rows[-1])
         else:
-            rows = _in_processes(tasks, jobs, finished, sql=kind_of(os.fspath(source)).name != "server")
+            rows = _in_processes(tasks, jobs, opts.timeout, finished, sql=kind_of(os.fspath(source)).name != "server")
         copies = detect_copies(rows)
         where = f"{shown} · {experiment or ''}" + (f" · {model_name}" if model_name else "")
         batch = BatchResult(
             where,
             out,
-            rubric.id,
-            [s.id for s in rubric.checks],
+            rubric_.id,
+            [s.id for s in rubric_.checks],
             rows,
             copies,
             [],
             time.perf_counter() - started,
             jobs,
-            [s.id for s in rubric.checks if not s.required],
+            [s.id for s in rubric_.checks if not s.required],
         )
-        return finish_batch(batch, staging, previous, rubric, lang, started)
+        return finish_batch(batch, staging, previous, rubric_, opts.lang, started, gradebook=opts.gradebook)
     finally:
         remove_tree(staging)
         shutil.rmtree(scratch, ignore_errors=True)
@@ -201,6 +225,21 @@ class _Task:
     deadline: Any
 
 
+def _error_row(task: _Task, error: str, duration_s: float) -> StudentRow:
+    entry = task.entry
+    return StudentRow(
+        entry.student,
+        entry.name,
+        entry.slug,
+        "error",
+        0.0,
+        task.max_score,
+        dict.fromkeys(task.check_ids, ("error", 0.0)),
+        error=error,
+        duration_s=duration_s,
+    )
+
+
 def grade_student(task: _Task) -> StudentRow:
     """Grade one student of the class and write their reports; a submission that cannot be graded
     is an error row (with both reports saying why)."""
@@ -221,66 +260,43 @@ def grade_student(task: _Task) -> StudentRow:
         )
     except SubmissionError as exc:
         write_error_reports(task.folder, entry, str(exc), task.rubric, task.lang)
-        return StudentRow(
-            entry.student,
-            entry.name,
-            entry.slug,
-            "error",
-            0.0,
-            task.max_score,
-            dict.fromkeys(task.check_ids, ("error", 0.0)),
-            error=str(exc),
-            duration_s=time.perf_counter() - t0,
-        )
+        return _error_row(task, str(exc), time.perf_counter() - t0)
     task.folder.mkdir(parents=True, exist_ok=True)
     (task.folder / "report.json").write_text(render(result, "json"), encoding="utf-8")
     (task.folder / "report.html").write_text(render(result, "html"), encoding="utf-8")
     return graded_row(entry, result.to_dict(), time.perf_counter() - t0, result.fingerprints)
 
 
-def _quiet_worker() -> None:
-    """A worker's standard streams go to /dev/null: MLflow's warnings must not draw over the progress."""
-    null = os.open(os.devnull, os.O_RDWR)
-    for fd in (0, 1, 2):
-        os.dup2(null, fd)
-    os.close(null)
+def grade_student_message(task: dict[str, Any]) -> dict[str, Any]:
+    """:func:`grade_student` as the pool's work (:func:`grader.batch.pool.run_pool`, in a worker)."""
+    return {"ok": True, "row": grade_student(task["task"])}
 
 
 def _in_processes(
-    tasks: list[_Task], jobs: int, finished: Callable[[StudentRow], None], sql: bool = True
+    tasks: list[_Task], jobs: int, timeout: float, finished: Callable[[StudentRow], None], sql: bool = True
 ) -> list[StudentRow]:
-    """:func:`grade_student` over ``tasks`` in ``jobs`` worker processes forked from a warm fork server
-    (:mod:`grader.batch.warm`: MLflow imported once; ``sql``: its SQL stores too). A worker grades one
-    student after another (warm after the first) in its only thread, so its model probes are forked,
-    as in this process. The rows come back in the order of ``tasks``; ``finished`` runs here as each
-    student is done. Nothing secret crosses: each student's source opens its own credentials
-    (:mod:`grader.sources`)."""
-    import multiprocessing
+    """:func:`grade_student` over ``tasks`` in ``jobs`` warm worker processes: the folder batch's pool
+    (:func:`grader.batch.pool.run_pool`: workers forked from a fork server that imported MLflow once,
+    ``sql`` its SQL stores too, each grading one student after another in its only thread, so its
+    model probes are forked; a student past ``timeout`` or whose worker died gets an error row).
+    The rows come back in the order of ``tasks``; ``finished`` runs here as each student is done.
+    Nothing secret crosses: each student's source opens its own credentials (:mod:`grader.sources`)."""
+    rows: dict[str, StudentRow] = {}
+    by_slug = {t.entry.slug: t for t in tasks}
 
-    ctx: multiprocessing.context.BaseContext
-    try:
-        ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["grader.batch.warm", *(["grader.batch.warm_sql"] if sql else [])])
-    except ValueError:  # pragma: no cover - platforms without a fork server
-        ctx = multiprocessing.get_context("spawn")
-    # Workers are reused: a worker stays warm from one student to the next (MLflow's first calls are
-    # paid once), and each grade ends the download threads it started, so its probe is still forked.
-    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_quiet_worker)
-    rows: dict[int, StudentRow] = {}
-    with pool:
-        pending: dict[Future[StudentRow], int] = {pool.submit(grade_student, t): i for i, t in enumerate(tasks)}
-        try:
-            while pending:
-                ready, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for future in ready:
-                    index = pending.pop(future)
-                    rows[index] = future.result()
-                    finished(rows[index])
-        except BaseException:
-            for future in pending:
-                future.cancel()
-            raise
-    return [rows[i] for i in range(len(tasks))]
+    def done(job: dict[str, Any], message: dict[str, Any]) -> None:
+        task = by_slug[job["slug"]]
+        row = message.get("row") if message.get("ok") else None
+        if not isinstance(row, StudentRow):
+            error = str(message.get("error") or "?")
+            write_error_reports(task.folder, task.entry, error, task.rubric, task.lang)
+            row = _error_row(task, error, float(message.get("duration_s") or 0.0))
+        rows[task.entry.slug] = row
+        finished(row)
+
+    jobs_ = [{"slug": t.entry.slug, "lang": t.lang, "workdir": str(t.workdir), "task": t} for t in tasks]
+    run_pool(jobs_, jobs, timeout, done, sql=sql, work=grade_student_message)
+    return [rows[t.entry.slug] for t in tasks]
 
 
 __all__ = ["grade_class", "read_students"]

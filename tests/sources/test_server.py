@@ -351,6 +351,38 @@ def test_class_on_one_server_in_parallel_gives_the_same_rows(server, tmp_path):
         (one.out_dir / "gradebook.csv").read_text().splitlines()[1:]
 
 
+def test_a_class_takes_the_folder_batchs_options(server, tmp_path, monkeypatch):
+    """One BatchOptions for both kinds of class: its student timeout reaches the server class's pool
+    (it had none), a bad deadline is said once before any student, and the same options grade a
+    folder batch."""
+    from grader.batch import BatchError, BatchOptions, grade_batch
+    from grader.batch import server as class_module
+    from grader.batch.server import grade_class
+
+    seen = []
+    real = class_module.run_pool
+
+    def recording(tasks, jobs, timeout, on_done, sql=True, work=None):
+        seen.append((len(tasks), jobs, timeout))
+        return real(tasks, jobs, timeout, on_done, sql=sql, work=work)
+
+    monkeypatch.setattr(class_module, "run_pool", recording)
+    options = BatchOptions(lang="en", jobs=2, probe=False, student_timeout=321)
+    batch = grade_class(server.uri, tmp_path / "out", ["ana", "beto"], experiment="homework-195-{student}",
+                        model_name="housing-best-{student}", options=options)
+    assert seen == [(2, 2, 321.0)]
+    assert [r.student for r in batch.rows] == ["ana", "beto"] and batch.rows[0].checks["runs.count"][0] == "pass"
+    with pytest.raises(BatchError, match="bad deadline"):
+        grade_class(server.uri, tmp_path / "out2", ["ana"], experiment="homework-195-{student}",
+                    options=BatchOptions(deadline="not a date"))
+    assert not (tmp_path / "out2").exists()
+    klass = tmp_path / "klass"
+    klass.mkdir()
+    (klass / "empty").mkdir()
+    folder = grade_batch(klass, tmp_path / "out3", options=options)
+    assert folder.jobs == 2 and folder.rows[0].status == "error" and "no MLflow store" in folder.rows[0].error
+
+
 def test_students_need_a_pattern(server, tmp_path):
     proc = grade_cli(server.uri, "--experiment", "homework-195", "--students", "ana", "--out", str(tmp_path / "o"))
     assert proc.returncode == 2 and "{student}" in one_line(proc)
