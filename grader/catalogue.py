@@ -663,6 +663,18 @@ MESSAGES: dict[str, dict[str, str]] = {
     # Why a submission cannot be graded, as other modules raise them in English (translated by
     # :func:`translate`; the English text must stay the raiser's own, word for word).
     "error.not_found": {"es": "no se encontró la entrega: {path}", "en": "submission not found: {path}"},
+    # An option of grade that the kind of source given does not take (grader/sources/base.py).
+    "error.store_one": {
+        "es": "--store elige un almacén dentro de una carpeta: {what} es un solo almacén",
+        "en": "--store picks one store inside a folder: {what} is one store",
+    },
+    "error.artifacts_postgres": {
+        "es": "--artifacts va con un almacén postgresql://, no con {what}",
+        "en": "--artifacts goes with a postgresql:// backend store, not with {what}",
+    },
+    "error.kind_folder": {"es": "una carpeta o un archivo", "en": "a folder or a file"},
+    "error.kind_server": {"es": "un servidor de tracking", "en": "a tracking server"},
+    "error.kind_database": {"es": "una URI de base de datos", "en": "a database URI"},
     "error.not_a_db": {
         "es": "{path} es un archivo pero no es una base SQLite de MLflow (ni un archivo comprimido que se pueda leer)",
         "en": "{path} is a file but not an MLflow SQLite database (nor a supported archive)",

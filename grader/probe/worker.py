@@ -107,7 +107,8 @@ def run(request: dict) -> dict:
         return {"ok": False, "stage": "sandbox" if _sandbox_refusal(exc) else "load", "error": _line(exc)}
     loaded = time.perf_counter()
     try:
-        frame = pd.DataFrame(request["rows"], columns=request["columns"])
+        rows = np.load(request["rows_file"], allow_pickle=False) if "rows_file" in request else request["rows"]
+        frame = pd.DataFrame(rows, columns=request["columns"])
         output = model.predict(frame)
         values = np.asarray(output, dtype=object).ravel().tolist()
     except BaseException as exc:  # noqa: BLE001

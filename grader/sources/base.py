@@ -19,6 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, TypeAlias
 
+from ..errors import SubmissionError
+
 if TYPE_CHECKING:
     from ..submission.snapshot import Snapshot
     from .opened import RemoteSource
@@ -62,14 +64,28 @@ class Source(Protocol):
         ...
 
 
+#: The options of a :class:`SourceRequest` that only some kinds take, and the catalogue's text a kind
+#: that does not take one says (``{what}``: the kind's :attr:`OneStore.what`, a catalogue text too).
+REFUSALS = {"store": "error.store_one", "artifacts": "error.artifacts_postgres"}
+
+
 class OneStore:
     """What every kind of source shares (a base for them): its request, the store :meth:`open`
     made, the redacted input as :meth:`describe`, and :meth:`close` of that store. A kind sets
-    ``kind``, refuses the options it does not take in ``__init__``, and defines ``open()``."""
+    ``kind``, ``what`` (the catalogue's key of how a refusal names it) and ``takes`` (the options of :data:`REFUSALS` it
+    takes: the others are refused here, in one line), and defines ``open()``."""
 
     kind = ""
+    what = "error.kind_folder"
+    takes: frozenset[str] = frozenset()
 
     def __init__(self, request: SourceRequest) -> None:
+        from ..catalogue import text
+
+        for option, refusal in REFUSALS.items():
+            if getattr(request, option) is not None and option not in self.takes:
+                # In English, as every SubmissionError: the report translates it (catalogue.translate).
+                raise SubmissionError(text(refusal, "en", what=text(self.what, "en")))
         self.request = request
         self.opened: Opened | None = None
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..errors import SubmissionError
 from .base import OneStore, Source, SourceKind, SourceRequest, register
 
 if TYPE_CHECKING:
@@ -17,11 +16,8 @@ class SnapshotSource(OneStore):
     """A store on disk (a folder, an archive, a database file), read through its private copy."""
 
     kind = "folder"
-
-    def __init__(self, request: SourceRequest) -> None:
-        if request.artifacts is not None:
-            raise SubmissionError("--artifacts goes with a postgresql:// backend store, not with a folder or a file")
-        super().__init__(request)
+    what = "error.kind_folder"
+    takes = frozenset({"store"})
 
     def open(self) -> Snapshot:
         from ..submission import open_submission  # here: grader.submission imports this package

@@ -299,13 +299,8 @@ class PostgresSource(OneStore):
     its artifacts from ``--artifacts DIR``."""
 
     kind = "postgresql"
-
-    def __init__(self, request: SourceRequest) -> None:
-        if request.store is not None:
-            raise SubmissionError(
-                "--store picks one store inside a folder: a tracking server or a database URI is one store"
-            )
-        super().__init__(request)
+    what = "error.kind_database"
+    takes = frozenset({"artifacts"})
 
     def open(self) -> RemoteSource:
         r = self.request

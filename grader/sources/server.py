@@ -458,17 +458,7 @@ class ServerSource(OneStore):
     """``http(s)://HOST[:PORT][/PREFIX]``: a tracking server, read in place over its REST API."""
 
     kind = "server"
-
-    def __init__(self, request: SourceRequest) -> None:
-        if request.store is not None:
-            raise SubmissionError(
-                "--store picks one store inside a folder: a tracking server or a database URI is one store"
-            )
-        if request.artifacts is not None:
-            raise SubmissionError(
-                "--artifacts goes with a postgresql:// backend store: a tracking server serves its own artifacts"
-            )
-        super().__init__(request)
+    what = "error.kind_server"
 
     def open(self) -> RemoteSource:
         opened = open_server(self.request.text, self.request.workdir, self.request.credentials)

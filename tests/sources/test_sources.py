@@ -114,15 +114,24 @@ def test_adding_a_kind_is_one_registration(tmp_path):
     assert kind_of("memory://x").name == "folder"
 
 
-@pytest.mark.parametrize("text,options,needle", [
-    ("submissions/ana", {"artifacts": "x"}, "--artifacts goes with a postgresql://"),
-    ("http://127.0.0.1:1", {"artifacts": "x"}, "a tracking server serves its own artifacts"),
-    ("http://127.0.0.1:1", {"store": "x"}, "--store picks one store inside a folder"),
-    ("postgresql://u@127.0.0.1:1/db", {"store": "x"}, "--store picks one store inside a folder"),
+@pytest.mark.parametrize("text,options,english,spanish", [
+    ("submissions/ana", {"artifacts": "x"}, "--artifacts goes with a postgresql:// backend store, not with a folder or a file",
+     "--artifacts va con un almacén postgresql://, no con una carpeta o un archivo"),
+    ("http://127.0.0.1:1", {"artifacts": "x"}, "--artifacts goes with a postgresql:// backend store, not with a tracking server",
+     "--artifacts va con un almacén postgresql://, no con un servidor de tracking"),
+    ("http://127.0.0.1:1", {"store": "x"}, "--store picks one store inside a folder: a tracking server is one store",
+     "--store elige un almacén dentro de una carpeta: un servidor de tracking es un solo almacén"),
+    ("postgresql://u@127.0.0.1:1/db", {"store": "x"}, "--store picks one store inside a folder: a database URI is one store",
+     "--store elige un almacén dentro de una carpeta: una URI de base de datos es un solo almacén"),
 ])
-def test_options_a_kind_does_not_take_are_refused_before_anything_is_opened(text, options, needle):
-    with pytest.raises(SubmissionError, match=needle):
+def test_options_a_kind_does_not_take_are_refused_before_anything_is_opened(text, options, english, spanish):
+    """One table of refusals (sources.base.REFUSALS) for every kind; each said in both languages."""
+    from grader.catalogue import translate
+
+    with pytest.raises(SubmissionError) as caught:
         open_source(text, **options)
+    assert str(caught.value) == english
+    assert translate(str(caught.value), "es") == spanish
 
 
 def test_the_old_module_still_exports_its_names():
