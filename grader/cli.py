@@ -825,9 +825,8 @@ def _build_demo(lang: str, quiet: bool, keep: bool, rubric: str = DEFAULT_RUBRIC
     work = Path(tempfile.mkdtemp(prefix="mlflow-grader-demo-"))
     submission = work / "submission"
     ctx = click.get_current_context()
-    if keep:
-        if not quiet:
-            ctx.call_on_close(lambda: _say(text("demo.kept", lang, path=str(submission))))
+    if keep:  # said even with -q or another --format: the folder would be lost otherwise (stderr)
+        ctx.call_on_close(lambda: _say(text("demo.kept", lang, path=str(submission))))
     else:
         ctx.call_on_close(lambda: shutil.rmtree(work, ignore_errors=True))
 

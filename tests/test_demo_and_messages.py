@@ -45,6 +45,29 @@ def test_demo_passes_every_check_and_leaves_nothing_behind(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "tmp"]
 
 
+def test_demo_keep_says_where_even_when_quiet(tmp_path):
+    """``--demo -q --keep``: quiet silences the progress, not the one line that says where the kept
+    submission is (else it is lost in the temp dir)."""
+    import shutil
+    from pathlib import Path
+
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HTTP", "HTTPS"))}
+    env["TMPDIR"] = str(tmp)
+    proc = subprocess.run([*GRADE, "--demo", "-q", "--keep", "--json", str(tmp_path / "r.json"), "--lang", "en"],
+                          capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Building the reference submission" not in proc.stderr  # quiet
+    match = re.search(r"kept in (\S+) \(--keep\)", proc.stderr)
+    assert match, proc.stderr
+    kept = Path(match.group(1))
+    try:
+        assert kept.is_dir() and tmp in kept.parents and (kept / "homework-195.ipynb").is_file()
+    finally:
+        shutil.rmtree(kept.parent, ignore_errors=True)
+
+
 # --------------------------------------------------------------------------- skipped checks
 
 def _by_id(result):

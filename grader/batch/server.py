@@ -132,7 +132,7 @@ def grade_class(
         )
     started = time.perf_counter()
     opts = opts.resolved()
-    rubric_ = opts.loaded_rubric
+    loaded = opts.loaded_rubric
     shown = redact(os.fspath(source))
     out = Path(out_dir).expanduser().absolute()
     try:  # the source once, before any student: a server that is down stops the batch
@@ -144,34 +144,34 @@ def grade_class(
     previous = prepare_out(out)
     staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=out))
     scratch = Path(tempfile.mkdtemp(prefix="mlflow-grader-class-", dir=opts.scratch_dir))
-    tasks = []
-    for i, entry in enumerate(entries):
-        workdir = scratch / f"{i:05d}"
-        workdir.mkdir()
-        tasks.append(
-            _Task(
-                entry,
-                source,
-                hiding_classmates(
-                    with_names(
-                        rubric_,
-                        experiment=for_student(experiment, entry.student),
-                        model_name=for_student(model_name, entry.student),
-                    ),
-                    experiment,
-                ),
-                round(sum(s.points for s in rubric_.checks), 4),
-                [s.id for s in rubric_.checks],
-                staging / "students" / entry.slug,
-                workdir,
-                opts.lang,
-                opts.probe,
-                opts.probe_options,
-                artifacts,
-                opts.deadline,
-            )
-        )
     try:
+        tasks = []
+        for i, entry in enumerate(entries):
+            workdir = scratch / f"{i:05d}"
+            workdir.mkdir()
+            tasks.append(
+                _Task(
+                    entry,
+                    source,
+                    hiding_classmates(
+                        with_names(
+                            loaded,
+                            experiment=for_student(experiment, entry.student),
+                            model_name=for_student(model_name, entry.student),
+                        ),
+                        experiment,
+                    ),
+                    round(sum(s.points for s in loaded.checks), 4),
+                    [s.id for s in loaded.checks],
+                    staging / "students" / entry.slug,
+                    workdir,
+                    opts.lang,
+                    opts.probe,
+                    opts.probe_options,
+                    artifacts,
+                    opts.deadline,
+                )
+            )
         done: list[StudentRow] = []
 
         def finished(row: StudentRow) -> None:
@@ -191,16 +191,16 @@ def grade_class(
         batch = BatchResult(
             where,
             out,
-            rubric_.id,
-            [s.id for s in rubric_.checks],
+            loaded.id,
+            [s.id for s in loaded.checks],
             rows,
             copies,
             [],
             time.perf_counter() - started,
             jobs,
-            [s.id for s in rubric_.checks if not s.required],
+            [s.id for s in loaded.checks if not s.required],
         )
-        return finish_batch(batch, staging, previous, rubric_, opts.lang, started, gradebook=opts.gradebook)
+        return finish_batch(batch, staging, previous, loaded, opts.lang, started, gradebook=opts.gradebook)
     finally:
         remove_tree(staging)
         shutil.rmtree(scratch, ignore_errors=True)

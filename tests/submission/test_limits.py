@@ -329,8 +329,8 @@ def test_batch_grade_timeout_is_the_student_timeout(monkeypatch, tmp_path, capsy
 
     seen = {}
 
-    def fake(*args, student_timeout=None, **kwargs):
-        seen["student_timeout"] = student_timeout
+    def fake(*args, options=None, **kwargs):
+        seen["student_timeout"] = options.student_timeout
         raise grader.batch.BatchError("stop here")
 
     monkeypatch.setattr(grader.batch, "grade_batch", fake)
