@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 import sys
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -186,7 +187,6 @@ def _run_class(
     submission, options: dict, *, out_dir, rubric, lang, timeout, trust_pickles, no_probe, quiet, deadline=None
 ) -> int:
     """``grade URI --experiment 'homework-195-{student}' --students ana,beto --out OUT``."""
-    from .batch.options import BatchOptions
     from .batch.server import grade_class, read_students
 
     if not submission:
@@ -210,20 +210,28 @@ def _run_class(
         experiment=options.get("experiment"),
         model_name=options.get("model_name"),
         artifacts=options.get("artifacts"),
-        options=BatchOptions(
-            rubric=rubric,
-            lang=lang,
-            jobs=options.get("jobs"),
-            probe=not no_probe,
-            probe_options=ProbeOptions(timeout=timeout, trust_pickles=trust_pickles),
-            deadline=deadline,
-            progress=progress,
-            student_timeout=options.get("student_timeout"),
-        ),
+        options=_batch_options(options, rubric, lang, timeout, trust_pickles, no_probe, deadline, progress),
     )
     if not quiet:
         _say_done("class.done", batch, lang)
     return batch.exit_code
+
+
+def _batch_options(options: dict, rubric, lang, timeout, trust_pickles, no_probe, deadline, progress):
+    """The :class:`~grader.batch.options.BatchOptions` of a class from the command line's options
+    (``grade --batch`` and ``grade URI --students`` alike)."""
+    from .batch.options import BatchOptions
+
+    return BatchOptions(
+        rubric=rubric,
+        lang=lang,
+        jobs=options.get("jobs"),
+        probe=not no_probe,
+        probe_options=ProbeOptions(timeout=timeout, trust_pickles=trust_pickles),
+        deadline=deadline,
+        progress=progress,
+        student_timeout=options.get("student_timeout"),
+    )
 
 
 def _say_done(key: str, batch, lang: str, **extra) -> None:
@@ -245,7 +253,7 @@ def _say_done(key: str, batch, lang: str, **extra) -> None:
 
 def _run_batch(options: dict, *, out_dir, rubric, lang, timeout, trust_pickles, no_probe, quiet, deadline=None) -> int:
     """``grade --batch DIR --out OUT``: grade a class with a progress bar on stderr."""
-    from .batch import BatchOptions, grade_batch
+    from .batch import grade_batch
     from .catalogue import text
 
     if not out_dir:
@@ -295,15 +303,8 @@ def _run_batch(options: dict, *, out_dir, rubric, lang, timeout, trust_pickles, 
         batch = grade_batch(
             options["batch_dir"],
             out_dir,
-            options=BatchOptions(
-                rubric=rubric,
-                lang=lang,
-                jobs=options.get("jobs"),
-                probe=not no_probe,
-                probe_options=ProbeOptions(timeout=timeout, trust_pickles=trust_pickles),
-                deadline=deadline,
-                progress=progress,
-                student_timeout=options.get("student_timeout"),
+            options=replace(
+                _batch_options(options, rubric, lang, timeout, trust_pickles, no_probe, deadline, progress),
                 gradebook=gradebook,
             ),
             only=options.get("only"),

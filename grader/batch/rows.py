@@ -18,19 +18,23 @@ def row_from_message(entry: Entry, message: dict[str, Any], rubric: Rubric) -> S
     duration = float(message.get("duration_s", 0.0) or 0.0)
     if message.get("ok"):
         return graded_row(entry, message["result"], duration, message.get("fingerprints") or {})
-    max_score = round(sum(spec.points for spec in rubric.checks), 4)
     reason = " ".join(str(message.get("error") or "could not be graded").split())[:500]
+    return error_row(entry, reason, rubric, duration, detail=str(message.get("detail") or ""))
+
+
+def error_row(entry: Entry, error: str, rubric: Rubric, duration_s: float = 0.0, detail: str = "") -> StudentRow:
+    """The gradebook row of a student who could not be graded: every check of ``rubric`` in error, 0 points."""
     return StudentRow(
         entry.student,
         entry.name,
         entry.slug,
         "error",
         0.0,
-        max_score,
+        round(sum(spec.points for spec in rubric.checks), 4),
         {spec.id: ("error", 0.0) for spec in rubric.checks},
-        error=reason,
-        duration_s=duration,
-        detail=str(message.get("detail") or ""),
+        error=error,
+        duration_s=duration_s,
+        detail=detail,
     )
 
 

@@ -42,7 +42,7 @@ from .model import STAGING_PREFIX, BatchError, BatchResult, Entry, ProgressCallb
 from .options import BatchOptions, batch_options
 from .output import prepare_out, remove_tree
 from .pool import run_pool
-from .rows import graded_row
+from .rows import error_row, graded_row
 from .run import finish_batch, write_error_reports
 
 MAX_STUDENTS = 5000
@@ -161,8 +161,6 @@ def grade_class(
                         ),
                         experiment,
                     ),
-                    round(sum(s.points for s in loaded.checks), 4),
-                    [s.id for s in loaded.checks],
                     staging / "students" / entry.slug,
                     workdir,
                     opts.lang,
@@ -214,8 +212,6 @@ class _Task:
     entry: Entry
     source: str
     rubric: Rubric  # the student's: their names, classmates hidden
-    max_score: float
-    check_ids: list[str]
     folder: Path  # where their reports go
     workdir: Path
     lang: str
@@ -223,21 +219,6 @@ class _Task:
     probe_options: Any
     artifacts: str | os.PathLike | None
     deadline: Any
-
-
-def _error_row(task: _Task, error: str, duration_s: float) -> StudentRow:
-    entry = task.entry
-    return StudentRow(
-        entry.student,
-        entry.name,
-        entry.slug,
-        "error",
-        0.0,
-        task.max_score,
-        dict.fromkeys(task.check_ids, ("error", 0.0)),
-        error=error,
-        duration_s=duration_s,
-    )
 
 
 def grade_student(task: _Task) -> StudentRow:
@@ -260,7 +241,7 @@ def grade_student(task: _Task) -> StudentRow:
         )
     except SubmissionError as exc:
         write_error_reports(task.folder, entry, str(exc), task.rubric, task.lang)
-        return _error_row(task, str(exc), time.perf_counter() - t0)
+        return error_row(entry, str(exc), task.rubric, time.perf_counter() - t0)
     task.folder.mkdir(parents=True, exist_ok=True)
     (task.folder / "report.json").write_text(render(result, "json"), encoding="utf-8")
     (task.folder / "report.html").write_text(render(result, "html"), encoding="utf-8")
@@ -290,7 +271,7 @@ def _in_processes(
         if not isinstance(row, StudentRow):
             error = str(message.get("error") or "?")
             write_error_reports(task.folder, task.entry, error, task.rubric, task.lang)
-            row = _error_row(task, error, float(message.get("duration_s") or 0.0))
+            row = error_row(task.entry, error, task.rubric, float(message.get("duration_s") or 0.0))
         rows[task.entry.slug] = row
         finished(row)
 
