@@ -73,7 +73,7 @@ class OneStore:
     """What every kind of source shares (a base for them): its request, the store :meth:`open`
     made, the redacted input as :meth:`describe`, and :meth:`close` of that store. A kind sets
     ``kind``, ``what`` (the catalogue's key of how a refusal names it) and ``takes`` (the options of :data:`REFUSALS` it
-    takes: the others are refused here, in one line), and defines ``open()``."""
+    takes: the others are refused here, in one line), and defines ``_open()``."""
 
     kind = ""
     what = "error.kind_folder"
@@ -88,6 +88,15 @@ class OneStore:
                 raise SubmissionError(text(refusal, "en", what=text(self.what, "en")))
         self.request = request
         self.opened: Opened | None = None
+
+    def open(self) -> Opened:
+        """:meth:`_open`, remembered for :meth:`close`."""
+        self.opened = self._open()
+        return self.opened
+
+    def _open(self) -> Opened:
+        """The kind's own opening (see :meth:`Source.open`)."""
+        raise NotImplementedError
 
     def describe(self) -> str:
         from .secrets import redact

@@ -19,13 +19,11 @@ class SnapshotSource(OneStore):
     what = "error.kind_folder"
     takes = frozenset({"store"})
 
-    def open(self) -> Snapshot:
+    def _open(self) -> Snapshot:
         from ..submission import open_submission  # here: grader.submission imports this package
 
         r = self.request
-        opened = open_submission(r.text, experiment_hint=r.experiment_hint, workdir=r.workdir, store=r.store)
-        self.opened = opened
-        return opened
+        return open_submission(r.text, experiment_hint=r.experiment_hint, workdir=r.workdir, store=r.store)
 
 
 def _build(request: SourceRequest) -> Source:

@@ -302,11 +302,9 @@ class PostgresSource(OneStore):
     what = "error.kind_database"
     takes = frozenset({"artifacts"})
 
-    def open(self) -> RemoteSource:
+    def _open(self) -> RemoteSource:
         r = self.request
-        opened = open_postgres(r.text, artifacts=r.artifacts, experiment_hint=r.experiment_hint, workdir=r.workdir)
-        self.opened = opened
-        return opened
+        return open_postgres(r.text, artifacts=r.artifacts, experiment_hint=r.experiment_hint, workdir=r.workdir)
 
 
 def _build(request: SourceRequest) -> Source:

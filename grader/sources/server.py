@@ -460,10 +460,8 @@ class ServerSource(OneStore):
     kind = "server"
     what = "error.kind_server"
 
-    def open(self) -> RemoteSource:
-        opened = open_server(self.request.text, self.request.workdir, self.request.credentials)
-        self.opened = opened
-        return opened
+    def _open(self) -> RemoteSource:
+        return open_server(self.request.text, self.request.workdir, self.request.credentials)
 
 
 def _build(request: SourceRequest) -> Source:
