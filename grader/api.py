@@ -28,6 +28,7 @@ from .probe import ProbeOptions, probe_model
 from .result import Result, RunRow, SubmissionInfo
 from .rubric import DEFAULT_RUBRIC, LANGS, Rubric, load_rubric
 from .sources import open_source, redact
+from .sources.base import Opened
 from .submission.limits import check_snapshot
 from .submission.snapshot import Snapshot
 
@@ -45,6 +46,7 @@ def grade(
     model_name: str | None = None,
     artifacts: str | os.PathLike | None = None,
     store: str | os.PathLike | None = None,
+    opened: Opened | None = None,
 ) -> Result:
     """Grade one submission (a folder, ``mlruns/``, ``mlflow.db``, or a ``file:``/``sqlite:`` URI).
 
@@ -68,26 +70,37 @@ def grade(
     one with most runs in it; else the one with most runs): the report says which, and lists the
     others. ``store`` (a path inside the submission) picks one instead.
 
+    ``opened``: what :func:`~grader.sources.open_source` already opened for ``submission`` with this
+    rubric's experiment as hint (a batch takes its students' snapshots ahead, see
+    :mod:`grader.batch.ahead`): graded instead of opening it again, and closed here.
+
     A check whose own settings name another ``experiment``/``model_name`` (or ``metric``/``order``)
     is evaluated on the evidence of those names, read from the same snapshot (once per distinct
     names, the model probed only for a key one of its checks needs it for: see
     :func:`grader.checks.checks_by_evidence`); the runs table, notes and fingerprints are the
     rubric-wide experiment's.
     """
-    if lang not in LANGS:
-        raise GraderError(f"unknown language {lang!r} (use one of: {', '.join(LANGS)})")
-    try:
-        deadline_ms = parse_deadline(deadline) if deadline is not None else None
-    except ValueError as exc:
-        raise GraderError(f"bad deadline: {exc}") from None
     started = time.perf_counter()
-    rubric = rubric if isinstance(rubric, Rubric) else load_rubric(os.fspath(rubric))
-    rubric = with_names(rubric, experiment=experiment, model_name=model_name)
-    if deadline_ms is None and rubric.late is not None and rubric.late.after:
-        deadline_ms = parse_deadline(rubric.late.after)  # the rubric's deadline: integrity.timeline flags it too
+    try:
+        if lang not in LANGS:
+            raise GraderError(f"unknown language {lang!r} (use one of: {', '.join(LANGS)})")
+        try:
+            deadline_ms = parse_deadline(deadline) if deadline is not None else None
+        except ValueError as exc:
+            raise GraderError(f"bad deadline: {exc}") from None
+        rubric = rubric if isinstance(rubric, Rubric) else load_rubric(os.fspath(rubric))
+        rubric = with_names(rubric, experiment=experiment, model_name=model_name)
+        if deadline_ms is None and rubric.late is not None and rubric.late.after:
+            deadline_ms = parse_deadline(rubric.late.after)  # the rubric's deadline: integrity.timeline flags it too
+    except BaseException:
+        if opened is not None:
+            opened.close()
+        raise
     settings = rubric.settings
-    experiment = str(settings.get("experiment", "homework-195"))
-    with open_source(submission, experiment_hint=experiment, workdir=workdir, artifacts=artifacts, store=store) as snap:
+    experiment = rubric.experiment
+    if opened is None:
+        opened = open_source(submission, experiment_hint=experiment, workdir=workdir, artifacts=artifacts, store=store)
+    with opened as snap:
         # Before MLflow reads the copy: bounded runs/rows, no YAML alias bomb (see submission.limits).
         limit_notes = check_snapshot(snap)
         if limit_notes:
@@ -243,7 +256,9 @@ def _fingerprints(evidence: Evidence, snap, whole_store: bool = True) -> dict:
     from .fingerprints import collect_fingerprints
 
     try:
-        return collect_fingerprints(evidence, snap.root, snap.files.content, snap=snap if whole_store else None)
+        return collect_fingerprints(
+            evidence, snap.root, snap.files.content, snap=snap if whole_store else None, digest_of=snap.files.digest
+        )
     except Exception:  # noqa: BLE001 - a missing fingerprint only weakens copy detection
         return {}
 

@@ -78,6 +78,11 @@ class Rubric:
     #: What the homework asks (the rubric's ``task:``, see :mod:`grader.task`): class 195's by default.
     task: Task = DEFAULT_TASK
 
+    @property
+    def experiment(self) -> str:
+        """The experiment the rubric grades (its ``experiment`` setting): what finds the store to grade."""
+        return str(self.settings.get("experiment", "homework-195"))
+
     def text(self, texts: Mapping[str, str] | None, lang: str) -> str:
         """A text in ``lang``, falling back to the other language rather than to nothing."""
         if not texts:

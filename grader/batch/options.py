@@ -33,6 +33,9 @@ class BatchOptions:
       students graded in worker processes (``jobs`` > 1, or any folder of submissions).
     - ``scratch_dir``: where the private snapshots go (default: :func:`~grader.submission.snapshot.scratch_root`).
     - ``gradebook``: the format of ``gradebook.csv`` (:class:`grader.lms.GradebookOptions`).
+    - ``snapshots_ahead``: a folder of submissions has its students' private copies taken ahead,
+      while the workers start (:mod:`grader.batch.ahead`: the same copies, sooner); False: each
+      student's worker takes its own.
     """
 
     rubric: str | os.PathLike | Rubric = DEFAULT_RUBRIC
@@ -45,6 +48,7 @@ class BatchOptions:
     student_timeout: float | None = None
     scratch_dir: str | os.PathLike | None = None
     gradebook: lms.GradebookOptions | None = None
+    snapshots_ahead: bool = True
 
     def resolved(self) -> BatchOptions:
         """The same options with the rubric loaded and the defaults filled in; a bad rubric or

@@ -13,9 +13,12 @@ from collections import deque
 from collections.abc import Callable
 from multiprocessing.connection import wait as wait_any
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..catalogue import text
+
+if TYPE_CHECKING:
+    from .ahead import Ahead
 
 
 def _child(conn, task: dict[str, Any], work: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
@@ -54,6 +57,7 @@ def grade_one(task: dict[str, Any]) -> dict[str, Any]:
             probe=task["probe"],
             probe_options=task["probe_options"],
             workdir=task["workdir"],
+            opened=task.get("opened"),  # the snapshot taken ahead (grader.batch.ahead), if any
             **extra,
         )
     except SubmissionError as exc:  # the row says why in the class's language (the gradebook, summary.html)
@@ -112,6 +116,7 @@ def run_pool(
     on_done: Callable[[dict, dict], None],
     sql: bool = True,
     work: Callable[[dict[str, Any]], dict[str, Any]] = grade_one,
+    ahead: Ahead | None = None,
 ) -> None:
     """``work(task)`` for each task in a process of its own forked from the warm fork server, ``jobs``
     at a time; ``on_done(task, message)`` here, in order of completion. ``sql``: preload MLflow's
@@ -126,15 +131,26 @@ def run_pool(
     forked from it, so a model's code (sandboxed, but able to read the memory it was forked with)
     must not find the classmates graded before in that memory. Reusing workers was measured on the
     reference class: about 0.05 CPU s per student saved (3,900 page copies and MLflow's first
-    calls), not worth that."""
+    calls), not worth that.
+
+    ``ahead``: the tasks' snapshots taken ahead (:mod:`grader.batch.ahead`), started here once the
+    fork server is on its way (its imports leave the other cores idle); each task is claimed from
+    it when its turn comes, and it is closed (what was not claimed removed) before this returns."""
     ctx = _context(sql)
     pending = deque(tasks)
     running: dict[Any, tuple[dict, Any, float]] = {}  # conn -> (task, process, deadline)
     started: dict[Any, float] = {}
     try:
+        if ahead is not None:
+            _start_fork_server(ctx)
+            ahead.start()
         while pending or running:
             while pending and len(running) < jobs:
+                if ahead is not None and len(pending) > 1 and ahead.taking(pending[0]):
+                    pending[0], pending[1] = pending[1], pending[0]  # a long copy: its student comes next
                 task = pending.popleft()
+                if ahead is not None:
+                    task = ahead.claim(task)
                 recv, send = ctx.Pipe(duplex=False)
                 proc = ctx.Process(target=_child, args=(send, task, work), name=f"grade-{task['slug']}", daemon=True)
                 proc.start()
@@ -173,10 +189,25 @@ def run_pool(
                 shutil.rmtree(task["workdir"], ignore_errors=True)
                 on_done(task, message)
     finally:
+        if ahead is not None:
+            ahead.close()
         for conn, (task, proc, _) in running.items():
             _kill_group(proc)
             conn.close()
             shutil.rmtree(task["workdir"], ignore_errors=True)
+
+
+def _start_fork_server(ctx) -> None:
+    """Start the fork server now (its imports run in it, this process goes on), not at the first
+    student's start."""
+    if ctx.get_start_method() != "forkserver":
+        return
+    try:
+        from multiprocessing import forkserver
+
+        forkserver.ensure_running()
+    except (OSError, ValueError):  # pragma: no cover - it is started at the first student instead
+        pass
 
 
 def _kill_group(proc) -> None:

@@ -12,10 +12,12 @@ from pathlib import Path
 
 from .. import __version__, lms
 from ..errors import GraderError
+from ..reports import summary_page
 from ..reports.safe import unicode
 from ..reports.summary_page import render_summary
 from ..rubric import Rubric
 from ..submission.snapshot import scratch_root
+from .ahead import Ahead
 from .copies import detect_copies
 from .discovery import discover
 from .model import MARKER, STAGING_PREFIX, BatchError, BatchResult, Entry, ProgressCallback, StudentRow
@@ -88,7 +90,8 @@ def grade_batch(
     rubric, lang, progress = opts.loaded_rubric, opts.lang, opts.progress
     jobs = max(1, int(opts.jobs or default_jobs()))
     gradebook = opts.gradebook or lms.GradebookOptions()
-    scratch = Path(tempfile.mkdtemp(prefix="mlflow-grader-batch-", dir=opts.scratch_dir or scratch_root(jobs)))
+    # jobs snapshots being graded, one being taken ahead (grader.batch.ahead; those it holds are small)
+    scratch = Path(tempfile.mkdtemp(prefix="mlflow-grader-batch-", dir=opts.scratch_dir or scratch_root(jobs + 1)))
     staging = None
     try:
         entries, ignored = discover(_class_folder(submissions, scratch), out, scratch / "lms")
@@ -115,6 +118,7 @@ def grade_batch(
                     "probe_options": opts.probe_options,
                     "workdir": str(workdir),
                     "report_dir": str(staging / "students" / entry.slug),
+                    "experiment": rubric.experiment,
                 }
             )
         rows: dict[str, StudentRow] = {}
@@ -132,7 +136,8 @@ def grade_batch(
             if progress is not None:
                 progress(len(rows), len(entries), failures, row)
 
-        run_pool(tasks, min(jobs, len(tasks)), opts.timeout, done, sql=any(may_use_database(e.path) for e in entries))
+        sql = any(may_use_database(e.path) for e in entries)
+        run_pool(tasks, min(jobs, len(tasks)), opts.timeout, done, sql=sql, ahead=_ahead(tasks, opts))
         ordered = [rows[e.slug] for e in entries]
         if only is None:
             copies = detect_copies(ordered)
@@ -186,6 +191,11 @@ def finish_batch(
     (staging / "summary.html").write_text(unicode(render_summary(batch, rubric, lang)), encoding="utf-8")
     publish(staging, batch.out_dir, previous)
     return batch
+
+
+def _ahead(tasks: list[dict], opts: BatchOptions) -> Ahead | None:
+    """The students' snapshots taken ahead (:mod:`grader.batch.ahead`), then the summary page's template."""
+    return Ahead(tasks, then=summary_page.warm_up) if opts.snapshots_ahead else None
 
 
 def write_error_reports(folder: Path, entry: Entry, reason: str, rubric: Rubric, lang: str) -> None:

@@ -47,6 +47,7 @@ whatever it sent. A refusal by the sandbox (``EACCES``/``EPERM`` while loading o
 from __future__ import annotations
 
 import ctypes
+import functools
 import json
 import os
 import resource
@@ -201,7 +202,10 @@ class ProbeOptions:
     task: Task = DEFAULT_TASK
 
 
+@functools.lru_cache(maxsize=1)
 def _versions() -> dict[str, str]:
+    """The grader's own MLflow and scikit-learn versions (the report compares the model's with them):
+    looked up once a process (about 8 ms each; a batch's fork server looks them up for every student)."""
     from importlib.metadata import PackageNotFoundError, version
 
     out = {}
@@ -525,7 +529,7 @@ def probe_model(
     ``files``: the snapshot's :class:`~grader.submission.snapshot.ModelFiles`, when some model files
     were left in the submission: the child then loads a folder of its own (see :func:`_model_view`).
     """
-    graded_with = _versions()
+    graded_with = dict(_versions())
     made_with = {
         k: v
         for k, v in (("mlflow", model and model.mlflow_version), ("scikit-learn", model and model.sklearn_version))
@@ -578,6 +582,7 @@ def probe_model(
                     **_rows(x_probe, home),
                     "trust_pickles": options.trust_pickles,
                     "model_file": model.model_file,
+                    "model_bytes": _files_bytes(folder / model.model_file if model.model_file else folder),
                     "pickled": (model.serialization_format or "pickle") in ("pickle", "cloudpickle"),
                 }
             )
@@ -648,6 +653,23 @@ def probe_model(
             details["all_predictions"] = predictions
         predictions = predictions[: options.rows]
     return ProbeEv(ok=True, predictions=predictions[:1000], duration_ms=elapsed, details=details, **base)
+
+
+def _files_bytes(path: Path, depth: int = 3) -> int:
+    """The size of the model's file, or of a folder's regular files ``depth`` levels deep (a
+    snapshot's placeholders have their original's size): about what loading the model reads."""
+    total = 0
+    try:
+        if path.is_file() and not path.is_symlink():
+            return path.stat().st_size
+        for entry in os.scandir(path):
+            if entry.is_file(follow_symlinks=False):
+                total += entry.stat(follow_symlinks=False).st_size
+            elif depth > 0 and entry.is_dir(follow_symlinks=False):
+                total += _files_bytes(Path(entry.path), depth - 1)
+    except OSError:
+        pass
+    return total
 
 
 def _rows(frame, home: Path) -> dict[str, Any]:

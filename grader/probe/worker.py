@@ -71,11 +71,62 @@ def _plain(value):
     return number if math.isfinite(number) else None
 
 
+#: Below this, a model's loading is not worth a reserved heap.
+RESERVE_MIN_BYTES = 16 * 1024**2
+#: At most this much heap is reserved (``mallopt`` takes an ``int``).
+RESERVE_MAX_BYTES = 1536 * 1024**2
+
+
+def _reserve_heap(nbytes: int) -> int:
+    """Grow the heap by ``nbytes`` and have the kernel fill it now (Linux's ``MADV_POPULATE_WRITE``,
+    glibc's ``mallopt``): what unpickling a large model then allocates comes from it. Returns the
+    bytes reserved (0 where anything is missing: the model then loads as it would anyway).
+
+    Why: a 226 MiB forest takes about 450 MiB while it unpickles (the pickle's bytes and each tree's
+    copy of them), in pieces of about 1 MiB that glibc would each ``mmap`` and the kernel fault in page
+    by page; one populated heap costs the kernel the same zeroing without the 116,000 faults nor the
+    mappings: measured 0.32 -> 0.26 s for that forest's load. Done before any of the model's code
+    runs, inside the sandbox, in this short-lived process only.
+    """
+    nbytes = min(int(nbytes), RESERVE_MAX_BYTES)
+    if nbytes < RESERVE_MIN_BYTES or not sys.platform.startswith("linux"):
+        return 0
+    try:
+        import ctypes
+        import platform
+
+        if platform.libc_ver()[0] != "glibc":
+            return 0
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.sbrk.restype = ctypes.c_void_p
+        libc.sbrk.argtypes = [ctypes.c_ssize_t]
+        libc.malloc.restype = ctypes.c_void_p
+        libc.malloc.argtypes = [ctypes.c_size_t]
+        libc.free.argtypes = [ctypes.c_void_p]
+        libc.madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+        m_trim_threshold, m_top_pad, m_mmap_threshold, madv_populate_write = -1, -2, -3, 23
+        libc.mallopt(m_mmap_threshold, 32 * 1024**2)  # the model's arrays from the heap, not a mapping each
+        libc.mallopt(m_trim_threshold, 2**31 - 1)  # and what is freed stays there, for the next ones
+        libc.mallopt(m_top_pad, nbytes)
+        before = libc.sbrk(0)
+        block = libc.malloc(16 * 1024**2)  # more than the heap has free: it grows, by the pad too
+        libc.free(block)
+        after = libc.sbrk(0)
+        if not before or not after or after <= before:
+            return 0
+        if libc.madvise(before, after - before, madv_populate_write) != 0:
+            return 0  # a kernel before 5.14: the pages are faulted in as they are used
+        return after - before
+    except (OSError, AttributeError, ValueError):
+        return 0
+
+
 def run(request: dict) -> dict:
     warnings.simplefilter("ignore")
     logging.disable(logging.CRITICAL)
     os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
     started = time.perf_counter()
+    _reserve_heap(2 * int(request.get("model_bytes") or 0))  # what unpickling takes: see _reserve_heap
     try:
         import mlflow
         import mlflow.pyfunc

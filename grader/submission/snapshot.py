@@ -56,15 +56,34 @@ class ModelFiles:
 
     def __init__(self) -> None:
         self.deferred: dict[Path, Path] = {}
+        self.bytes = 0  #: the deferred files' sizes, together
+        self.digests: dict[Path, tuple[str, int] | None] = {}
 
     def defer(self, placeholder: Path, original: Path, size: int) -> None:
         with open(placeholder, "wb") as fh:
             fh.truncate(size)  # sparse: no data written, the size is the original's
         self.deferred[placeholder] = original
+        self.bytes += size
 
     def content(self, path: Path) -> Path:
         """Where the bytes of ``path`` (a file of the copy) can be read: the original when deferred."""
         return self.deferred.get(Path(path), Path(path))
+
+    def digest(self, path: Path) -> tuple[str, int] | None:
+        """``(digest, size)`` of a file of the copy (its original's bytes when deferred), as
+        :func:`grader.fingerprints.file_digest` gives it; computed once."""
+        path = Path(path)
+        if path not in self.digests:
+            from ..fingerprints import file_digest
+
+            self.digests[path] = file_digest(self.content(path))
+        return self.digests[path]
+
+    def digest_deferred(self) -> None:
+        """Compute the deferred files' digests now (a batch does it while its workers start, see
+        :mod:`grader.batch.ahead`; copy detection reads them later)."""
+        for placeholder in self.deferred:
+            self.digest(placeholder)
 
     def originals_under(self, folder: Path) -> dict[Path, Path]:
         """The deferred files under ``folder``: placeholder in the copy -> original file."""
@@ -118,6 +137,8 @@ class Snapshot:
     #: The SQLite store's Alembic revision as handed in (read before MLflow migrates the copy).
     schema_revision: str = ""
     skipped_links: int = 0
+    #: What the copy takes where it lives (the files copied; deferred model files take nothing).
+    copied_bytes: int = 0
     #: Large model files left in the submission, read there in place (see the module docstring).
     files: ModelFiles = field(default_factory=ModelFiles)
 
@@ -656,6 +677,7 @@ def make_snapshot(located: Located, workdir: str | os.PathLike | None = None, de
         snap.close()
         raise
     snap.skipped_links = budget.links
+    snap.copied_bytes = budget.bytes - snap.files.bytes
     if budget.deep:
         snap.notes.append(f"{budget.deep} folder(s) nested deeper than {MAX_COPY_DEPTH} levels were not copied")
     if budget.links:

@@ -13,8 +13,19 @@ import pytest
 from grader.batch import pool
 
 
+class Taken:
+    """A snapshot taken ahead, as the pool hands it to a student (picklable, closable)."""
+
+    copied_bytes = 0
+
+    def close(self) -> None:
+        pass
+
+
 def work(task: dict) -> dict:
     """Importable by name (the fork server imports it): what the task asks, and who did it."""
+    if task["do"] == "opened":
+        return {"ok": True, "opened": isinstance(task.get("opened"), Taken), "at": time.monotonic()}
     if task["do"] == "die":
         os.kill(os.getpid(), signal.SIGKILL)
     if task["do"] == "hang":
@@ -33,14 +44,14 @@ def _tasks(tmp_path: Path, actions: list[str]) -> list[dict]:
     return tasks
 
 
-def _run(tasks: list[dict], jobs: int, timeout: float = 30.0) -> dict[str, dict]:
+def _run(tasks: list[dict], jobs: int, timeout: float = 30.0, ahead=None) -> dict[str, dict]:
     seen: dict[str, dict] = {}
 
     def done(task: dict, message: dict) -> None:
         assert task["slug"] not in seen, "a task answered twice"
         seen[task["slug"]] = message
 
-    pool.run_pool(tasks, jobs, timeout, done, sql=False, work=work)
+    pool.run_pool(tasks, jobs, timeout, done, sql=False, work=work, ahead=ahead)
     return seen
 
 
@@ -67,3 +78,39 @@ def test_a_hanging_student_is_killed_at_the_timeout_and_the_rest_go_on(tmp_path,
     assert time.monotonic() - started < 30
     assert seen["s1"]["ok"] is False and "3 s" in seen["s1"]["error"], seen["s1"]
     assert all(seen[f"s{i}"]["ok"] for i in (0, 2, 3))
+
+
+def test_a_student_whose_copy_is_still_being_taken_is_graded_after_the_next_one(tmp_path):
+    """The pool does not wait for a long copy (a large store) while another student is ready: s1's
+    copy ends only once a classmate after s1 is done, and s1 is still handed it."""
+    import threading
+
+    from grader.batch.ahead import Ahead
+
+    release = threading.Event()
+
+    def opener(task):
+        if task["slug"] == "s1":
+            release.wait(30)
+        return Taken()
+
+    tasks = _tasks(tmp_path, ["opened"] * 4)
+    order: list[str] = []
+
+    def done(task: dict, message: dict) -> None:
+        assert message["ok"], message
+        order.append(task["slug"] + ("+" if message["opened"] else ""))
+        if task["slug"] in ("s2", "s3"):
+            release.set()
+
+    ahead = Ahead(tasks, opener).start()  # run_pool starts it too: a second start does nothing
+    deadline = time.monotonic() + 10
+    while not ahead.taking(tasks[1]):  # s0 taken, s1 being taken when the pool starts
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    try:
+        pool.run_pool(tasks, 1, 60.0, done, sql=False, work=work, ahead=ahead)
+    finally:
+        release.set()
+    assert order[0] == "s0+", order
+    assert "s1+" in order and order.index("s1+") > 1, order  # handed its copy, after a classmate
