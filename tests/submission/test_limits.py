@@ -305,6 +305,39 @@ def test_a_timeout_swallowed_by_a_finalizer_prints_nothing(monkeypatch, capsys):
     assert printed == []
 
 
+_LOGS_WHILE_UNWINDING = r"""
+import logging, sys, time
+import grader.api
+from grader import cli
+
+def slow(*args, **kwargs):
+    try:
+        time.sleep(10)
+    finally:  # as SQLAlchemy does when the alarm lands in a query: the cursor's close fails, logged
+        try:
+            raise RuntimeError("Cannot operate on a closed database.")
+        except RuntimeError:
+            logging.getLogger("sqlalchemy.pool.impl.NullPool").error("Error closing cursor", exc_info=True)
+
+grader.api.grade = slow
+code = cli.main(["sub", "--grade-timeout", "1", "--lang", "en"])
+logging.getLogger("after").warning("logging works again")
+sys.exit(code)
+"""
+
+
+def test_what_libraries_log_while_the_grade_unwinds_is_not_printed(tmp_path):
+    """Seen in CI on a SQLite store: the alarm landed in SQLAlchemy's fetch, whose cursor close then
+    failed and was logged with its traceback on stderr, above the one line promised."""
+    proc = subprocess.run([sys.executable, "-c", _LOGS_WHILE_UNWINDING], capture_output=True, text=True, timeout=60,
+                          cwd=tmp_path, check=False)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip().splitlines() == [
+        "grade: error: grading took more than 1 s (--grade-timeout): stopped",
+        "logging works again",  # only while the grade unwinds
+    ], proc.stderr
+
+
 def test_grade_timeout_default_and_probe_timeout_keep_their_meaning(monkeypatch, capsys):
     import grader.api
     from grader import watchdog
