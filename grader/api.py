@@ -257,7 +257,7 @@ def _fingerprints(evidence: Evidence, snap, whole_store: bool = True) -> dict:
 
     try:
         return collect_fingerprints(
-            evidence, snap.root, snap.files.content, snap=snap if whole_store else None, digest_of=snap.files.digest
+            evidence, snap.root, snap=snap if whole_store else None, digest_of=snap.files.digest
         )
     except Exception:  # noqa: BLE001 - a missing fingerprint only weakens copy detection
         return {}

@@ -115,16 +115,13 @@ def _store_models(snap: Any, known: set[str]) -> list[Any]:
     return [describe_model(folder, root, "store") for folder in folders if os.path.relpath(folder, root) not in known]
 
 
-def collect_fingerprints(
-    evidence: Any, snapshot_root: Path, content=None, snap: Any = None, digest_of=None
-) -> dict[str, Any]:
+def collect_fingerprints(evidence: Any, snapshot_root: Path, snap: Any = None, digest_of=None) -> dict[str, Any]:
     """Run ids and model-file digests of ``evidence`` (a :class:`grader.evidence.model.Evidence`).
 
-    ``content(path)`` says where a file's bytes are (a snapshot's ``files.content``); by default
-    the file itself. ``digest_of(path)``: a file's :func:`file_digest` (a snapshot's ``files.digest``,
-    which remembers them); by default computed here from ``content``. ``snap``: the snapshot of a
-    local store (file or SQLite): then every run id and every model file of the whole store count,
-    not only the graded experiment's."""
+    ``digest_of(path)``: the :func:`file_digest` of a file of the copy (a snapshot's
+    ``files.digest``, which reads a deferred file's original and remembers what it found); by
+    default the file's own. ``snap``: the snapshot of a local store (file or SQLite): then every run
+    id and every model file of the whole store count, not only the graded experiment's."""
     runs = [*evidence.runs, *evidence.deleted_runs]
     local = snap is not None and getattr(snap, "kind", "") in ("file", "sqlite")
     owners: dict[tuple[str, str], dict[str, list[str]]] = {}
@@ -147,10 +144,7 @@ def collect_fingerprints(
     models = []
     for (path, name), owner in sorted(owners.items()):
         file = Path(snapshot_root) / path / name
-        if digest_of is not None:
-            found = digest_of(file)
-        else:
-            found = file_digest(content(file) if content is not None else file)
+        found = (digest_of or file_digest)(file)
         if found is None:
             continue
         digest, size = found
